@@ -1,0 +1,48 @@
+"""augloader: batched, per-sample, fused data augmentation for PyTorch on any device."""
+
+from .transforms import (
+    CenterCrop,
+    ColorJitter,
+    Compose,
+    GaussianBlur,
+    GaussianNoise,
+    Normalize,
+    Pad,
+    RandAugment,
+    RandomAffine,
+    RandomApply,
+    RandomAutocontrast,
+    RandomChoice,
+    RandomCrop,
+    RandomEqualize,
+    RandomErasing,
+    RandomGamma,
+    RandomGrayscale,
+    RandomHorizontalFlip,
+    RandomInvert,
+    RandomOrder,
+    RandomPerspective,
+    RandomPosterize,
+    RandomResizedCrop,
+    RandomRotation,
+    RandomSharpness,
+    RandomSolarize,
+    RandomVerticalFlip,
+    Resize,
+    SaltAndPepperNoise,
+    ToFloat,
+    ToUint8,
+    Transform,
+    TrivialAugmentWide,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CenterCrop", "ColorJitter", "Compose", "GaussianBlur", "GaussianNoise", "Normalize", "Pad", "RandAugment",
+    "RandomAffine", "RandomApply", "RandomAutocontrast", "RandomChoice", "RandomCrop", "RandomEqualize",
+    "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomHorizontalFlip", "RandomInvert", "RandomOrder",
+    "RandomPerspective", "RandomPosterize", "RandomResizedCrop", "RandomRotation", "RandomSharpness",
+    "RandomSolarize", "RandomVerticalFlip", "Resize", "SaltAndPepperNoise", "ToFloat", "ToUint8", "Transform",
+    "TrivialAugmentWide", "__version__",
+]

@@ -1,0 +1,110 @@
+"""Batch structures: a tensor ``(C, H, W)`` / ``(B, C, H, W)`` or a dict of named targets.
+
+Every transform reads the image and returns the same structure it received. This module owns the
+parsing and validation so that bad input fails before any work is done, with a message naming what
+was wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Union
+
+import torch
+from torch import Tensor
+
+Batch = Union[Tensor, Mapping[str, Any]]
+
+#: Keys that live in image space and must move with geometric transforms.
+SPATIAL_KEYS = ("mask", "boxes", "keypoints")
+SUPPORTED_DTYPES = (torch.uint8, torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+@dataclass
+class BatchView:
+    """A parsed batch: the image as ``(B, C, H, W)`` plus how to rebuild the caller's structure."""
+
+    image: Tensor  # (B, C, H, W)
+    unbatched: bool  # the caller gave (C, H, W)
+    container: Mapping[str, Any] | None  # the caller's dict, or None for a bare tensor
+
+    @staticmethod
+    def parse(batch: Batch) -> "BatchView":
+        """Validates ``batch`` and returns a view with a 4-D image."""
+        if isinstance(batch, Tensor):
+            container = None
+            image = batch
+        elif isinstance(batch, Mapping):
+            if "image" not in batch:
+                raise KeyError(f"batch dict has no 'image' key (keys: {sorted(batch)})")
+            container = batch
+            image = batch["image"]
+            if not isinstance(image, Tensor):
+                raise TypeError(f"batch['image'] must be a torch.Tensor, got {type(image).__name__}")
+        else:
+            raise TypeError(
+                f"expected a tensor (C, H, W) / (B, C, H, W) or a dict with an 'image' key, got {type(batch).__name__}"
+            )
+        check_image(image)
+        unbatched = image.dim() == 3
+        return BatchView(image.unsqueeze(0) if unbatched else image, unbatched, container)
+
+    def rebuild(self, image: Tensor, **updates: Any) -> Batch:
+        """Returns the caller's structure with ``image`` (and any updated targets) replaced."""
+        out_image = image.squeeze(0) if self.unbatched else image
+        if self.container is None:
+            return out_image
+        out = dict(self.container)
+        out["image"] = out_image
+        out.update(updates)
+        return out
+
+
+def check_image(image: Tensor) -> None:
+    """Raises a clear error unless ``image`` is a supported ``(C, H, W)`` or ``(B, C, H, W)`` tensor."""
+    if image.dim() not in (3, 4):
+        raise ValueError(f"image must have shape (C, H, W) or (B, C, H, W), got shape {tuple(image.shape)}")
+    if image.dtype not in SUPPORTED_DTYPES:
+        names = ", ".join(str(d).replace("torch.", "") for d in SUPPORTED_DTYPES)
+        raise TypeError(f"image dtype {image.dtype} is not supported (use one of: {names})")
+
+
+def working_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The float dtype ops compute in: float32 for uint8 and half types, else the input's own."""
+    return dtype if dtype in (torch.float32, torch.float64) else torch.float32
+
+
+def to_working(image: Tensor) -> Tensor:
+    """Converts an image to the float working form, values in ``[0, 1]``.
+
+    Shape:
+        ``(B, C, H, W)`` in, same shape out.
+    """
+    if image.dtype == torch.uint8:
+        return image.to(torch.float32).mul_(1.0 / 255.0)
+    return image.to(working_dtype(image.dtype))
+
+
+def from_working(image: Tensor, dtype: torch.dtype) -> Tensor:
+    """Converts a float working image back to ``dtype`` (uint8: scale, round and saturate)."""
+    if dtype == torch.uint8:
+        return image.mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
+    return image if image.dtype == dtype else image.to(dtype)
+
+
+def slice_params(params: Any, index: slice | int) -> Any:
+    """Selects samples from a (nested) params dict whose tensors have a leading batch dimension."""
+    if isinstance(params, Mapping):
+        return {k: slice_params(v, index) for k, v in params.items()}
+    if isinstance(params, Tensor) and params.dim() > 0:
+        return params[index] if isinstance(index, slice) else params[index : index + 1]
+    return params
+
+
+def params_to(params: Any, device: torch.device) -> Any:
+    """Moves every tensor of a (nested) params dict to ``device`` without blocking."""
+    if isinstance(params, Mapping):
+        return {k: params_to(v, device) for k, v in params.items()}
+    if isinstance(params, Tensor) and params.device != device:
+        return params.to(device, non_blocking=True)
+    return params

@@ -1,0 +1,207 @@
+"""Pure batched colour ops on float images in ``[0, 1]`` with per-sample factors.
+
+Factors are ``(B,)`` tensors (one per sample). Linear ops (brightness, contrast, saturation,
+grayscale) are expressed as per-sample 3x3 colour matrices plus offsets so a chain of them costs one
+pass over the pixels (:func:`color_affine`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+#: ITU-R 601-2 luma weights, as torchvision and PIL use them.
+GRAY_WEIGHTS = (0.2989, 0.587, 0.114)
+
+
+def _b(x: Tensor, n: int = 3) -> Tensor:
+    """Reshapes a ``(B,)`` factor to broadcast against ``(B, C, H, W)``."""
+    return x.view(-1, *([1] * n))
+
+
+def rgb_to_grayscale(image: Tensor) -> Tensor:
+    """Luma of RGB images (single-channel images are returned as they are).
+
+    Shape:
+        ``(B, 3, H, W)`` -> ``(B, 1, H, W)``.
+    """
+    if image.shape[1] == 1:
+        return image
+    r, g, b = image.unbind(1)
+    return (r * GRAY_WEIGHTS[0] + g * GRAY_WEIGHTS[1] + b * GRAY_WEIGHTS[2]).unsqueeze(1)
+
+
+def color_affine(image: Tensor, matrix: Tensor, offset: Tensor, clamp: bool = True) -> Tensor:
+    """``out[c] = sum_k matrix[c, k] * image[k] + offset[c]`` per pixel and per sample, in one pass.
+
+    Shape:
+        ``image: (B, C, H, W)``, ``matrix: (B, C, C)``, ``offset: (B, C)`` -> ``(B, C, H, W)``.
+    """
+    b, c, h, w = image.shape
+    out = torch.baddbmm(offset.to(image.dtype).unsqueeze(-1), matrix.to(image.dtype), image.reshape(b, c, h * w))
+    out = out.view(b, c, h, w)
+    return out.clamp_(0.0, 1.0) if clamp else out
+
+
+def _weights(c: int, device, dtype=torch.float32) -> Tensor:
+    if c == 1:
+        return torch.ones(1, device=device, dtype=dtype)
+    return torch.tensor(GRAY_WEIGHTS, device=device, dtype=dtype)
+
+
+def brightness_matrix(factor: Tensor, channels: int = 3) -> tuple[Tensor, Tensor]:
+    """``x * factor``. Returns ``(matrix (B, C, C), offset (B, C))``."""
+    eye = torch.eye(channels, device=factor.device)
+    return factor.view(-1, 1, 1) * eye, torch.zeros(factor.shape[0], channels, device=factor.device)
+
+
+def saturation_matrix(factor: Tensor, channels: int = 3) -> tuple[Tensor, Tensor]:
+    """``factor * x + (1 - factor) * gray(x)``. Returns ``(matrix, offset)``."""
+    eye = torch.eye(channels, device=factor.device)
+    to_gray = torch.ones(channels, 1, device=factor.device) * _weights(channels, factor.device).view(1, -1)  # 1 w^T
+    f = factor.view(-1, 1, 1)
+    return f * eye + (1.0 - f) * to_gray, torch.zeros(factor.shape[0], channels, device=factor.device)
+
+
+def contrast_matrix(factor: Tensor, mean_gray: Tensor, channels: int = 3) -> tuple[Tensor, Tensor]:
+    """``factor * x + (1 - factor) * mean_gray``, ``mean_gray (B,)`` the image's mean luma."""
+    eye = torch.eye(channels, device=factor.device)
+    f = factor.view(-1, 1)
+    return factor.view(-1, 1, 1) * eye, ((1.0 - f) * mean_gray.view(-1, 1)).expand(-1, channels).contiguous()
+
+
+def grayscale_matrix(on: Tensor, channels: int = 3) -> tuple[Tensor, Tensor]:
+    """Replaces every channel by the luma where ``on`` (a bool ``(B,)``), identity elsewhere."""
+    return saturation_matrix(torch.where(on, 0.0, 1.0).to(torch.float32), channels)
+
+
+def mean_gray(image: Tensor) -> Tensor:
+    """Mean luma per sample. ``(B, C, H, W)`` -> ``(B,)``."""
+    means = image.mean(dim=(2, 3))  # (B, C)
+    return means @ _weights(image.shape[1], image.device, image.dtype)
+
+
+def adjust_brightness(image: Tensor, factor: Tensor) -> Tensor:
+    """torchvision's ``adjust_brightness`` with a factor per sample."""
+    return (image * _b(factor).to(image.dtype)).clamp_(0.0, 1.0)
+
+
+def adjust_contrast(image: Tensor, factor: Tensor) -> Tensor:
+    """torchvision's ``adjust_contrast`` with a factor per sample (blend with the mean luma)."""
+    f = _b(factor).to(image.dtype)
+    return (image * f + (1.0 - f) * _b(mean_gray(image))).clamp_(0.0, 1.0)
+
+
+def adjust_saturation(image: Tensor, factor: Tensor) -> Tensor:
+    """torchvision's ``adjust_saturation`` with a factor per sample (blend with the luma image)."""
+    f = _b(factor).to(image.dtype)
+    return (image * f + (1.0 - f) * rgb_to_grayscale(image)).clamp_(0.0, 1.0)
+
+
+def adjust_hue(image: Tensor, shift: Tensor) -> Tensor:
+    """Rotates the HSV hue by ``shift`` (in turns, ``[-0.5, 0.5]``) per sample; value and saturation kept.
+
+    Exact HSV arithmetic (torchvision's result), written so the output needs only the per-pixel max,
+    min and the new hue: ``channel_n = max - chroma * clamp(min(k, 4 - k), 0, 1)`` with
+    ``k = (n + 6 h') mod 6`` and ``n = 5, 3, 1`` for R, G, B.
+
+    Shape:
+        ``image: (B, 3, H, W)``, ``shift: (B,)`` -> ``(B, 3, H, W)``.
+    """
+    if image.shape[1] != 3:
+        return image
+    r, g, b = image.unbind(1)
+    maxc, minc = torch.aminmax(image, dim=1)  # (B, H, W)
+    chroma = maxc - minc
+    safe = torch.where(chroma > 0, chroma, torch.ones_like(chroma))
+    # Hue in sixths of a turn, piecewise on which channel is the maximum (torchvision's tie order).
+    h6 = torch.where(
+        maxc == r,
+        (g - b) / safe,
+        torch.where(maxc == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0),
+    )
+    h6 = torch.remainder(h6 + 6.0 * _b(shift, 2).to(image.dtype), 6.0)  # new hue, in [0, 6)
+    out = torch.empty_like(image)
+    for channel, n in enumerate((5.0, 3.0, 1.0)):
+        k = torch.remainder(h6 + n, 6.0)
+        ramp = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
+        torch.sub(maxc, chroma * ramp, out=out[:, channel])
+    return out
+
+
+def adjust_gamma(image: Tensor, gamma: Tensor, gain: Tensor | float = 1.0) -> Tensor:
+    """``gain * image ** gamma`` per sample, clamped to ``[0, 1]``."""
+    out = image.pow(_b(gamma).to(image.dtype))
+    if not (isinstance(gain, float) and gain == 1.0):
+        out = out * (_b(gain) if isinstance(gain, Tensor) else gain)
+    return out.clamp_(0.0, 1.0)
+
+
+def solarize(image: Tensor, threshold: Tensor) -> Tensor:
+    """Inverts pixels at or above ``threshold`` (per sample; a threshold above 1 changes nothing)."""
+    return torch.where(image >= _b(threshold).to(image.dtype), 1.0 - image, image)
+
+
+def posterize(image: Tensor, bits: Tensor) -> Tensor:
+    """Keeps the top ``bits`` bits of each 8-bit value per sample (uint8 semantics; 8 is identity)."""
+    step = torch.pow(2.0, 8.0 - _b(bits).to(image.dtype))  # (B, 1, 1, 1)
+    v = torch.round(image * 255.0)
+    return torch.floor(v / step).mul_(step).mul_(1.0 / 255.0)
+
+
+def invert(image: Tensor, on: Tensor | None = None) -> Tensor:
+    """``1 - image`` (where ``on`` is True, if given)."""
+    if on is None:
+        return 1.0 - image
+    return torch.where(_b(on), 1.0 - image, image)
+
+
+def autocontrast(image: Tensor, on: Tensor | None = None) -> Tensor:
+    """Stretches each channel of each sample to span ``[0, 1]`` (where ``on``); flat channels unchanged."""
+    lo = image.amin(dim=(2, 3), keepdim=True)
+    hi = image.amax(dim=(2, 3), keepdim=True)
+    flat = hi <= lo
+    if on is not None:
+        flat = flat | ~_b(on)
+    scale = torch.where(flat, torch.ones_like(hi), 1.0 / torch.where(flat, torch.ones_like(hi), hi - lo))
+    lo = torch.where(flat, torch.zeros_like(lo), lo)
+    return ((image - lo) * scale).clamp_(0.0, 1.0)
+
+
+def equalize(image: Tensor, on: Tensor | None = None) -> Tensor:
+    """Histogram equalisation per sample and channel on 8-bit levels (PIL's and torchvision's LUT).
+
+    Shape:
+        ``(B, C, H, W)`` -> ``(B, C, H, W)``.
+    """
+    b, c, h, w = image.shape
+    if image.numel() == 0:
+        return image.clone()
+    levels = torch.round(image * 255.0).clamp_(0, 255).to(torch.int64).view(b, c, h * w)
+    hist = torch.zeros(b, c, 256, dtype=torch.int64, device=image.device)
+    hist.scatter_add_(2, levels, torch.ones_like(levels))
+    cum = hist.cumsum(dim=2)
+    # PIL: step = (number of pixels not at the image's highest level) // 255.
+    top = (hist > 0).to(torch.int64).mul(torch.arange(256, device=image.device)).argmax(dim=2, keepdim=True)
+    step = (h * w - hist.gather(2, top)) // 255  # (B, C, 1)
+    lut = (cum[..., :-1] + step // 2) // step.clamp(min=1)
+    lut = torch.cat([torch.zeros_like(lut[..., :1]), lut.clamp_(0, 255)], dim=2)  # lut[0] = 0
+    eq = lut.gather(2, levels).view(b, c, h, w).to(image.dtype).mul_(1.0 / 255.0)
+    keep = (step == 0).view(b, c, 1, 1)
+    if on is not None:
+        keep = keep | ~_b(on)
+    return torch.where(keep, image, eq)
+
+
+def normalize(image: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+    """``(image - mean) / std`` per channel; a uint8 image is scaled to ``[0, 1]`` in the same pass.
+
+    Shape:
+        ``image: (B, C, H, W)``, ``mean, std: (C,)`` -> float ``(B, C, H, W)``.
+    """
+    scale = 1.0 / std.view(1, -1, 1, 1)
+    if image.dtype == torch.uint8:
+        scale = scale / 255.0
+    bias = (-mean / std).view(1, -1, 1, 1)
+    out = torch.mul(image, scale.to(torch.float32) if image.dtype == torch.uint8 else scale.to(image.dtype))
+    return out.add_(bias.to(out.dtype))

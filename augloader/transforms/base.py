@@ -1,0 +1,108 @@
+"""The one base class: draw per-sample parameters, then apply a pure batched op.
+
+Subclasses implement :meth:`Transform.sample_params` and either :meth:`Transform.apply` (pixel
+transforms) or :meth:`Transform.matrix` plus :meth:`Transform.output_size` (geometric transforms).
+:meth:`Transform.forward` is final: it parses the batch, draws once, routes the image and the targets
+through the execution stages and returns the structure it received.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Optional
+
+import torch
+from torch import Tensor, nn
+
+from .._batch import Batch, BatchView, params_to
+
+Params = dict[str, Any]
+#: ``(B, C, H, W)`` of the batch a transform receives.
+Shape = tuple[int, int, int, int]
+
+
+def check_probability(p: float, name: str = "p") -> float:
+    """Returns ``p`` as a float, or raises if it is not a probability."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
+    return float(p)
+
+
+class Transform(nn.Module):
+    """Base of every augloader transform.
+
+    Class attributes describe how the engine may run and fuse a transform:
+
+    - ``kind``: ``"geometric"`` (moves pixels: a per-sample 3x3 matrix) or ``"pixel"`` (changes values).
+    - ``native``: a pixel transform whose :meth:`apply` takes the raw dtype (uint8 too); others get
+      float images in ``[0, 1]``.
+    - ``randomized``: False for deterministic transforms (Resize, CenterCrop, Normalize, ...).
+    - ``integer_exact``: a geometric transform that only flips, crops or pads by whole pixels.
+    - ``may_sample_outside``: a geometric transform that can read outside its input frame.
+    - ``projective``: a geometric transform whose matrix is not affine.
+    - ``frame_preserving``: maps its input frame onto itself exactly (flips).
+    - ``needs_unit_range``: a pixel transform that assumes values in ``[0, 1]`` (not after Normalize).
+
+    Shape:
+        a tensor ``(C, H, W)`` or ``(B, C, H, W)``, or a dict with an ``image`` of that shape.
+    """
+
+    kind: ClassVar[str] = "pixel"
+    native: ClassVar[bool] = False
+    randomized: ClassVar[bool] = True
+    integer_exact: ClassVar[bool] = False
+    may_sample_outside: ClassVar[bool] = False
+    projective: ClassVar[bool] = False
+    frame_preserving: ClassVar[bool] = False
+    needs_unit_range: ClassVar[bool] = True
+
+    # Geometric resampling options; None means "no opinion" (the stage takes another transform's).
+    interpolation: Optional[str] = None
+    padding_mode: Optional[str] = None
+    fill: Any = None
+
+    def __init__(self, p: float = 1.0) -> None:
+        super().__init__()
+        self.p = check_probability(p)
+        self.last_params: Optional[Params] = None
+
+    # ---- what subclasses implement -------------------------------------------------------------
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        """Draws every random value for a batch of ``shape``, each a ``(B, ...)`` tensor."""
+        return {}
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        """Pixel transforms: the deterministic op on a float ``(B, C, H, W)`` batch in ``[0, 1]``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement apply()")
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        """Geometric transforms: ``(B, 3, 3)`` maps from input to output continuous pixel coordinates."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement matrix()")
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        """Output ``(H, W)`` for an input of ``in_size``."""
+        return in_size
+
+    def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        """Dtype delivered for an input of ``dtype`` (only conversions change it)."""
+        return dtype
+
+    # ---- the engine ------------------------------------------------------------------------------
+    def forward(self, batch: Batch, params: Optional[Params] = None, generator: Optional[torch.Generator] = None) -> Batch:
+        """Draws parameters once (or replays ``params``) and transforms every target of ``batch``.
+
+        The drawn parameters are kept in ``self.last_params``; passing them back replays the call.
+        """
+        view = BatchView.parse(batch)
+        if params is None:
+            params = self.sample_params(tuple(view.image.shape), generator)
+        params = params_to(params, view.image.device)
+        self.last_params = params
+        return self._run(view, params)
+
+    def _run(self, view: BatchView, params: Params) -> Batch:
+        from .stages import execute, plan
+
+        return execute(plan([self]), view, [params])
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}" if self.p != 1.0 else ""

@@ -1,0 +1,228 @@
+"""Photometric transforms: per-sample factors, one float pass, targets untouched."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from .. import _random as R
+from ..ops import color as C
+from . import _args
+from .base import Params, Shape, Transform
+
+
+def _factor_range(value: float | Sequence[float], name: str, center: float = 1.0, bound=(0.0, float("inf"))):
+    low, high = _args.symmetric_range(value, name, center=center)
+    if isinstance(value, numbers.Real):
+        low = max(low, bound[0])
+    if low < bound[0] or high > bound[1]:
+        raise ValueError(f"{name} range ({low}, {high}) must lie within {bound}")
+    return low, high
+
+
+class ColorJitter(Transform):
+    """Brightness, contrast, saturation and hue with factors and an op order drawn per sample.
+
+    Like torchvision, the four ops run in a random order (here per sample). Brightness, contrast and
+    saturation are linear, so each run of them between hue steps is one per-sample 3x3 colour
+    matrix: one pass, clamped once at its end (torchvision clamps after every op; results differ only
+    where an intermediate value left ``[0, 1]``). Hue is exact HSV arithmetic.
+
+    Args:
+        brightness, contrast, saturation: ``f`` means factors in ``[max(0, 1 - f), 1 + f]``, or a range.
+        hue: ``h`` in ``[0, 0.5]`` means shifts in ``[-h, h]`` turns, or a range.
+        p: probability of jittering a sample.
+    """
+
+    def __init__(self, brightness: float | Sequence[float] = 0.0, contrast: float | Sequence[float] = 0.0,
+                 saturation: float | Sequence[float] = 0.0, hue: float | Sequence[float] = 0.0, p: float = 1.0) -> None:
+        super().__init__(p)
+        self.brightness = _factor_range(brightness, "brightness")
+        self.contrast = _factor_range(contrast, "contrast")
+        self.saturation = _factor_range(saturation, "saturation")
+        self.hue = _factor_range(hue, "hue", center=0.0, bound=(-0.5, 0.5))
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b = shape[0]
+        on = R.bernoulli(b, self.p, generator)
+        order = torch.argsort(torch.rand(b, 4, generator=generator, device=generator.device if generator else "cpu"), dim=1)
+        return {
+            "brightness": R.gate(R.uniform(b, *self.brightness, generator), on, 1.0),
+            "contrast": R.gate(R.uniform(b, *self.contrast, generator), on, 1.0),
+            "saturation": R.gate(R.uniform(b, *self.saturation, generator), on, 1.0),
+            "hue": R.gate(R.uniform(b, *self.hue, generator), on, 0.0),
+            "order": order,  # (B, 4): op ids 0 brightness, 1 contrast, 2 saturation, 3 hue
+        }
+
+    def _uses(self, rng: tuple[float, float], neutral: float) -> bool:
+        return rng != (neutral, neutral)
+
+    def _segment(self, image: Tensor, params: Params, positions: Tensor) -> Tensor:
+        """Applies the linear ops whose position is flagged in ``positions (B, 4)`` as one colour matrix."""
+        b, c = image.shape[:2]
+        dev = image.device
+        m = torch.eye(c, device=dev).expand(b, c, c)
+        o = torch.zeros(b, c, device=dev)
+        uses_contrast = self._uses(self.contrast, 1.0)
+        mu = image.mean(dim=(2, 3)).float() if uses_contrast else None  # (B, C) running channel means
+        w = C._weights(c, dev)
+        ident = torch.eye(c, device=dev).expand(b, c, c)
+        zero = torch.zeros(b, c, device=dev)
+        order = params["order"]
+        for k in range(4):
+            op = order[:, k]
+            active = positions[:, k]
+            mb, ob = C.brightness_matrix(params["brightness"], c)
+            ms, os_ = C.saturation_matrix(params["saturation"], c)
+            if uses_contrast:
+                mc, oc = C.contrast_matrix(params["contrast"], (mu @ w), c)
+            else:
+                mc, oc = ident, zero
+            sel = lambda i: (active & (op == i)).view(b, 1, 1)  # noqa: E731
+            step_m = torch.where(sel(0), mb, torch.where(sel(1), mc, torch.where(sel(2), ms, ident)))
+            step_o = torch.where(sel(0)[..., 0], ob, torch.where(sel(1)[..., 0], oc, torch.where(sel(2)[..., 0], os_, zero)))
+            m = step_m @ m
+            o = (step_m @ o.unsqueeze(-1)).squeeze(-1) + step_o
+            if mu is not None:
+                mu = (step_m @ mu.unsqueeze(-1)).squeeze(-1) + step_o
+        return C.color_affine(image, m, o)
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        linear = any(self._uses(r, 1.0) for r in (self.brightness, self.contrast, self.saturation))
+        order = params["order"]
+        use_hue = self._uses(self.hue, 0.0) and image.shape[1] == 3
+        if not use_hue:
+            return self._segment(image, params, torch.ones_like(order, dtype=torch.bool)) if linear else image
+        hue_pos = (order == 3).to(torch.int64).argmax(dim=1, keepdim=True)  # (B, 1)
+        k = torch.arange(4, device=order.device).view(1, 4)
+        if linear:
+            image = self._segment(image, params, k < hue_pos)
+        image = C.adjust_hue(image, params["hue"])
+        if linear:
+            image = self._segment(image, params, k > hue_pos)
+        return image
+
+
+class RandomGrayscale(Transform):
+    """Converts a sample to grayscale with probability ``p`` (channels kept)."""
+
+    def __init__(self, p: float = 0.1) -> None:
+        super().__init__(p)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        return _toggle(shape, self.p, generator)
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        if image.shape[1] == 1:
+            return image
+        m, o = C.grayscale_matrix(params["on"], image.shape[1])
+        return C.color_affine(image, m, o)
+
+
+class RandomGamma(Transform):
+    """``gain * x ** gamma`` with ``gamma`` drawn per sample from ``gamma`` (a range)."""
+
+    def __init__(self, gamma: Sequence[float] = (0.8, 1.25), gain: float = 1.0, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.gamma = _args.interval(gamma, "gamma", low_bound=1e-6)
+        self.gain = float(gain)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b = shape[0]
+        on = R.bernoulli(b, self.p, generator)
+        gamma = R.log_uniform(b, *self.gamma, generator) if self.gamma[0] != self.gamma[1] else torch.full((b,), self.gamma[0])
+        return {"gamma": R.gate(gamma, on, 1.0), "gain": R.gate(torch.full((b,), self.gain), on, 1.0)}
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        return C.adjust_gamma(image, params["gamma"], params["gain"])
+
+
+def _unit_threshold(threshold: float) -> float:
+    if not 0.0 <= threshold <= 255.0:
+        raise ValueError(f"threshold must be in [0, 1] (fraction) or in (1, 255] (uint8 scale), got {threshold}")
+    return threshold / 255.0 if threshold > 1.0 else threshold
+
+
+class RandomSolarize(Transform):
+    """Inverts pixels at or above ``threshold`` with probability ``p``.
+
+    ``threshold`` is a fraction in ``[0, 1]`` or, when above 1, a value on the uint8 scale (torchvision
+    takes the image's own scale: 128 for uint8 equals 128/255 here).
+    """
+
+    def __init__(self, threshold: float, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.threshold = _unit_threshold(float(threshold))
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b = shape[0]
+        on = R.bernoulli(b, self.p, generator)
+        return {"threshold": R.gate(torch.full((b,), self.threshold), on, 2.0)}
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        return C.solarize(image, params["threshold"])
+
+
+class RandomPosterize(Transform):
+    """Keeps the top ``bits`` bits of every 8-bit value with probability ``p``."""
+
+    def __init__(self, bits: int, p: float = 0.5) -> None:
+        super().__init__(p)
+        if not isinstance(bits, int) or not 0 <= bits <= 8:
+            raise ValueError(f"bits must be an int in [0, 8], got {bits!r}")
+        self.bits = bits
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b = shape[0]
+        on = R.bernoulli(b, self.p, generator)
+        return {"bits": R.gate(torch.full((b,), float(self.bits)), on, 8.0)}
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        return C.posterize(image, params["bits"])
+
+
+def _toggle(shape: Shape, p: float, generator: Optional[torch.Generator]) -> Params:
+    """Params of transforms that are simply on or off per sample."""
+    return {"on": R.bernoulli(shape[0], p, generator)}
+
+
+class RandomAutocontrast(Transform):
+    """Stretches each channel to the full range with probability ``p``."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__(p)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        return _toggle(shape, self.p, generator)
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        return C.autocontrast(image, params["on"])
+
+
+class RandomEqualize(Transform):
+    """Histogram-equalises each channel (8-bit levels) with probability ``p``."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__(p)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        return _toggle(shape, self.p, generator)
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        return C.equalize(image, params["on"])
+
+
+class RandomInvert(Transform):
+    """``1 - x`` with probability ``p``."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__(p)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        return _toggle(shape, self.p, generator)
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        return C.invert(image, params["on"])

@@ -1,0 +1,246 @@
+"""Composition: Compose (where fusion happens), RandomApply, RandomChoice, RandomOrder.
+
+The random containers choose *per sample*. When every candidate is geometric they stay geometric:
+the choice is made between matrices, so they fuse with their neighbours into one resampling.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .. import _random as R
+from .._batch import BatchView
+from ..ops import matrices
+from .base import Params, Shape, Transform, check_probability
+from .stages import execute, plan
+
+
+def _check_transforms(transforms: Sequence[Transform], owner: str) -> list[Transform]:
+    transforms = list(transforms)
+    if not transforms:
+        raise ValueError(f"{owner} needs at least one transform")
+    for i, t in enumerate(transforms):
+        if not isinstance(t, Transform):
+            raise TypeError(f"{owner}: item {i} is a {type(t).__name__}, not an augloader Transform")
+    return transforms
+
+
+def _flatten(transforms: Sequence[Transform]) -> list[Transform]:
+    out: list[Transform] = []
+    for t in transforms:
+        out.extend(_flatten(t.transforms) if isinstance(t, Compose) else [t])
+    return out
+
+
+def _next_shape(shape: Shape, t: Transform) -> Shape:
+    return (shape[0], shape[1], *t.output_size((shape[2], shape[3])))
+
+
+def _draw_all(transforms: Sequence[Transform], shape: Shape, generator: Optional[torch.Generator], chain: bool) -> Params:
+    """Params of every transform, keyed by position; ``chain`` feeds each the previous output shape."""
+    params = {}
+    for i, t in enumerate(transforms):
+        params[str(i)] = t.sample_params(shape, generator)
+        if chain:
+            shape = _next_shape(shape, t)
+    return params
+
+
+class Compose(Transform):
+    """Runs transforms in order, fusing runs of geometric ones into one resampling and runs of pixel
+    ones into one float pass. ``print(pipeline)`` shows the fused stages.
+
+    Params are a dict keyed by the position of each transform (``"0"``, ``"1"``, ...).
+    """
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        super().__init__()
+        self.transforms = nn.ModuleList(_flatten(_check_transforms(transforms, "Compose")))
+        self.stages = plan(list(self.transforms))
+        self.randomized = any(t.randomized for t in self.transforms)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        return _draw_all(self.transforms, shape, generator, chain=True)
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        for t in self.transforms:
+            in_size = t.output_size(in_size)
+        return in_size
+
+    def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        for t in self.transforms:
+            dtype = t.output_dtype(dtype)
+        return dtype
+
+    def _run(self, view: BatchView, params: Params):
+        return execute(self.stages, view, [params[str(i)] for i in range(len(self.transforms))])
+
+    def __repr__(self) -> str:
+        lines = [f"  {i}: {t!r}" for i, t in enumerate(self.transforms)]
+        stages = [f"  stage {i}: {s.describe()}" for i, s in enumerate(self.stages)]
+        return "Compose(\n" + "\n".join(lines) + "\n fused:\n" + "\n".join(stages) + "\n)"
+
+
+def _run_sub(t: Transform, image: Tensor, params: Params) -> Tensor:
+    """Runs one transform on a float working batch and returns the float result."""
+    return execute(plan([t]), BatchView(image, False, None), [params])
+
+
+def _inherit_flags(container: Transform, geometric: bool) -> None:
+    """Gives a random container the engine flags of the transforms it holds."""
+    ts = list(container.transforms)
+    container.needs_unit_range = any(t.needs_unit_range for t in ts)
+    if geometric:
+        container.may_sample_outside = any(t.may_sample_outside for t in ts)
+        container.projective = any(t.projective for t in ts)
+        container.integer_exact = all(t.integer_exact for t in ts)
+        container.interpolation = next((t.interpolation for t in ts if t.interpolation), None)
+        owner = next((t for t in ts if t.may_sample_outside), None)
+        container.padding_mode = owner.padding_mode if owner is not None else None
+        container.fill = owner.fill if owner is not None else None
+
+
+class RandomApply(Transform):
+    """Applies ``transforms`` (in order) to each sample with probability ``p``.
+
+    Geometric-only lists stay geometric (skipped samples get the identity matrix). Otherwise the list
+    runs on the whole batch and skipped samples keep their input, which requires the list to keep the
+    image size.
+    """
+
+    def __init__(self, transforms: Sequence[Transform], p: float = 0.5) -> None:
+        super().__init__(p)
+        self.transforms = nn.ModuleList(_check_transforms(transforms, "RandomApply"))
+        geometric = all(t.kind == "geometric" for t in self.transforms)
+        self.kind = "geometric" if geometric else "pixel"
+        _inherit_flags(self, geometric)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        params = _draw_all(self.transforms, shape, generator, chain=True)
+        params["on"] = R.bernoulli(shape[0], self.p, generator)
+        return params
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        out = in_size
+        for t in self.transforms:
+            out = t.output_size(out)
+        if out != in_size:
+            raise ValueError(f"RandomApply needs transforms that keep the image size; {in_size} becomes {out}")
+        return out
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        on = params["on"]
+        total = matrices.identity(on.shape[0], on.device)
+        size = in_size
+        for i, t in enumerate(self.transforms):
+            total = t.matrix(params[str(i)], size).to(on.device) @ total
+            size = t.output_size(size)
+        return torch.where(on.view(-1, 1, 1), total, matrices.identity(on.shape[0], on.device))
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        self.output_size(tuple(image.shape[-2:]))
+        out = image
+        for i, t in enumerate(self.transforms):
+            out = _run_sub(t, out, params[str(i)])
+        return torch.where(params["on"].view(-1, 1, 1, 1), out, image)
+
+
+class RandomChoice(Transform):
+    """Applies one of ``transforms`` per sample, chosen with probabilities ``p`` (uniform by default).
+
+    All candidates geometric: one fused matrix per sample. Otherwise every candidate runs on the
+    batch and each sample keeps its choice (candidates must agree on the output size).
+    """
+
+    def __init__(self, transforms: Sequence[Transform], p: Optional[Sequence[float]] = None) -> None:
+        super().__init__()
+        self.transforms = nn.ModuleList(_check_transforms(transforms, "RandomChoice"))
+        n = len(self.transforms)
+        weights = torch.ones(n) if p is None else torch.as_tensor(p, dtype=torch.float64)
+        if weights.numel() != n or (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError(f"RandomChoice: p must have {n} non-negative weights with a positive sum, got {p!r}")
+        self.weights = (weights / weights.sum()).tolist()
+        geometric = all(t.kind == "geometric" for t in self.transforms)
+        self.kind = "geometric" if geometric else "pixel"
+        _inherit_flags(self, geometric)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        params = _draw_all(self.transforms, shape, generator, chain=False)
+        dev = generator.device if generator is not None else "cpu"
+        params["choice"] = torch.multinomial(torch.tensor(self.weights, device=dev), shape[0], replacement=True, generator=generator)
+        return params
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        sizes = {t.output_size(in_size) for t in self.transforms}
+        if len(sizes) > 1:
+            raise ValueError(f"RandomChoice candidates give different output sizes {sorted(sizes)} for input {in_size}")
+        return sizes.pop()
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        choice = params["choice"]
+        out = matrices.identity(choice.shape[0], choice.device)
+        for i, t in enumerate(self.transforms):
+            out = torch.where((choice == i).view(-1, 1, 1), t.matrix(params[str(i)], in_size).to(choice.device), out)
+        return out
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        self.output_size(tuple(image.shape[-2:]))
+        choice = params["choice"].view(-1, 1, 1, 1)
+        out = None
+        for i, t in enumerate(self.transforms):
+            y = _run_sub(t, image, params[str(i)])
+            out = y if out is None else torch.where(choice == i, y, out)
+        return out
+
+
+class RandomOrder(Transform):
+    """Applies every transform, in an order drawn per sample.
+
+    Geometric-only lists compose their matrices in each sample's order (one resampling). Otherwise,
+    at each position every transform runs and each sample keeps the one its order names there.
+    """
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        super().__init__()
+        self.transforms = nn.ModuleList(_check_transforms(transforms, "RandomOrder"))
+        geometric = all(t.kind == "geometric" for t in self.transforms)
+        self.kind = "geometric" if geometric else "pixel"
+        _inherit_flags(self, geometric)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        params = _draw_all(self.transforms, shape, generator, chain=False)
+        dev = generator.device if generator is not None else "cpu"
+        params["order"] = torch.argsort(torch.rand(shape[0], len(self.transforms), generator=generator, device=dev), dim=1)
+        return params
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        for t in self.transforms:
+            if t.output_size(in_size) != in_size:
+                raise ValueError(f"RandomOrder needs transforms that keep the image size; {type(t).__name__} changes {in_size}")
+        return in_size
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        order = params["order"]
+        b = order.shape[0]
+        mats = [t.matrix(params[str(i)], in_size).to(order.device).expand(b, 3, 3) for i, t in enumerate(self.transforms)]
+        total = matrices.identity(b, order.device)
+        for k in range(len(mats)):
+            step = matrices.identity(b, order.device)
+            for i, m in enumerate(mats):
+                step = torch.where((order[:, k] == i).view(-1, 1, 1), m, step)
+            total = step @ total
+        return total
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        self.output_size(tuple(image.shape[-2:]))
+        order = params["order"]
+        for k in range(len(self.transforms)):
+            out = image
+            for i, t in enumerate(self.transforms):
+                y = _run_sub(t, image, params[str(i)])
+                out = torch.where((order[:, k] == i).view(-1, 1, 1, 1), y, out)
+            image = out
+        return image

@@ -1,0 +1,72 @@
+"""Conversions: dtype and value range. Deterministic; they accept uint8 directly (``native``)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from .._batch import from_working, to_working
+from ..ops import color as C
+from .base import Params, Transform
+
+
+class Normalize(Transform):
+    """``(x - mean) / std`` per channel on values in ``[0, 1]``; uint8 input is scaled in the same pass.
+
+    Output is float32 for uint8 input, else the input's float dtype.
+    """
+
+    native = True
+    randomized = False
+    needs_unit_range = False
+    normalizes = True
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        mean_t = torch.as_tensor(mean, dtype=torch.float32).flatten()
+        std_t = torch.as_tensor(std, dtype=torch.float32).flatten()
+        if mean_t.numel() != std_t.numel() or mean_t.numel() == 0:
+            raise ValueError(f"mean and std must have the same, non-zero length, got {list(mean)} and {list(std)}")
+        if (std_t <= 0).any():
+            raise ValueError(f"std must be positive, got {list(std)}")
+        self.register_buffer("mean", mean_t, persistent=False)
+        self.register_buffer("std", std_t, persistent=False)
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        if image.shape[1] != self.mean.numel():
+            raise ValueError(f"Normalize has {self.mean.numel()} channel statistics, the image has {image.shape[1]} channels")
+        return C.normalize(image, self.mean.to(image.device), self.std.to(image.device))
+
+    def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        return torch.float32 if dtype == torch.uint8 else dtype
+
+    def extra_repr(self) -> str:
+        return f"mean={self.mean.tolist()}, std={self.std.tolist()}"
+
+
+class ToFloat(Transform):
+    """uint8 ``[0, 255]`` -> float32 ``[0, 1]``; float input becomes float32."""
+
+    native = True
+    randomized = False
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        return to_working(image) if image.dtype == torch.uint8 else image.to(torch.float32)
+
+    def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        return torch.float32
+
+
+class ToUint8(Transform):
+    """float ``[0, 1]`` -> uint8 ``[0, 255]`` (rounded, saturated); uint8 passes through."""
+
+    native = True
+    randomized = False
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        return image if image.dtype == torch.uint8 else from_working(image.float(), torch.uint8)
+
+    def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        return torch.uint8

@@ -1,0 +1,468 @@
+"""Geometric transforms: each is a per-sample 3x3 matrix, fused with its neighbours inside Compose."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from .. import _random as R
+from ..ops import matrices
+from . import _args
+from .base import Params, Shape, Transform
+
+
+def _centre(b: int, size: tuple[int, int], center: Optional[Sequence[float]]) -> Tensor:
+    h, w = size
+    c = (w / 2.0, h / 2.0) if center is None else (float(center[0]), float(center[1]))
+    return torch.tensor(c, dtype=torch.float32).expand(b, 2)
+
+
+class RandomHorizontalFlip(Transform):
+    """Mirrors each sample left-right with probability ``p``."""
+
+    kind = "geometric"
+    integer_exact = True
+    frame_preserving = True
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__(p)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        return {"flip": R.bernoulli(shape[0], self.p, generator)}
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        return matrices.horizontal_flip(params["flip"], in_size[1])
+
+
+class RandomVerticalFlip(Transform):
+    """Mirrors each sample top-bottom with probability ``p``."""
+
+    kind = "geometric"
+    integer_exact = True
+    frame_preserving = True
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__(p)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        return {"flip": R.bernoulli(shape[0], self.p, generator)}
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        return matrices.vertical_flip(params["flip"], in_size[0])
+
+
+class RandomAffine(Transform):
+    """Rotation, translation, scale and shear, drawn per sample (torchvision's ``RandomAffine``).
+
+    Args:
+        degrees: angle range in degrees (a number ``d`` means ``(-d, d)``).
+        translate: maximal absolute fractions ``(a, b)``: ``tx`` in ``(-a W, a W)``, ``ty`` in ``(-b H, b H)``.
+        scale: ``(low, high)`` scale factor range.
+        shear: x-shear range (number or pair) or ``(x_low, x_high, y_low, y_high)``, degrees.
+        interpolation: ``"bilinear"`` (default; torchvision defaults to nearest) or ``"nearest"``.
+        fill: value outside the image, in the input's value scale (0-255 for uint8).
+        center: rotation centre in pixels ``(x, y)``; the image centre by default.
+        p: probability of transforming a sample (others get the identity).
+    """
+
+    kind = "geometric"
+    may_sample_outside = True
+
+    def __init__(
+        self,
+        degrees: float | Sequence[float] = 0.0,
+        translate: Optional[Sequence[float]] = None,
+        scale: Optional[Sequence[float]] = None,
+        shear: Optional[float | Sequence[float]] = None,
+        interpolation: str = "bilinear",
+        fill: float | Sequence[float] = 0.0,
+        center: Optional[Sequence[float]] = None,
+        p: float = 1.0,
+    ) -> None:
+        super().__init__(p)
+        self.degrees = _args.symmetric_range(degrees, "degrees")
+        if translate is not None:
+            if not (isinstance(translate, Sequence) and len(translate) == 2 and all(0.0 <= float(t) <= 1.0 for t in translate)):
+                raise ValueError(f"translate must be a pair of fractions in [0, 1], got {translate!r}")
+            translate = (float(translate[0]), float(translate[1]))
+        self.translate = translate
+        self.scale = _args.interval(scale, "scale", low_bound=1e-6) if scale is not None else (1.0, 1.0)
+        self.shear = self._parse_shear(shear)
+        self.interpolation = _args.interpolation(interpolation)
+        self.padding_mode = "constant"
+        self.fill = _args.fill_value(fill)
+        self.center = center
+
+    @staticmethod
+    def _parse_shear(shear: Any) -> tuple[float, float, float, float]:
+        if shear is None:
+            return (0.0, 0.0, 0.0, 0.0)
+        if isinstance(shear, Sequence) and len(shear) == 4:
+            return (*_args.interval(shear[:2], "shear[0:2]"), *_args.interval(shear[2:], "shear[2:4]"))
+        return (*_args.symmetric_range(shear, "shear"), 0.0, 0.0)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b, _, h, w = shape
+        on = R.bernoulli(b, self.p, generator)
+        angle = R.gate(R.uniform(b, *self.degrees, generator), on, 0.0)
+        if self.translate is not None:
+            tx = torch.round(R.uniform(b, -self.translate[0] * w, self.translate[0] * w, generator))
+            ty = torch.round(R.uniform(b, -self.translate[1] * h, self.translate[1] * h, generator))
+            translate = R.gate(torch.stack([tx, ty], dim=1), on, 0.0)
+        else:
+            translate = torch.zeros(b, 2)
+        scale = R.gate(R.uniform(b, *self.scale, generator), on, 1.0)
+        shear = torch.stack(
+            [R.uniform(b, self.shear[0], self.shear[1], generator), R.uniform(b, self.shear[2], self.shear[3], generator)], dim=1
+        )
+        return {"angle": angle, "translate": translate, "scale": scale, "shear": R.gate(shear, on, 0.0)}
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        b = params["angle"].shape[0]
+        centre = _centre(b, in_size, self.center).to(params["angle"].device)
+        return matrices.affine(params["angle"], params["translate"], params["scale"], params["shear"], centre)
+
+
+class RandomRotation(Transform):
+    """Rotation by an angle drawn per sample, counter-clockwise for positive angles (torchvision's).
+
+    Args:
+        degrees: angle range (``d`` means ``(-d, d)``).
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        expand: enlarge the output to hold the whole image for every angle in the range (one size for
+            the batch, since a batch has one size), the image centred.
+        center: rotation centre ``(x, y)`` in pixels (not with ``expand``).
+        fill: value outside the image.
+        p: probability of rotating a sample.
+    """
+
+    kind = "geometric"
+    may_sample_outside = True
+
+    def __init__(
+        self,
+        degrees: float | Sequence[float],
+        interpolation: str = "bilinear",
+        expand: bool = False,
+        center: Optional[Sequence[float]] = None,
+        fill: float | Sequence[float] = 0.0,
+        p: float = 1.0,
+    ) -> None:
+        super().__init__(p)
+        self.degrees = _args.symmetric_range(degrees, "degrees")
+        self.interpolation = _args.interpolation(interpolation)
+        if expand and center is not None:
+            raise ValueError("RandomRotation: center cannot be combined with expand=True")
+        self.expand = bool(expand)
+        self.center = center
+        self.padding_mode = "constant"
+        self.fill = _args.fill_value(fill)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b = shape[0]
+        on = R.bernoulli(b, self.p, generator)
+        return {"angle": R.gate(R.uniform(b, *self.degrees, generator), on, 0.0)}
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        if not self.expand:
+            return in_size
+        h, w = in_size
+        angles = torch.linspace(self.degrees[0], self.degrees[1], 721).deg2rad()
+        # Bounding size of the turned rectangle, maximised over the angle range (1/4 degree steps plus ends).
+        bw = (w * angles.cos().abs() + h * angles.sin().abs()).max().item()
+        bh = (w * angles.sin().abs() + h * angles.cos().abs()).max().item()
+        return int(math.ceil(bh - 1e-4)), int(math.ceil(bw - 1e-4))
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        angle = params["angle"]
+        b = angle.shape[0]
+        m = matrices.rotation(angle, _centre(b, in_size, self.center).to(angle.device))
+        if self.expand:
+            (h, w), (oh, ow) = in_size, self.output_size(in_size)
+            shift = torch.tensor([(ow - w) / 2.0, (oh - h) / 2.0], device=angle.device).expand(b, 2)
+            m = matrices.translation(shift[:, 0], shift[:, 1]) @ m
+        return m
+
+
+class RandomPerspective(Transform):
+    """Perspective distortion with per-sample corner displacements (torchvision's ``RandomPerspective``).
+
+    Args:
+        distortion_scale: how far corners may move, as a fraction of half the image size, in [0, 1].
+        p: probability of distorting a sample.
+        interpolation: ``"bilinear"`` or ``"nearest"``.
+        fill: value outside the image.
+    """
+
+    kind = "geometric"
+    may_sample_outside = True
+    projective = True
+
+    def __init__(self, distortion_scale: float = 0.5, p: float = 0.5, interpolation: str = "bilinear", fill: float | Sequence[float] = 0.0) -> None:
+        super().__init__(p)
+        if not 0.0 <= float(distortion_scale) <= 1.0:
+            raise ValueError(f"distortion_scale must be in [0, 1], got {distortion_scale!r}")
+        self.distortion_scale = float(distortion_scale)
+        self.interpolation = _args.interpolation(interpolation)
+        self.padding_mode = "constant"
+        self.fill = _args.fill_value(fill)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b, _, h, w = shape
+        on = R.bernoulli(b, self.p, generator)
+        dx = int(self.distortion_scale * (w // 2)) + 1
+        dy = int(self.distortion_scale * (h // 2)) + 1
+        start = torch.tensor([[0.0, 0.0], [w - 1.0, 0.0], [w - 1.0, h - 1.0], [0.0, h - 1.0]]).expand(b, 4, 2)
+        # torchvision's corner ranges: each corner moves inwards by an integer in [0, distortion * half size].
+        x_in = R.randint(b * 4, 0, dx, generator).view(b, 4).float()
+        y_in = R.randint(b * 4, 0, dy, generator).view(b, 4).float()
+        sign_x = torch.tensor([1.0, -1.0, -1.0, 1.0])
+        sign_y = torch.tensor([1.0, 1.0, -1.0, -1.0])
+        end = start + torch.stack([x_in * sign_x, y_in * sign_y], dim=-1)
+        end = torch.where(on.view(b, 1, 1), end, start)
+        return {"startpoints": start.clone(), "endpoints": end}
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        return matrices.homography(params["startpoints"], params["endpoints"])
+
+
+class RandomCrop(Transform):
+    """A crop at a per-sample random position, with optional padding (torchvision's ``RandomCrop``).
+
+    Args:
+        size: output ``(h, w)`` or an int for a square.
+        padding: pad first: int, ``(left/right, top/bottom)`` or ``(left, top, right, bottom)``.
+        pad_if_needed: pad when the (padded) image is smaller than ``size``.
+        fill: value for constant padding, in the input's value scale.
+        padding_mode: ``"constant"``, ``"edge"``, ``"reflect"`` or ``"symmetric"``.
+    """
+
+    kind = "geometric"
+    integer_exact = True
+
+    def __init__(
+        self,
+        size: int | Sequence[int],
+        padding: Optional[int | Sequence[int]] = None,
+        pad_if_needed: bool = False,
+        fill: float | Sequence[float] = 0.0,
+        padding_mode: str = "constant",
+    ) -> None:
+        super().__init__()
+        self.size = _args.pair(size, "size")
+        self.padding = _args.padding(padding) if padding is not None else (0, 0, 0, 0)
+        self.pad_if_needed = bool(pad_if_needed)
+        self.fill = _args.fill_value(fill)
+        self.padding_mode = _args.padding_mode(padding_mode)
+        self.may_sample_outside = any(self.padding) or self.pad_if_needed
+
+    def _padded(self, in_size: tuple[int, int]) -> tuple[int, int, int, int]:
+        left, top, right, bottom = self.padding
+        h, w = in_size
+        th, tw = self.size
+        if self.pad_if_needed:
+            if h + top + bottom < th:
+                diff = th - (h + top + bottom)
+                top, bottom = top + diff, bottom + diff
+            if w + left + right < tw:
+                diff = tw - (w + left + right)
+                left, right = left + diff, right + diff
+        if h + top + bottom < th or w + left + right < tw:
+            raise ValueError(
+                f"RandomCrop size {self.size} is larger than the padded image ({h + top + bottom}, {w + left + right}); "
+                "use pad_if_needed=True or a smaller size"
+            )
+        return left, top, right, bottom
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b, _, h, w = shape
+        left, top, right, bottom = self._padded((h, w))
+        th, tw = self.size
+        i = R.randint(b, 0, h + top + bottom - th + 1, generator)
+        j = R.randint(b, 0, w + left + right - tw + 1, generator)
+        return {"top": i - top, "left": j - left}  # crop origin in unpadded input coordinates
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        return self.size
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        return matrices.translation(-params["left"].float(), -params["top"].float())
+
+
+class CenterCrop(Transform):
+    """The central ``size`` crop (padded with ``fill`` when the image is smaller), like torchvision."""
+
+    kind = "geometric"
+    integer_exact = True
+    randomized = False
+    may_sample_outside = True
+    padding_mode = "constant"
+
+    def __init__(self, size: int | Sequence[int], fill: float | Sequence[float] = 0.0) -> None:
+        super().__init__()
+        self.size = _args.pair(size, "size")
+        self.fill = _args.fill_value(fill)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b, _, h, w = shape
+        th, tw = self.size
+        top = int(round((h - th) / 2.0)) if h >= th else -((th - h) // 2)
+        left = int(round((w - tw) / 2.0)) if w >= tw else -((tw - w) // 2)
+        return {"top": torch.full((b,), top), "left": torch.full((b,), left)}
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        return self.size
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        return matrices.translation(-params["left"].float(), -params["top"].float())
+
+
+class Pad(Transform):
+    """Pads every side by a fixed number of pixels (torchvision's ``Pad``)."""
+
+    kind = "geometric"
+    integer_exact = True
+    randomized = False
+    may_sample_outside = True
+
+    def __init__(self, padding: int | Sequence[int], fill: float | Sequence[float] = 0.0, padding_mode: str = "constant") -> None:
+        super().__init__()
+        self.padding = _args.padding(padding)
+        self.fill = _args.fill_value(fill)
+        self.padding_mode = _args.padding_mode(padding_mode)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        return {"shift": torch.tensor([float(self.padding[0]), float(self.padding[1])]).expand(shape[0], 2).clone()}
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        left, top, right, bottom = self.padding
+        return in_size[0] + top + bottom, in_size[1] + left + right
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        return matrices.translation(params["shift"][:, 0], params["shift"][:, 1])
+
+
+def resize_output_size(in_size: tuple[int, int], size: int | tuple[int, int], max_size: Optional[int]) -> tuple[int, int]:
+    """torchvision's rule: an int resizes the shorter edge keeping the aspect ratio; a pair is exact."""
+    if isinstance(size, tuple):
+        return size
+    h, w = in_size
+    short, long = (h, w) if h <= w else (w, h)
+    new_short, new_long = size, int(size * long / short)
+    if max_size is not None and new_long > max_size:
+        new_short, new_long = int(max_size * new_short / new_long), max_size
+    return (new_short, new_long) if h <= w else (new_long, new_short)
+
+
+class Resize(Transform):
+    """Resizes to ``size`` (an int resizes the shorter edge, torchvision's rule).
+
+    Fused resampling does not antialias (like kornia and torchvision with ``antialias=False``); for
+    strong downscaling pass ``antialias=True``, which resizes in its own pass with ``F.interpolate``.
+    """
+
+    kind = "geometric"
+    randomized = False
+
+    def __init__(
+        self, size: int | Sequence[int], interpolation: str = "bilinear", max_size: Optional[int] = None, antialias: bool = False
+    ) -> None:
+        super().__init__()
+        if isinstance(size, int) and not isinstance(size, bool):
+            if size <= 0:
+                raise ValueError(f"size must be positive, got {size}")
+            self.size: int | tuple[int, int] = size
+        else:
+            self.size = _args.pair(size, "size")
+            if max_size is not None:
+                raise ValueError("max_size is only allowed when size is an int (the shorter edge)")
+        self.max_size = max_size
+        self.interpolation = _args.interpolation(interpolation)
+        self.antialias = bool(antialias)
+        if self.antialias:
+            self.kind = "pixel"  # its own interpolate() pass; not fusable with other geometry
+            self.needs_unit_range = False
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        return resize_output_size(in_size, self.size, self.max_size)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        return {}
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        (h, w), (oh, ow) = in_size, self.output_size(in_size)
+        b = 1
+        m = matrices.scaling(torch.tensor([ow / w]), torch.tensor([oh / h]))
+        return m.expand(b, 3, 3)
+
+    def apply(self, image: Tensor, params: Params) -> Tensor:
+        import torch.nn.functional as F
+
+        size = self.output_size(tuple(image.shape[-2:]))
+        if image.shape[0] == 0:
+            return image.new_zeros((0, image.shape[1], *size))
+        return F.interpolate(image, size=size, mode=self.interpolation, align_corners=False, antialias=True)
+
+
+class RandomResizedCrop(Transform):
+    """A crop of random area and aspect ratio per sample, resized to ``size`` in the same resampling.
+
+    Sampling follows torchvision (10 tries of area in ``scale`` and log-uniform ``ratio``, then the
+    central crop), vectorised over the batch.
+    """
+
+    kind = "geometric"
+
+    def __init__(
+        self,
+        size: int | Sequence[int],
+        scale: Sequence[float] = (0.08, 1.0),
+        ratio: Sequence[float] = (3.0 / 4.0, 4.0 / 3.0),
+        interpolation: str = "bilinear",
+        tries: int = 10,
+    ) -> None:
+        super().__init__()
+        self.size = _args.pair(size, "size")
+        self.scale = _args.interval(scale, "scale", low_bound=0.0)
+        self.ratio = _args.interval(ratio, "ratio", low_bound=1e-6)
+        self.interpolation = _args.interpolation(interpolation)
+        self.tries = int(tries)
+
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        b, _, h, w = shape
+        area = float(h * w)
+        n = self.tries
+        target = R.uniform(b, self.scale[0] * area, self.scale[1] * area, generator, (n,))  # (B, n)
+        log_r = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        aspect = R.uniform(b, *log_r, generator, (n,)).exp_()
+        cw = torch.round(torch.sqrt(target * aspect))
+        ch = torch.round(torch.sqrt(target / aspect))
+        ok = (cw > 0) & (cw <= w) & (ch > 0) & (ch <= h)  # (B, n)
+        first = ok.float().argmax(dim=1, keepdim=True)  # index of the first valid try
+        found = ok.any(dim=1)
+        # torchvision's fallback: the central crop clamped to the ratio range.
+        in_ratio = w / h
+        if in_ratio < self.ratio[0]:
+            fw, fh = w, int(round(w / self.ratio[0]))
+        elif in_ratio > self.ratio[1]:
+            fw, fh = int(round(h * self.ratio[1])), h
+        else:
+            fw, fh = w, h
+        cw = torch.where(found, cw.gather(1, first).squeeze(1), torch.tensor(float(fw)))
+        ch = torch.where(found, ch.gather(1, first).squeeze(1), torch.tensor(float(fh)))
+        u = R.uniform(b, 0.0, 1.0, generator, (2,))
+        top = torch.where(found, torch.floor(u[:, 0] * (h - ch + 1)), torch.tensor(float((h - fh) // 2)))
+        left = torch.where(found, torch.floor(u[:, 1] * (w - cw + 1)), torch.tensor(float((w - fw) // 2)))
+        return {"box": torch.stack([left, top, cw, ch], dim=1)}  # (B, 4): x, y, w, h in input pixels
+
+    def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
+        return self.size
+
+    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        box = params["box"].float()
+        oh, ow = self.size
+        sx, sy = ow / box[:, 2], oh / box[:, 3]
+        return matrices.scaling(sx, sy) @ matrices.translation(-box[:, 0], -box[:, 1])

@@ -1,0 +1,200 @@
+"""Execution plans: runs of geometric transforms become one resampling, runs of pixel transforms one
+float pass (convert once, apply the chain, convert back once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor
+
+from .._batch import SPATIAL_KEYS, Batch, BatchView, from_working, to_working
+from ..ops import matrices
+from ..ops.warp import warp, warp_integer
+from .base import Params, Transform
+
+
+@dataclass
+class GeometricStage:
+    """Consecutive geometric transforms composed into one per-sample matrix, resampled once."""
+
+    transforms: list[Transform]
+    indices: list[int]
+    interpolation: str = "bilinear"
+    padding_mode: str = "constant"
+    fill: Any = 0.0
+
+    @property
+    def integer(self) -> bool:
+        return all(t.integer_exact for t in self.transforms)
+
+    def describe(self) -> str:
+        names = " -> ".join(type(t).__name__ for t in self.transforms)
+        how = "one gather (exact)" if self.integer else f"one {self.interpolation} resample"
+        return f"GeometricStage[{names}] ({how}, padding={self.padding_mode})"
+
+
+@dataclass
+class PixelStage:
+    """Consecutive pixel transforms run in one float pass."""
+
+    transforms: list[Transform]
+    indices: list[int]
+
+    def describe(self) -> str:
+        return f"PixelStage[{' -> '.join(type(t).__name__ for t in self.transforms)}] (one float pass)"
+
+
+Stage = GeometricStage | PixelStage
+
+
+def _needs_frame(previous: Sequence[Transform], t: Transform) -> bool:
+    """Whether fusing ``t`` after ``previous`` needs clipping to its input frame (see ``ops.warp``)."""
+    return t.may_sample_outside and not all(q.frame_preserving for q in previous)
+
+
+def _compatible(stage: GeometricStage, t: Transform) -> bool:
+    """Whether ``t`` can join ``stage`` without changing the step-by-step result."""
+    if t.interpolation is not None and t.interpolation != stage.interpolation:
+        return False
+    if not t.may_sample_outside:
+        return True
+    mode = t.padding_mode or "constant"
+    if not _needs_frame(stage.transforms, t):
+        # Only flips came before: t reads the original frame, so it may set the stage's padding.
+        owner = next((q for q in stage.transforms if q.may_sample_outside), None)
+        return owner is None or (mode == stage.padding_mode and _same_fill(t.fill, stage.fill))
+    # Frame clipping reproduces the chain only for constant padding with the same fill.
+    return mode == "constant" and stage.padding_mode == "constant" and _same_fill(t.fill, stage.fill)
+
+
+def _same_fill(a: Any, b: Any) -> bool:
+    return torch.equal(torch.as_tensor(a if a is not None else 0.0, dtype=torch.float64),
+                       torch.as_tensor(b if b is not None else 0.0, dtype=torch.float64))
+
+
+def plan(transforms: Sequence[Transform]) -> list[Stage]:
+    """Groups ``transforms`` into fused stages, keeping their order."""
+    stages: list[Stage] = []
+    normalized_by: str | None = None
+    for i, t in enumerate(transforms):
+        if t.kind == "pixel" and t.needs_unit_range and normalized_by is not None:
+            raise ValueError(
+                f"{type(t).__name__} expects values in [0, 1] but comes after {normalized_by}; "
+                f"move {normalized_by} to the end of the pipeline"
+            )
+        if getattr(t, "normalizes", False):
+            normalized_by = type(t).__name__
+        last = stages[-1] if stages else None
+        if t.kind == "geometric":
+            if isinstance(last, GeometricStage) and _compatible(last, t):
+                if t.may_sample_outside and not _needs_frame(last.transforms, t):
+                    last.padding_mode = t.padding_mode or "constant"
+                    last.fill = 0.0 if t.fill is None else t.fill
+                last.transforms.append(t)
+                last.indices.append(i)
+                continue
+            stages.append(
+                GeometricStage(
+                    [t], [i], t.interpolation or "bilinear", t.padding_mode or "constant", 0.0 if t.fill is None else t.fill
+                )
+            )
+        else:
+            if isinstance(last, PixelStage):
+                last.transforms.append(t)
+                last.indices.append(i)
+            else:
+                stages.append(PixelStage([t], [i]))
+    return stages
+
+
+@dataclass
+class _State:
+    """The image as it flows through the stages."""
+
+    image: Tensor
+    working: bool  # float in the working form (values in [0, 1] unless normalised)
+    out_dtype: torch.dtype  # dtype delivered at the end
+    source_dtype: torch.dtype  # the caller's dtype, the scale of fill values
+    updates: dict[str, Any] = field(default_factory=dict)
+
+    def ensure_working(self) -> None:
+        if not self.working:
+            self.image = to_working(self.image)
+            self.working = True
+
+
+def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params], container) -> None:
+    image = state.image
+    b = image.shape[0]
+    size = tuple(image.shape[-2:])
+    total = matrices.identity(b, image.device)
+    frames = []
+    for k, (t, p) in enumerate(zip(stage.transforms, params)):
+        if k > 0 and _needs_frame(stage.transforms[:k], t):
+            frames.append((total, size))  # filled below with the total inverse: frame coords = P_{k-1} @ inv
+        m = t.matrix(p, size).to(image.device)
+        total = m @ total
+        size = t.output_size(size)
+    inverse = matrices.invert(total)
+    frames = [(p_prev @ inverse, fsize) for p_prev, fsize in frames]
+    if container is not None and any(k in container for k in SPATIAL_KEYS):
+        present = [k for k in SPATIAL_KEYS if k in container]
+        raise NotImplementedError(
+            f"geometric transforms do not move the targets {present} yet; remove them from the batch dict"
+        )
+    fill = stage.fill
+    if stage.integer:
+        if state.working and state.source_dtype == torch.uint8:
+            fill = _scale_fill(fill, 1.0 / 255.0)
+        state.image = warp_integer(
+            image, inverse, size, stage.padding_mode, fill, frames,
+            may_sample_outside=any(t.may_sample_outside for t in stage.transforms),
+        )
+        return
+    state.ensure_working()
+    if state.source_dtype == torch.uint8:
+        fill = _scale_fill(fill, 1.0 / 255.0)
+    state.image = warp(
+        state.image, inverse, size, stage.interpolation, stage.padding_mode, fill, frames,
+        projective=any(t.projective for t in stage.transforms),
+    )
+
+
+def _scale_fill(fill: Any, factor: float) -> Any:
+    if isinstance(fill, (list, tuple)):
+        return [float(v) * factor for v in fill]
+    return float(fill) * factor
+
+
+def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> None:
+    for t, p in zip(stage.transforms, params):
+        if t.native:
+            state.image = t.apply(state.image, p)
+            state.working = state.image.is_floating_point()
+        else:
+            state.ensure_working()
+            state.image = t.apply(state.image, p)
+        state.out_dtype = t.output_dtype(state.out_dtype)
+
+
+def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params]) -> Batch:
+    """Runs ``stages`` over the batch; ``params`` holds one dict per transform, in pipeline order."""
+    dtype = view.image.dtype
+    state = _State(view.image, working=False, out_dtype=dtype, source_dtype=dtype)
+    for stage in stages:
+        stage_params = [params[i] for i in stage.indices]
+        if isinstance(stage, GeometricStage):
+            _run_geometric(stage, state, stage_params, view.container)
+        else:
+            _run_pixel(stage, state, stage_params)
+    image = state.image
+    if state.working:
+        image = from_working(image, state.out_dtype)
+    elif image.dtype != state.out_dtype:
+        image = image.to(state.out_dtype)
+    if image is view.image:
+        image = image.clone()  # never hand back the caller's tensor: outputs may be written to
+    return view.rebuild(image, **state.updates)
