@@ -111,7 +111,7 @@ def adjust_hue(image: Tensor, shift: Tensor) -> Tensor:
     if image.shape[1] != 3:
         return image
     r, g, b = image.unbind(1)
-    maxc, minc = torch.aminmax(image, dim=1)  # (B, H, W)
+    minc, maxc = torch.aminmax(image, dim=1)  # (B, H, W)
     chroma = maxc - minc
     safe = torch.where(chroma > 0, chroma, torch.ones_like(chroma))
     # Hue in sixths of a turn, piecewise on which channel is the maximum (torchvision's tie order).

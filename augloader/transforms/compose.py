@@ -170,7 +170,9 @@ class RandomChoice(Transform):
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         params = _draw_all(self.transforms, shape, generator, chain=False)
         dev = generator.device if generator is not None else "cpu"
-        params["choice"] = torch.multinomial(torch.tensor(self.weights, device=dev), shape[0], replacement=True, generator=generator)
+        cumulative = torch.tensor(self.weights, device=dev).cumsum(0)
+        u = torch.rand(shape[0], generator=generator, device=dev) * cumulative[-1]
+        params["choice"] = torch.searchsorted(cumulative, u, right=True).clamp_(max=len(self.weights) - 1)
         return params
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
