@@ -7,6 +7,8 @@ pass over the pixels (:func:`color_affine`).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -38,8 +40,8 @@ def color_affine(image: Tensor, matrix: Tensor, offset: Tensor, clamp: bool = Tr
         ``image: (B, C, H, W)``, ``matrix: (B, C, C)``, ``offset: (B, C)`` -> ``(B, C, H, W)``.
     """
     b, c, h, w = image.shape
-    out = torch.baddbmm(offset.to(image.dtype).unsqueeze(-1), matrix.to(image.dtype), image.reshape(b, c, h * w))
-    out = out.view(b, c, h, w)
+    out = torch.bmm(matrix.to(image.dtype), image.reshape(b, c, h * w)).view(b, c, h, w)
+    out.add_(offset.to(image.dtype).view(b, c, 1, 1))
     return out.clamp_(0.0, 1.0) if clamp else out
 
 
@@ -101,9 +103,10 @@ def adjust_saturation(image: Tensor, factor: Tensor) -> Tensor:
 def adjust_hue(image: Tensor, shift: Tensor) -> Tensor:
     """Rotates the HSV hue by ``shift`` (in turns, ``[-0.5, 0.5]``) per sample; value and saturation kept.
 
-    Exact HSV arithmetic (torchvision's result), written so the output needs only the per-pixel max,
-    min and the new hue: ``channel_n = max - chroma * clamp(min(k, 4 - k), 0, 1)`` with
-    ``k = (n + 6 h') mod 6`` and ``n = 5, 3, 1`` for R, G, B.
+    Exact HSV arithmetic (torchvision's result within float rounding), arranged to need only the
+    per-pixel min, chroma and new hue ``h`` (in sixths of a turn): each output channel is
+    ``min + chroma * ramp(h)`` with the ramps ``R = clamp(|h - 3| - 1)``, ``G = clamp(2 - |h - 2|)``,
+    ``B = clamp(2 - |h - 4|)``. About 25 plane passes, most in place.
 
     Shape:
         ``image: (B, 3, H, W)``, ``shift: (B,)`` -> ``(B, 3, H, W)``.
@@ -113,20 +116,43 @@ def adjust_hue(image: Tensor, shift: Tensor) -> Tensor:
     r, g, b = image.unbind(1)
     minc, maxc = torch.aminmax(image, dim=1)  # (B, H, W)
     chroma = maxc - minc
-    safe = torch.where(chroma > 0, chroma, torch.ones_like(chroma))
-    # Hue in sixths of a turn, piecewise on which channel is the maximum (torchvision's tie order).
-    h6 = torch.where(
+    inv = torch.where(chroma > 0, chroma, torch.ones((), dtype=image.dtype, device=image.device)).reciprocal_()
+    # Hue numerator by which channel is the maximum (torchvision's tie order: red, then green).
+    num = torch.where(
         maxc == r,
-        (g - b) / safe,
-        torch.where(maxc == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0),
+        g - b,
+        torch.where(maxc == g, (b - r).add_(chroma, alpha=2.0), (r - g).add_(chroma, alpha=4.0)),
     )
-    h6 = torch.remainder(h6 + 6.0 * _b(shift, 2).to(image.dtype), 6.0)  # new hue, in [0, 6)
+    h6 = num.mul_(inv).add_(_b(shift, 2).to(image.dtype) * 6.0)  # in [-4, 8)
+    h6 = h6.sub_(torch.floor(h6 * (1.0 / 6.0)).mul_(6.0))  # wrapped to [0, 6)
     out = torch.empty_like(image)
-    for channel, n in enumerate((5.0, 3.0, 1.0)):
-        k = torch.remainder(h6 + n, 6.0)
-        ramp = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
-        torch.sub(maxc, chroma * ramp, out=out[:, channel])
+    ramp = torch.empty_like(h6)
+    torch.sub(h6, 3.0, out=ramp).abs_().sub_(1.0).clamp_(0.0, 1.0)
+    torch.addcmul(minc, chroma, ramp, out=out[:, 0])
+    torch.sub(h6, 2.0, out=ramp).abs_().neg_().add_(2.0).clamp_(0.0, 1.0)
+    torch.addcmul(minc, chroma, ramp, out=out[:, 1])
+    torch.sub(h6, 4.0, out=ramp).abs_().neg_().add_(2.0).clamp_(0.0, 1.0)
+    torch.addcmul(minc, chroma, ramp, out=out[:, 2])
     return out
+
+
+def hue_rotation_matrix(shift: Tensor) -> Tensor:
+    """A linear stand-in for a hue shift: rotation by ``shift`` turns about the gray axis of RGB space.
+
+    Keeps each pixel's mean and its distance from the gray axis, so it folds into a colour matrix
+    (no extra pass). It follows the HSV hue circle on a circle instead of HSV's hexagon: on natural
+    images the mean absolute difference to the exact shift is about 0.03 for shifts up to 0.1 turn.
+
+    Shape:
+        ``shift: (B,)`` -> ``(B, 3, 3)``.
+    """
+    angle = shift.to(torch.float32) * (2.0 * math.pi)
+    cos, sin = torch.cos(angle).view(-1, 1, 1), torch.sin(angle).view(-1, 1, 1)
+    eye = torch.eye(3, device=shift.device)
+    ones = torch.full((3, 3), 1.0 / 3.0, device=shift.device)
+    cross = torch.tensor([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]], device=shift.device) / math.sqrt(3.0)
+    # Rodrigues' rotation about (1, 1, 1) / sqrt(3); positive turns go red -> yellow -> green like HSV.
+    return cos * eye + (1.0 - cos) * ones + sin * cross
 
 
 def adjust_gamma(image: Tensor, gamma: Tensor, gain: Tensor | float = 1.0) -> Tensor:
@@ -143,10 +169,15 @@ def solarize(image: Tensor, threshold: Tensor) -> Tensor:
 
 
 def posterize(image: Tensor, bits: Tensor) -> Tensor:
-    """Keeps the top ``bits`` bits of each 8-bit value per sample (uint8 semantics; 8 is identity)."""
-    step = torch.pow(2.0, 8.0 - _b(bits).to(image.dtype))  # (B, 1, 1, 1)
+    """Keeps the top ``bits`` bits of each 8-bit value per sample (uint8 semantics).
+
+    ``bits >= 8`` returns the sample untouched (the neutral value of skipped samples), also for float
+    values between 8-bit levels, which quantising would otherwise move.
+    """
+    bits = _b(bits).to(image.dtype)  # (B, 1, 1, 1)
+    step = torch.pow(2.0, 8.0 - bits)
     v = torch.round(image * 255.0)
-    return torch.floor(v / step).mul_(step).mul_(1.0 / 255.0)
+    return torch.where(bits >= 8.0, image, torch.floor(v / step).mul_(step).mul_(1.0 / 255.0))
 
 
 def invert(image: Tensor, on: Tensor | None = None) -> Tensor:

@@ -31,11 +31,10 @@ def gaussian_blur(image: Tensor, kernel_size: tuple[int, int], sigma: Tensor) ->
     kx, ky = kernel_size
     wx = gaussian_kernels(kx, sigma[:, 0]).to(image.dtype)  # (B, kx)
     wy = gaussian_kernels(ky, sigma[:, 1]).to(image.dtype)  # (B, ky)
-    x = image.reshape(1, b * c, h, w)
+    # One reflect pad for both passes: padding rows commutes with the horizontal blur.
+    x = F.pad(image.reshape(1, b * c, h, w), (kx // 2, kx // 2, ky // 2, ky // 2), mode="reflect")
     # One group per (sample, channel): the sample's kernel repeated over its channels.
-    x = F.pad(x, (kx // 2, kx // 2, 0, 0), mode="reflect")
     x = F.conv2d(x, wx.repeat_interleave(c, dim=0).view(b * c, 1, 1, kx), groups=b * c)
-    x = F.pad(x, (0, 0, ky // 2, ky // 2), mode="reflect")
     x = F.conv2d(x, wy.repeat_interleave(c, dim=0).view(b * c, 1, ky, 1), groups=b * c)
     return x.view(b, c, h, w)
 

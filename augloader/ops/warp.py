@@ -72,9 +72,9 @@ def sampling_grid(
         row = k[:, axis, 1, None] * ys + k[:, axis, 2, None]  # (B, H)
         col = k[:, axis, 0, None, None] * xs  # (B, 1, W)
         if projective:
-            # Undo the -1 folded into the affine part before dividing, then re-apply it.
-            num = col + (row + 1.0)[:, :, None]
-            torch.sub(num / den, 1.0, out=grid[..., axis])
+            # N_in's -1 multiplies the homogeneous coordinate too (row 2 of k is den), so the
+            # quotient is already normalised: (2 X / w - den) / den = 2 (X / den) / w - 1.
+            torch.div(col + row[:, :, None], den, out=grid[..., axis])
         else:
             torch.add(col, row[:, :, None], out=grid[..., axis])
     return grid

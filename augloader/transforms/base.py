@@ -16,6 +16,8 @@ from torch import Tensor, nn
 from .._batch import Batch, BatchView, params_to
 
 Params = dict[str, Any]
+#: A per-channel affine ``(scale (C,), bias (C,))`` a pixel transform may fold into its last pass.
+Tail = tuple[Tensor, Tensor]
 #: ``(B, C, H, W)`` of the batch a transform receives.
 Shape = tuple[int, int, int, int]
 
@@ -41,6 +43,8 @@ class Transform(nn.Module):
     - ``projective``: a geometric transform whose matrix is not affine.
     - ``frame_preserving``: maps its input frame onto itself exactly (flips).
     - ``needs_unit_range``: a pixel transform that assumes values in ``[0, 1]`` (not after Normalize).
+    - ``accepts_tail``: :meth:`apply` takes ``tail=(scale, bias)``, a following Normalize to fold in.
+    - ``normalizes``: a per-channel affine (Normalize) exposing ``channel_affine()``.
 
     Shape:
         a tensor ``(C, H, W)`` or ``(B, C, H, W)``, or a dict with an ``image`` of that shape.
@@ -54,6 +58,8 @@ class Transform(nn.Module):
     projective: ClassVar[bool] = False
     frame_preserving: ClassVar[bool] = False
     needs_unit_range: ClassVar[bool] = True
+    accepts_tail: ClassVar[bool] = False
+    normalizes: ClassVar[bool] = False
 
     # Geometric resampling options; None means "no opinion" (the stage takes another transform's).
     interpolation: Optional[str] = None

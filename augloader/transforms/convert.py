@@ -39,6 +39,10 @@ class Normalize(Transform):
             raise ValueError(f"Normalize has {self.mean.numel()} channel statistics, the image has {image.shape[1]} channels")
         return C.normalize(image, self.mean.to(image.device), self.std.to(image.device))
 
+    def channel_affine(self) -> tuple[Tensor, Tensor]:
+        """``(scale, bias)`` with ``normalize(x) = x * scale + bias`` for ``x`` in ``[0, 1]``."""
+        return 1.0 / self.std, -self.mean / self.std
+
     def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
         return torch.float32 if dtype == torch.uint8 else dtype
 

@@ -174,7 +174,13 @@ class RandomRotation(Transform):
         # Bounding size of the turned rectangle, maximised over the angle range (1/4 degree steps plus ends).
         bw = (w * angles.cos().abs() + h * angles.sin().abs()).max().item()
         bh = (w * angles.sin().abs() + h * angles.cos().abs()).max().item()
-        return int(math.ceil(bh - 1e-4)), int(math.ceil(bw - 1e-4))
+        # torchvision's (PIL's) rule: the box of that size about the image centre, its ends rounded
+        # outwards to whole pixels. The margin is then the same on both sides, so the image stays on
+        # the pixel grid (a plain ceil can make it odd: a half-pixel shift that blurs every sample).
+        def snap(extent: float, size: int) -> int:
+            return int(math.ceil(size / 2.0 + extent / 2.0 - 1e-4) - math.floor(size / 2.0 - extent / 2.0 + 1e-4))
+
+        return snap(bh, h), snap(bw, w)
 
     def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
         angle = params["angle"]

