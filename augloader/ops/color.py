@@ -46,6 +46,8 @@ def color_affine(image: Tensor, matrix: Tensor, offset: Tensor, clamp: bool = Tr
 
 
 def _weights(c: int, device, dtype=torch.float32) -> Tensor:
+    if c not in (1, 3):
+        raise ValueError(f"colour ops need 1 (gray) or 3 (RGB) channels, got an image with {c} channels")
     if c == 1:
         return torch.ones(1, device=device, dtype=dtype)
     return torch.tensor(GRAY_WEIGHTS, device=device, dtype=dtype)
