@@ -124,7 +124,11 @@ class RandomErasing(Transform):
         scale: range of the erased area as a fraction of the image.
         ratio: range of the rectangle's aspect ratio (log-uniform).
         value: a number, one per channel (in ``[0, 1]``, the working scale), or ``"random"`` for noise.
+
+    It may follow Normalize (as in timm's recipe); ``value`` is then in normalised units.
     """
+
+    needs_unit_range = False
 
     def __init__(self, p: float = 0.5, scale: Sequence[float] = (0.02, 0.33), ratio: Sequence[float] = (0.3, 3.3),
                  value: float | Sequence[float] | str = 0.0, tries: int = 10) -> None:
