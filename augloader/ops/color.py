@@ -226,8 +226,11 @@ def equalize(image: Tensor, on: Tensor | None = None) -> Tensor:
     return torch.where(keep, image, eq)
 
 
-def normalize(image: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+def normalize(image: Tensor, mean: Tensor, std: Tensor, bias_std: Tensor | None = None) -> Tensor:
     """``(image - mean) / std`` per channel; a uint8 image is scaled to ``[0, 1]`` in the same pass.
+
+    ``bias_std`` (default ``std``) divides the mean alone: ``image / std - mean / bias_std``, which
+    lets a caller fold a value scale into ``std``.
 
     Shape:
         ``image: (B, C, H, W)``, ``mean, std: (C,)`` -> float ``(B, C, H, W)``.
@@ -235,6 +238,6 @@ def normalize(image: Tensor, mean: Tensor, std: Tensor) -> Tensor:
     scale = 1.0 / std.view(1, -1, 1, 1)
     if image.dtype == torch.uint8:
         scale = scale / 255.0
-    bias = (-mean / std).view(1, -1, 1, 1)
+    bias = (-mean / (std if bias_std is None else bias_std)).view(1, -1, 1, 1)
     out = torch.mul(image, scale.to(torch.float32) if image.dtype == torch.uint8 else scale.to(image.dtype))
     return out.add_(bias.to(out.dtype))

@@ -43,7 +43,10 @@ class Transform(nn.Module):
     - ``projective``: a geometric transform whose matrix is not affine.
     - ``frame_preserving``: maps its input frame onto itself exactly (flips).
     - ``needs_unit_range``: a pixel transform that assumes values in ``[0, 1]`` (not after Normalize).
-    - ``accepts_tail``: :meth:`apply` takes ``tail=(scale, bias)``, a following Normalize to fold in.
+    - ``accepts_tail``: :meth:`apply` takes ``tail=(scale, bias)``, a following Normalize to fold in,
+      and ``input_scale``, a factor its input carries (uint8 values cast to float without the 1/255).
+    - ``linear_in_value``: a pixel transform that commutes with scaling the values (a blur); it may
+      receive values in ``[0, 255]``.
     - ``normalizes``: a per-channel affine (Normalize) exposing ``channel_affine()``.
 
     Shape:
@@ -59,6 +62,7 @@ class Transform(nn.Module):
     frame_preserving: ClassVar[bool] = False
     needs_unit_range: ClassVar[bool] = True
     accepts_tail: ClassVar[bool] = False
+    linear_in_value: ClassVar[bool] = False
     normalizes: ClassVar[bool] = False
 
     # Geometric resampling options; None means "no opinion" (the stage takes another transform's).

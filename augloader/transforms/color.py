@@ -72,15 +72,17 @@ class ColorJitter(Transform):
 
     accepts_tail = True
 
-    def _segment(self, image: Tensor, params: Params, positions: Tensor, tail: Optional[Tail] = None) -> Tensor:
+    def _segment(self, image: Tensor, params: Params, positions: Tensor, tail: Optional[Tail] = None,
+                 input_scale: float = 1.0) -> Tensor:
         """Applies the linear ops whose position is flagged in ``positions (B, 4)`` as one colour matrix,
-        clamped to ``[0, 1]`` and then mapped by the per-channel ``tail`` affine if given."""
+        clamped to ``[0, 1]`` and then mapped by the per-channel ``tail`` affine if given. The input
+        holds values in ``[0, input_scale]``; the factor is folded into the matrix."""
         b, c = image.shape[:2]
         dev = image.device
         m = torch.eye(c, device=dev).expand(b, c, c)
         o = torch.zeros(b, c, device=dev)
         uses_contrast = self._uses(self.contrast, 1.0)
-        mu = image.mean(dim=(2, 3)).float() if uses_contrast else None  # (B, C) running channel means
+        mu = image.mean(dim=(2, 3)).float() / input_scale if uses_contrast else None  # (B, C) running channel means
         w = C._weights(c, dev)
         ident = torch.eye(c, device=dev).expand(b, c, c)
         zero = torch.zeros(b, c, device=dev)
@@ -102,6 +104,8 @@ class ColorJitter(Transform):
             o = (step_m @ o.unsqueeze(-1)).squeeze(-1) + step_o
             if mu is not None:
                 mu = (step_m @ mu.unsqueeze(-1)).squeeze(-1) + step_o
+        if input_scale != 1.0:
+            m = m / input_scale
         if tail is None:
             return C.color_affine(image, m, o)
         scale, bias = (v.to(dev) for v in tail)
@@ -112,25 +116,30 @@ class ColorJitter(Transform):
             out[:, ch].clamp_(min(b_c, s_c + b_c), max(b_c, s_c + b_c))
         return out
 
-    def apply(self, image: Tensor, params: Params, tail: Optional[Tail] = None) -> Tensor:
-        """Runs the jitter; ``tail`` (per-channel scale, bias) is a following Normalize folded into the last pass."""
+    def apply(self, image: Tensor, params: Params, tail: Optional[Tail] = None, input_scale: float = 1.0) -> Tensor:
+        """Runs the jitter. ``tail`` (per-channel scale, bias) is a following Normalize folded into the
+        last pass; ``input_scale`` a value scale of the input folded into the first."""
         linear = any(self._uses(r, 1.0) for r in (self.brightness, self.contrast, self.saturation))
         order = params["order"]
         use_hue = self._uses(self.hue, 0.0) and image.shape[1] == 3
         if use_hue and self.hue_mode == "linear":
             linear, use_hue = True, False  # the hue rotation is one more matrix of the segment
         if not use_hue:
-            if linear or tail is not None:
-                return self._segment(image, params, torch.ones_like(order, dtype=torch.bool), tail)
+            if linear or tail is not None or input_scale != 1.0:
+                return self._segment(image, params, torch.ones_like(order, dtype=torch.bool), tail, input_scale)
             return image
         hue_pos = (order == 3).to(torch.int64).argmax(dim=1, keepdim=True)  # (B, 1)
         k = torch.arange(4, device=order.device).view(1, 4)
-        if linear:
-            image = self._segment(image, params, k < hue_pos)
+        if linear or input_scale != 1.0:
+            image = self._segment(image, params, k < hue_pos, input_scale=input_scale)
         image = C.adjust_hue(image, params["hue"])
         if linear or tail is not None:
             image = self._segment(image, params, k > hue_pos, tail)
         return image
+
+    def extra_repr(self) -> str:
+        parts = [f"{n}={getattr(self, n)}" for n in ("brightness", "contrast", "saturation", "hue")]
+        return ", ".join(parts + [f"hue_mode={self.hue_mode!r}"] + ([f"p={self.p}"] if self.p != 1.0 else []))
 
 
 class RandomGrayscale(Transform):

@@ -34,10 +34,12 @@ class Normalize(Transform):
         self.register_buffer("mean", mean_t, persistent=False)
         self.register_buffer("std", std_t, persistent=False)
 
-    def apply(self, image: Tensor, params: Params) -> Tensor:
+    def apply(self, image: Tensor, params: Params, input_scale: float = 1.0) -> Tensor:
+        """``input_scale``: the float image holds values in ``[0, input_scale]`` (folded into the pass)."""
         if image.shape[1] != self.mean.numel():
             raise ValueError(f"Normalize has {self.mean.numel()} channel statistics, the image has {image.shape[1]} channels")
-        return C.normalize(image, self.mean.to(image.device), self.std.to(image.device))
+        std = self.std.to(image.device) * input_scale
+        return C.normalize(image, self.mean.to(image.device), std, bias_std=self.std.to(image.device))
 
     def channel_affine(self) -> tuple[Tensor, Tensor]:
         """``(scale, bias)`` with ``normalize(x) = x * scale + bias`` for ``x`` in ``[0, 1]``."""

@@ -40,6 +40,8 @@ class GaussianBlur(Transform):
         p: probability of blurring a sample (others get a delta kernel).
     """
 
+    linear_in_value = True
+
     def __init__(self, kernel_size: int | Sequence[int], sigma: float | Sequence[float] = (0.1, 2.0), p: float = 1.0) -> None:
         super().__init__(p)
         ky, kx = _args.pair(kernel_size, "kernel_size")[::-1] if not isinstance(kernel_size, int) else (kernel_size, kernel_size)

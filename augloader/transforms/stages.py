@@ -121,15 +121,41 @@ class _State:
     """The image as it flows through the stages."""
 
     image: Tensor
-    working: bool  # float in the working form (values in [0, 1] unless normalised)
+    working: bool  # float in the working form: values in [0, scale] (unless normalised)
     out_dtype: torch.dtype  # dtype delivered at the end
     source_dtype: torch.dtype  # the caller's dtype, the scale of fill values
     updates: dict[str, Any] = field(default_factory=dict)
+    # uint8 input is cast to float without the 1/255: linear ops (warps, blur) run on [0, 255] and the
+    # factor is folded into the next op that needs [0, 1], or cancels at the conversion back to uint8.
+    scale: float = 1.0
 
     def ensure_working(self) -> None:
         if not self.working:
-            self.image = to_working(self.image)
+            if self.image.dtype == torch.uint8:
+                self.image = self.image.to(torch.float32)
+                self.scale = 255.0
+            else:
+                self.image = to_working(self.image)
             self.working = True
+
+    def ensure_unit(self) -> None:
+        """Working form with values in [0, 1] (one in-place pass if a scale is pending)."""
+        self.ensure_working()
+        if self.scale != 1.0:
+            self.image = self.image.mul_(1.0 / self.scale)  # the working tensor is always our own
+            self.scale = 1.0
+
+    def finish(self) -> Tensor:
+        """The image in the dtype to deliver."""
+        if not self.working:
+            return self.image if self.image.dtype == self.out_dtype else self.image.to(self.out_dtype)
+        if self.out_dtype == torch.uint8 and self.scale == 255.0:
+            return self.image.round_().clamp_(0, 255).to(torch.uint8)
+        if self.out_dtype != torch.uint8 and self.scale != 1.0:
+            self.image = self.image.mul_(1.0 / self.scale)
+        elif self.scale != 1.0:
+            self.ensure_unit()
+        return from_working(self.image, self.out_dtype)
 
 
 def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params], container) -> None:
@@ -153,16 +179,17 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
         )
     fill = stage.fill
     if stage.integer:
-        if state.working and state.source_dtype == torch.uint8:
+        if state.working and state.source_dtype == torch.uint8 and state.scale == 1.0:
             fill = _scale_fill(fill, 1.0 / 255.0)
         state.image = warp_integer(
             image, inverse, size, stage.padding_mode, fill, frames,
             may_sample_outside=any(t.may_sample_outside for t in stage.transforms),
         )
         return
-    state.ensure_working()
-    if state.source_dtype == torch.uint8:
-        fill = _scale_fill(fill, 1.0 / 255.0)
+    state.ensure_working()  # warps are linear: a pending scale passes through, fills follow it
+    source_max = 255.0 if state.source_dtype == torch.uint8 else 1.0
+    if state.scale != source_max:
+        fill = _scale_fill(fill, state.scale / source_max)
     # A stage that never maps outside its input (resize, resized crop) still has bilinear weights
     # reaching half a pixel past the edge when it upsamples: repeat the edge pixel there, as
     # F.interpolate and torchvision's resize do, instead of blending in zeros.
@@ -187,17 +214,31 @@ def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> No
             continue
         nxt = stage.transforms[k + 1] if k + 1 < len(stage.transforms) else None
         if t.accepts_tail and nxt is not None and nxt.normalizes and state.image.shape[1] == nxt.mean.numel():
-            # Fold the Normalize that follows into this transform's last pass.
+            # Fold the Normalize that follows (and a pending scale) into this transform's passes.
             state.ensure_working()
-            state.image = t.apply(state.image, p, tail=nxt.channel_affine())
+            state.image = t.apply(state.image, p, tail=nxt.channel_affine(), input_scale=state.scale)
+            state.scale = 1.0
             state.out_dtype = nxt.output_dtype(t.output_dtype(state.out_dtype))
             skip_next = True
             continue
-        if t.native:
+        if t.accepts_tail:  # takes a pending scale too
+            state.ensure_working()
+            state.image = t.apply(state.image, p, input_scale=state.scale)
+            state.scale = 1.0
+        elif t.linear_in_value:
+            state.ensure_working()
             state.image = t.apply(state.image, p)
+        elif t.native:
+            if t.normalizes and state.working:
+                state.image = t.apply(state.image, p, input_scale=state.scale)
+                state.scale = 1.0
+            else:
+                if state.working:
+                    state.ensure_unit()
+                state.image = t.apply(state.image, p)
             state.working = state.image.is_floating_point()
         else:
-            state.ensure_working()
+            state.ensure_unit()
             state.image = t.apply(state.image, p)
         state.out_dtype = t.output_dtype(state.out_dtype)
 
@@ -216,10 +257,7 @@ def _execute_chunk(stages: Sequence[Stage], image: Tensor, params: Sequence[Para
             _run_geometric(stage, state, stage_params, container)
         else:
             _run_pixel(stage, state, stage_params)
-    if state.working:
-        state.image = from_working(state.image, state.out_dtype)
-    elif state.image.dtype != state.out_dtype:
-        state.image = state.image.to(state.out_dtype)
+    state.image = state.finish()
     return state
 
 
