@@ -43,7 +43,7 @@ def machine_header() -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, allow_abbrev=False)
     ap.add_argument("--suite", default="images", help="comma-separated: images, mix, text, audio")
     ap.add_argument("--no-write", action="store_true", help="print only; do not update benchmarks/")
     args, rest = ap.parse_known_args()
