@@ -198,8 +198,18 @@ def warp_integer(
         return image.new_zeros((b, c, h_out, w_out))
     xi = _integer_axis(inverse, 0, w_out)  # (B, Wo)
     yi = _integer_axis(inverse, 1, h_out)  # (B, Ho)
+    constant = may_sample_outside and padding_mode == "constant"
+    if constant and not frames and image.device.type == "cpu" and not isinstance(fill, (list, tuple)):
+        # CPU: pad once with the fill and gather without a mask (2x faster than gather + where). The
+        # pad size needs the index range, a host read that costs nothing on CPU.
+        top, left = max(0, -int(yi.min())), max(0, -int(xi.min()))
+        bottom, right = max(0, int(yi.max()) - h + 1), max(0, int(xi.max()) - w + 1)
+        if top or left or bottom or right:
+            image = F.pad(image, (left, right, top, bottom), value=float(fill))
+            xi, yi, h, w = xi + left, yi + top, h + top + bottom, w + left + right
+        return _gather(image, yi, xi)
     valid = None
-    if may_sample_outside and padding_mode == "constant":
+    if constant:
         vx = (xi >= 0) & (xi < w)
         vy = (yi >= 0) & (yi < h)
         for q, (fh, fw) in frames:
@@ -211,9 +221,20 @@ def warp_integer(
     if may_sample_outside:
         xi = _fold_index(xi, w, padding_mode)
         yi = _fold_index(yi, h, padding_mode)
-    flat = (yi[:, :, None] * w + xi[:, None, :]).view(b, 1, h_out * w_out)  # (B, 1, Ho*Wo)
-    out = image.reshape(b, c, h * w).gather(2, flat.expand(b, c, h_out * w_out)).view(b, c, h_out, w_out)
+    out = _gather(image, yi, xi)
     if valid is not None:
         fill_t = torch.as_tensor(fill, dtype=image.dtype, device=image.device).reshape(1, -1, 1, 1)
         out = torch.where(valid.unsqueeze(1), out, fill_t)
     return out
+
+
+def _gather(image: Tensor, yi: Tensor, xi: Tensor) -> Tensor:
+    """``out[b, c, i, j] = image[b, c, yi[b, i], xi[b, j]]`` with one flat gather (indices in range).
+
+    Shape:
+        ``image: (B, C, H, W)``, ``yi: (B, Ho)``, ``xi: (B, Wo)`` -> ``(B, C, Ho, Wo)``.
+    """
+    b, c, h, w = image.shape
+    h_out, w_out = yi.shape[1], xi.shape[1]
+    flat = (yi[:, :, None] * w + xi[:, None, :]).view(b, 1, h_out * w_out)  # (B, 1, Ho*Wo)
+    return image.reshape(b, c, h * w).gather(2, flat.expand(b, c, h_out * w_out)).view(b, c, h_out, w_out)
