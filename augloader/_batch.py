@@ -107,5 +107,7 @@ def params_to(params: Any, device: torch.device) -> Any:
     if isinstance(params, Mapping):
         return {k: params_to(v, device) for k, v in params.items()}
     if isinstance(params, Tensor) and params.device != device:
+        if params.device.type == "cpu" and device.type == "cuda":
+            params = params.pin_memory()  # a copy from pinned memory does not wait for the stream
         return params.to(device, non_blocking=True)
     return params

@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor
 
+from .._const import const
+
 #: ITU-R 601-2 luma weights, as torchvision and PIL use them.
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)
 
@@ -50,7 +52,7 @@ def _weights(c: int, device, dtype=torch.float32) -> Tensor:
         raise ValueError(f"colour ops need 1 (gray) or 3 (RGB) channels, got an image with {c} channels")
     if c == 1:
         return torch.ones(1, device=device, dtype=dtype)
-    return torch.tensor(GRAY_WEIGHTS, device=device, dtype=dtype)
+    return const(GRAY_WEIGHTS, device, dtype)
 
 
 def brightness_matrix(factor: Tensor, channels: int = 3) -> tuple[Tensor, Tensor]:
@@ -152,7 +154,7 @@ def hue_rotation_matrix(shift: Tensor) -> Tensor:
     cos, sin = torch.cos(angle).view(-1, 1, 1), torch.sin(angle).view(-1, 1, 1)
     eye = torch.eye(3, device=shift.device)
     ones = torch.full((3, 3), 1.0 / 3.0, device=shift.device)
-    cross = torch.tensor([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]], device=shift.device) / math.sqrt(3.0)
+    cross = const([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]], shift.device) / math.sqrt(3.0)
     # Rodrigues' rotation about (1, 1, 1) / sqrt(3); positive turns go red -> yellow -> green like HSV.
     return cos * eye + (1.0 - cos) * ones + sin * cross
 

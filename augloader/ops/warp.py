@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._const import const
+
 PADDING_MODES = ("constant", "edge", "reflect", "symmetric")
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
 
@@ -59,10 +61,11 @@ def sampling_grid(
     b = inverse.shape[0]
     dev = inverse.device
     # Fold "pixel index -> centre" and "input pixels -> [-1, 1]" into the matrix:
-    # g = N_in @ inverse @ D_out @ [j, i, 1], D_out adds 0.5, N_in scales by 2/size and subtracts 1.
-    shift = torch.tensor([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]], device=dev)
-    norm = torch.tensor([[2.0 / w_in, 0.0, -1.0], [0.0, 2.0 / h_in, -1.0], [0.0, 0.0, 1.0]], device=dev)
-    k = norm @ inverse.to(torch.float32) @ shift  # (B, 3, 3)
+    # k = N_in @ inverse @ D_out, D_out adds 0.5 to (j, i), N_in scales by 2/size and subtracts 1.
+    # Written with scalars so that no constant is copied to the device.
+    a = inverse.to(torch.float32)
+    a = torch.cat([a[:, :, :2], (a[:, :, 2] + 0.5 * (a[:, :, 0] + a[:, :, 1])).unsqueeze(-1)], dim=2)  # @ D_out
+    k = torch.stack([a[:, 0] * (2.0 / w_in) - a[:, 2], a[:, 1] * (2.0 / h_in) - a[:, 2], a[:, 2]], dim=1)  # N_in @
     xs = torch.arange(w_out, device=dev, dtype=torch.float32)
     ys = torch.arange(h_out, device=dev, dtype=torch.float32)
     grid = torch.empty(b, h_out, w_out, 2, device=dev)
@@ -128,7 +131,7 @@ def warp(
         out = out.mul_(inside.unsqueeze(1).to(out.dtype))
         coverage = coverage * inside
     if _nonzero(fill):
-        fill_t = torch.as_tensor(fill, dtype=out.dtype, device=out.device).reshape(1, -1, 1, 1)
+        fill_t = const(fill, out.device, out.dtype).reshape(1, -1, 1, 1)
         out = out.add_((1.0 - coverage).unsqueeze(1).to(out.dtype) * fill_t)
     return out
 
@@ -223,7 +226,7 @@ def warp_integer(
         yi = _fold_index(yi, h, padding_mode)
     out = _gather(image, yi, xi)
     if valid is not None:
-        fill_t = torch.as_tensor(fill, dtype=image.dtype, device=image.device).reshape(1, -1, 1, 1)
+        fill_t = const(fill, image.device, image.dtype).reshape(1, -1, 1, 1)
         out = torch.where(valid.unsqueeze(1), out, fill_t)
     return out
 

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from .. import _random as R
+from .._const import const
 from ..ops import color as C
 from . import _args
 from .base import Params, Shape, Tail, Transform
@@ -108,7 +109,7 @@ class ColorJitter(Transform):
             m = m / input_scale
         if tail is None:
             return C.color_affine(image, m, o)
-        scale, bias = (v.to(dev) for v in tail)
+        scale, bias = (const(v.tolist(), dev) for v in tail)  # tail lives on the CPU
         out = C.color_affine(image, scale.view(1, c, 1) * m, scale.view(1, c) * o + bias.view(1, c), clamp=False)
         # Clamp each channel to the image of [0, 1] under the tail; the bounds are host constants of the
         # Normalize, so scalar clamps on channel views (no tensor-bound clamp, no device sync).

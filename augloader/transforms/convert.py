@@ -31,6 +31,7 @@ class Normalize(Transform):
             raise ValueError(f"mean and std must have the same, non-zero length, got {list(mean)} and {list(std)}")
         if (std_t <= 0).any():
             raise ValueError(f"std must be positive, got {list(std)}")
+        self._mean, self._std = mean_t.tolist(), std_t.tolist()
         self.register_buffer("mean", mean_t, persistent=False)
         self.register_buffer("std", std_t, persistent=False)
 
@@ -42,8 +43,10 @@ class Normalize(Transform):
         return C.normalize(image, self.mean.to(image.device), std, bias_std=self.std.to(image.device))
 
     def channel_affine(self) -> tuple[Tensor, Tensor]:
-        """``(scale, bias)`` with ``normalize(x) = x * scale + bias`` for ``x`` in ``[0, 1]``."""
-        return 1.0 / self.std, -self.mean / self.std
+        """``(scale, bias)`` with ``normalize(x) = x * scale + bias`` for ``x`` in ``[0, 1]``, on the CPU
+        (host constants: reading them never waits for a device)."""
+        mean, std = torch.tensor(self._mean), torch.tensor(self._std)
+        return 1.0 / std, -mean / std
 
     def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
         return torch.float32 if dtype == torch.uint8 else dtype

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from .. import _random as R
+from .._const import const
 from ..ops import erase as E
 from ..ops import filters as Fi
 from ..ops import noise as N
@@ -164,5 +165,5 @@ class RandomErasing(Transform):
         return {"box": torch.stack([left, top, ew, eh], dim=1), "seed": _seed(b, generator)}
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
-        value = None if self.value is None else torch.as_tensor(self.value, device=image.device)
+        value = None if self.value is None else const(self.value, image.device, image.dtype)
         return E.erase(image, params["box"], value, params["seed"])

@@ -9,15 +9,16 @@ import torch
 from torch import Tensor
 
 from .. import _random as R
+from .._const import const
 from ..ops import matrices
 from . import _args
 from .base import Params, Shape, Transform
 
 
-def _centre(b: int, size: tuple[int, int], center: Optional[Sequence[float]]) -> Tensor:
+def _centre(b: int, size: tuple[int, int], center: Optional[Sequence[float]], device: torch.device | str = "cpu") -> Tensor:
     h, w = size
     c = (w / 2.0, h / 2.0) if center is None else (float(center[0]), float(center[1]))
-    return torch.tensor(c, dtype=torch.float32).expand(b, 2)
+    return const(c, device).expand(b, 2)
 
 
 class RandomHorizontalFlip(Transform):
@@ -122,7 +123,7 @@ class RandomAffine(Transform):
 
     def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
         b = params["angle"].shape[0]
-        centre = _centre(b, in_size, self.center).to(params["angle"].device)
+        centre = _centre(b, in_size, self.center, params["angle"].device)
         return matrices.affine(params["angle"], params["translate"], params["scale"], params["shear"], centre)
 
 
@@ -185,10 +186,10 @@ class RandomRotation(Transform):
     def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
         angle = params["angle"]
         b = angle.shape[0]
-        m = matrices.rotation(angle, _centre(b, in_size, self.center).to(angle.device))
+        m = matrices.rotation(angle, _centre(b, in_size, self.center, angle.device))
         if self.expand:
             (h, w), (oh, ow) = in_size, self.output_size(in_size)
-            shift = torch.tensor([(ow - w) / 2.0, (oh - h) / 2.0], device=angle.device).expand(b, 2)
+            shift = const([(ow - w) / 2.0, (oh - h) / 2.0], angle.device).expand(b, 2)
             m = matrices.translation(shift[:, 0], shift[:, 1]) @ m
         return m
 
@@ -396,13 +397,11 @@ class Resize(Transform):
         return resize_output_size(in_size, self.size, self.max_size)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
-        return {}
+        (h, w), (oh, ow) = shape[2:], self.output_size(tuple(shape[2:]))
+        return {"scale": torch.tensor([ow / w, oh / h]).expand(shape[0], 2).clone()}  # (B, 2): sx, sy
 
     def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
-        (h, w), (oh, ow) = in_size, self.output_size(in_size)
-        b = 1
-        m = matrices.scaling(torch.tensor([ow / w]), torch.tensor([oh / h]))
-        return m.expand(b, 3, 3)
+        return matrices.scaling(params["scale"][:, 0], params["scale"][:, 1])
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
         import torch.nn.functional as F

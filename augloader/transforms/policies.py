@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from .._batch import BatchView
+from .._const import const
 from ..ops import color as C
 from ..ops import filters as Fi
 from ..ops import matrices
@@ -116,7 +117,7 @@ class _Policy:
         total = matrices.identity(b, dev)
         h, w = size
         zeros = torch.zeros(b, device=dev)
-        centre = torch.tensor([w / 2.0, h / 2.0], device=dev).expand(b, 2)
+        centre = const([w / 2.0, h / 2.0], dev).expand(b, 2)
         for k in range(steps):
             step = matrices.identity(b, dev)
             for name in GEOMETRIC_OPS:
