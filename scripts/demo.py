@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 import augloader as A
-from augloader.data import preview_grid, save_png
+from augloader.data import preview_grid, save_image
 from augloader.presets import imagenet_train
 
 
@@ -41,7 +41,7 @@ def main(argv=None) -> Path:
     g = torch.Generator().manual_seed(args.seed)
     t0 = time.perf_counter()
     grid = preview_grid(images, pipeline, variants=args.variants, generator=g, cell=160)
-    path = save_png(grid, args.out)
+    path = save_image(grid, args.out)
     print(f"wrote {path} ({grid.shape[2]}x{grid.shape[1]}, {len(images)} images x {args.variants} variants, "
           f"{time.perf_counter() - t0:.2f} s) with augloader {A.__version__}")
     return path

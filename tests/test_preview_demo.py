@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 import augloader as A
-from augloader.data import make_grid, preview_grid, save_png
+from augloader.data import make_grid, preview_grid, save_image
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,8 +31,8 @@ def test_normalised_outputs_are_displayable(images_u8, generator):
     assert grid.dtype == torch.uint8 and int(grid[:, 4:52, 72:136].max()) == 255
 
 
-def test_save_png_roundtrip(tmp_path, images_u8):
-    path = save_png(make_grid([[images_u8[0], images_u8[1]]]), tmp_path / "g.png")
+def test_save_image_roundtrip(tmp_path, images_u8):
+    path = save_image(make_grid([[images_u8[0], images_u8[1]]]), tmp_path / "g.png")
     back = torch.from_numpy(__import__("numpy").array(Image.open(path))).permute(2, 0, 1)
     assert torch.equal(back[:, 4:52, 4:68], images_u8[0])
 

@@ -73,8 +73,8 @@ def _fit(img: Tensor, height: int) -> Tensor:
     return F.interpolate(img.unsqueeze(0).float(), size=size, mode="bilinear", antialias=True, align_corners=False)[0].round().clamp(0, 255).to(torch.uint8)
 
 
-def save_png(image: Tensor, path: str | Path) -> Path:
-    """Writes a uint8 ``(C, H, W)`` tensor as a PNG and returns the path."""
+def save_image(image: Tensor, path: str | Path) -> Path:
+    """Writes a uint8 ``(C, H, W)`` tensor as an image file (format from the suffix: .png, .jpg) and returns the path."""
     from PIL import Image
 
     path = Path(path)
