@@ -32,8 +32,14 @@ test: $(VENV)/.installed-test testdata
 demo: $(VENV)/.installed-test
 	$(PY) scripts/demo.py
 
-bench: $(VENV)/.installed-bench
-	$(PY) scripts/bench.py
+# torchaudio has no release for torch 2.14, so the audio references get their own environment.
+AUDIO_REF ?= .venv-audio-ref
+$(AUDIO_REF)/bin/python:
+	$(PYTHON) -m venv $(AUDIO_REF)
+	$(AUDIO_REF)/bin/python -m pip --disable-pip-version-check -q install torch==2.11.0 torchaudio==2.11.0 torch-audiomentations==0.12.0 audiomentations==0.43.1
+
+bench: $(VENV)/.installed-bench $(AUDIO_REF)/bin/python
+	AUGLOADER_AUDIO_REFERENCE_PYTHON=$(AUDIO_REF)/bin/python $(PY) scripts/bench.py --suite images,mix,text,audio
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(AUDIO_REF) build *.egg-info .pytest_cache
