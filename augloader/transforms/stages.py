@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
+import torch.utils.data
 from torch import Tensor
 
 from .._batch import SPATIAL_KEYS, Batch, BatchView, from_working, slice_params, to_working
@@ -261,6 +262,16 @@ def _execute_chunk(stages: Sequence[Stage], image: Tensor, params: Sequence[Para
     return state
 
 
+def _new_output(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+    """A CPU output tensor; inside a DataLoader worker it lives in shared memory from the start, so
+    handing the batch to the main process needs no copy (what ``default_collate`` does too)."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    numel = math.prod(shape)
+    storage = torch.UntypedStorage._new_shared(numel * torch.empty((), dtype=dtype).element_size())
+    return torch.empty((0,), dtype=dtype).set_(storage).view(shape)
+
+
 def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params]) -> Batch:
     """Runs ``stages`` over the batch; ``params`` holds one dict per transform, in pipeline order.
 
@@ -281,7 +292,7 @@ def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params]) 
             part = slice(start, min(start + chunk, b))
             state = _execute_chunk(stages, image[part], [slice_params(p, part) for p in params], view.container)
             if out is None:
-                out = state.image.new_empty((b, *state.image.shape[1:]))
+                out = _new_output((b, *state.image.shape[1:]), state.image.dtype)
             out[part] = state.image
     if out is view.image:
         out = out.clone()  # never hand back the caller's tensor: outputs may be written to

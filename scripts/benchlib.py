@@ -1,0 +1,46 @@
+"""Shared by the benchmark suites: the machine and version header of every report."""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import os
+import platform
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_header(modules: tuple[str, ...] = ("torchvision", "kornia", "albumentations", "cv2", "timm", "numpy")) -> str:
+    """One paragraph: date, CPU, cores, load, Python/torch and the given modules' versions."""
+    import torch
+
+    versions = [f"python {platform.python_version()}", f"torch {torch.__version__}"]
+    for mod in modules:
+        try:
+            versions.append(f"{mod} {importlib.import_module(mod).__version__}")
+        except Exception:  # not installed: not part of this report
+            pass
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    return (
+        f"Taken {datetime.datetime.now():%Y-%m-%d %H:%M} on {cpu_model()}, {os.cpu_count()} cores "
+        f"(load average at start {load}), {platform.system()} {platform.machine()}.\n\n"
+        f"Versions: {', '.join(versions)}.\n"
+    )
+
+
+def write_report(name: str, title: str, header: str, lines: list[str]) -> Path:
+    out = ROOT / "benchmarks" / f"{name}.md"
+    out.write_text(f"# {title}\n\n{header}\n" + "\n".join(lines) + "\n")
+    print(f"wrote {out}")
+    return out
