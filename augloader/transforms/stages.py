@@ -13,7 +13,7 @@ import torch.utils.data
 from torch import Tensor
 
 from .._batch import SPATIAL_KEYS, Batch, BatchView, from_working, slice_params, to_working
-from .._memory import tune_malloc
+from .._memory import empty_hugepages, tune_malloc
 from ..ops import matrices
 from ..ops.warp import warp, warp_integer
 from .base import Params, Transform
@@ -266,7 +266,7 @@ def _new_output(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
     """A CPU output tensor; inside a DataLoader worker it lives in shared memory from the start, so
     handing the batch to the main process needs no copy (what ``default_collate`` does too)."""
     if torch.utils.data.get_worker_info() is None:
-        return torch.empty(shape, dtype=dtype)
+        return empty_hugepages(shape, dtype)
     numel = math.prod(shape)
     storage = torch.UntypedStorage._new_shared(numel * torch.empty((), dtype=dtype).element_size())
     return torch.empty((0,), dtype=dtype).set_(storage).view(shape)
