@@ -36,6 +36,9 @@ from .transforms import (
     TrivialAugmentWide,
 )
 
+from .losses import SoftTargetCrossEntropy
+from .mix import CutMix, MixUp, MixUpCutMix
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -44,5 +47,5 @@ __all__ = [
     "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomHorizontalFlip", "RandomInvert", "RandomOrder",
     "RandomPerspective", "RandomPosterize", "RandomResizedCrop", "RandomRotation", "RandomSharpness",
     "RandomSolarize", "RandomVerticalFlip", "Resize", "SaltAndPepperNoise", "ToFloat", "ToUint8", "Transform",
-    "TrivialAugmentWide", "__version__",
+    "TrivialAugmentWide", "CutMix", "MixUp", "MixUpCutMix", "SoftTargetCrossEntropy", "__version__",
 ]

@@ -15,6 +15,7 @@ import os
 import sys
 
 import torch
+import torch.utils.data
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -68,3 +69,21 @@ def empty_hugepages(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         if end > start:
             _madvise(start, end - start, _MADV_HUGEPAGE)  # advice only: failure changes nothing
     return out
+
+
+def new_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device | str = "cpu") -> torch.Tensor:
+    """An uninitialised output batch, allocated where handing it on is cheapest.
+
+    CPU, inside a DataLoader worker: shared memory, so sending the batch to the main process needs no
+    copy (what ``default_collate`` does). CPU elsewhere: huge pages (:func:`empty_hugepages`).
+    Other devices: their caching allocator.
+    """
+    if torch.device(device).type != "cpu":
+        return torch.empty(shape, dtype=dtype, device=device)
+    if torch.utils.data.get_worker_info() is None:
+        return empty_hugepages(shape, dtype)
+    numel = 1
+    for n in shape:
+        numel *= n
+    storage = torch.UntypedStorage._new_shared(numel * torch.empty((), dtype=dtype).element_size())
+    return torch.empty((0,), dtype=dtype).set_(storage).view(shape)

@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
-import torch.utils.data
 from torch import Tensor
 
 from .._batch import SPATIAL_KEYS, Batch, BatchView, from_working, slice_params, to_working
-from .._memory import empty_hugepages, tune_malloc
+from .._memory import new_batch, tune_malloc
 from ..ops import matrices
 from ..ops.warp import warp, warp_integer
 from .base import Params, Transform
@@ -262,16 +261,6 @@ def _execute_chunk(stages: Sequence[Stage], image: Tensor, params: Sequence[Para
     return state
 
 
-def _new_output(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-    """A CPU output tensor; inside a DataLoader worker it lives in shared memory from the start, so
-    handing the batch to the main process needs no copy (what ``default_collate`` does too)."""
-    if torch.utils.data.get_worker_info() is None:
-        return empty_hugepages(shape, dtype)
-    numel = math.prod(shape)
-    storage = torch.UntypedStorage._new_shared(numel * torch.empty((), dtype=dtype).element_size())
-    return torch.empty((0,), dtype=dtype).set_(storage).view(shape)
-
-
 def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params]) -> Batch:
     """Runs ``stages`` over the batch; ``params`` holds one dict per transform, in pipeline order.
 
@@ -292,7 +281,7 @@ def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params]) 
             part = slice(start, min(start + chunk, b))
             state = _execute_chunk(stages, image[part], [slice_params(p, part) for p in params], view.container)
             if out is None:
-                out = _new_output((b, *state.image.shape[1:]), state.image.dtype)
+                out = new_batch((b, *state.image.shape[1:]), state.image.dtype)
             out[part] = state.image
     if out is view.image:
         out = out.clone()  # never hand back the caller's tensor: outputs may be written to
