@@ -1,5 +1,32 @@
-"""Data integration: previews now; the Dataset wrapper, collate_fn and device hook follow."""
+"""Data integration: Dataset wrapper, collate_fn, device hook, splits, class balance, seeding, previews."""
 
+from .balance import ClassBalancedAugment, ClassStrength
+from .collate import BatchAugment
+from .dataset import AugmentedDataset, AugmentedIterableDataset
+from .device import DeviceAugmenter
+from .loader import AugmentedLoader, loader
 from .preview import make_grid, preview_grid, save_image
+from .seeding import BatchIndices, IndexedBatchSampler, SampleBatch, SeededRandomSampler, derive_seed, make_generator
+from .split import SplitView, split_dataset
 
-__all__ = ["make_grid", "preview_grid", "save_image"]
+__all__ = [
+    "AugmentedDataset",
+    "AugmentedIterableDataset",
+    "AugmentedLoader",
+    "BatchAugment",
+    "BatchIndices",
+    "ClassBalancedAugment",
+    "ClassStrength",
+    "DeviceAugmenter",
+    "IndexedBatchSampler",
+    "SampleBatch",
+    "SeededRandomSampler",
+    "SplitView",
+    "derive_seed",
+    "loader",
+    "make_generator",
+    "make_grid",
+    "preview_grid",
+    "save_image",
+    "split_dataset",
+]

@@ -1,0 +1,117 @@
+"""``AugmentedDataset``: decode each sample to uint8 ``(C, H, W)`` and run an optional per-sample transform.
+
+Example::
+
+    ds = AugmentedDataset(ImageFolder(root), A.RandomResizedCrop(224), seed=0)
+    loader = DataLoader(ds, batch_size=64, num_workers=2, collate_fn=BatchAugment(A.ColorJitter(0.4), seed=0))
+
+Each sample's draws come from a generator keyed by ``(seed, epoch, rank, batch index, position)``
+when the sampler tags batches (:func:`augloader.data.loader`), else ``(seed, epoch, rank, index)``:
+the stream is the same for any ``num_workers``. An ``IterableDataset`` is wrapped lazily
+(:class:`AugmentedIterableDataset`), never materialised.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+import torch
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+from .decode import call_transform, decoder, split_sample, takes_generator
+from .seeding import SampleBatch, Seeded, batch_tags, make_generator
+from .split import check_role
+
+
+class _SampleStage(Seeded):
+    """Decode + optional transform of one sample, shared by the map-style and iterable wrappers."""
+
+    def _init_stage(self, dataset: Any, transform: Any, seed: Optional[int], rank: Optional[int], allow_random: bool,
+                    kind: str = "image") -> None:
+        self.kind = kind
+        self._key, self._decode = decoder(kind)
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+        self.role = getattr(dataset, "role", None)
+        check_role(transform, self.role, allow_random, "AugmentedDataset")
+        self.dataset = dataset
+        self.transform = transform
+        self.allow_random = allow_random
+        self._gen_ok = takes_generator(transform) if transform is not None else False
+        self._init_seeding(seed, rank)
+
+    def _process(self, sample: Any, key: tuple, epoch: Optional[int] = None) -> Any:
+        image, rebuild = split_sample(sample, self._key)
+        image = self._decode(image)
+        if self.transform is None:
+            return rebuild(image)
+        g = make_generator(self.seed, self.epoch if epoch is None else epoch, self.get_rank(), "sample", *key)
+        if isinstance(sample, dict):
+            return call_transform(self.transform, rebuild(image), g, self._gen_ok)
+        return rebuild(call_transform(self.transform, image, g, self._gen_ok))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self._freeze_rank(dict(self.__dict__))
+
+
+class AugmentedDataset(_SampleStage, Dataset):
+    """Wraps a map-style dataset (or, dispatching, an iterable one) with decoding and a per-sample transform.
+
+    Args:
+        dataset: returns PIL images, ``(H, W, C)`` uint8 arrays, ``(C, H, W)`` tensors, or tuples
+            ``(image, target, ...)`` / dicts with an ``image`` key holding one of those.
+        transform: optional per-sample transform (an augloader Transform gets a seeded generator).
+        seed: base seed; None draws one now (fixed for the object's life, shared with its workers).
+        rank: distributed rank mixed into every draw; None reads ``torch.distributed``.
+        allow_random: permit a random transform on a ``val``/``test`` split view.
+        kind: ``"image"`` or ``"audio"`` (waveforms ``(T,)``/``(C, T)`` float, dict key ``audio``,
+            per-sample transforms from :mod:`augloader.audio`).
+
+    Shape:
+        each sample's image comes out as a ``(C, H, W)`` tensor (uint8 unless the transform converts it);
+        audio as ``(C, T)`` float.
+    """
+
+    def __new__(cls, dataset: Any = None, *args: Any, **kwargs: Any):
+        if cls is AugmentedDataset and isinstance(dataset, IterableDataset):
+            return AugmentedIterableDataset(dataset, *args, **kwargs)
+        return super().__new__(cls)
+
+    def __init__(self, dataset: Dataset, transform: Any = None, seed: Optional[int] = None, *,
+                 rank: Optional[int] = None, allow_random: bool = False, kind: str = "image") -> None:
+        if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
+            raise TypeError(f"AugmentedDataset needs a map-style dataset (__getitem__ and __len__), got {type(dataset).__name__}")
+        self._init_stage(dataset, transform, seed, rank, allow_random, kind)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        return self._process(self.dataset[index], (int(index),))
+
+    def __getitems__(self, indices: list) -> SampleBatch:
+        """The DataLoader's batched fetch: samples tagged with indices, batch position, epoch and role."""
+        batch_index, epoch = batch_tags(indices)
+        if batch_index is None:
+            samples = [self._process(self.dataset[i], (int(i),), epoch) for i in indices]
+        else:
+            samples = [self._process(self.dataset[i], ("b", batch_index, k), epoch) for k, i in enumerate(indices)]
+        return SampleBatch(samples, indices, batch_index, epoch, self.role)  # epoch: the sampler's tag or None
+
+
+class AugmentedIterableDataset(_SampleStage, IterableDataset):
+    """The iterable counterpart: pulls samples one at a time from ``dataset``, never all at once.
+
+    Draws are keyed by ``(seed, epoch, rank, worker id, position in that worker's stream)``; sharding
+    the stream between workers is the wrapped dataset's job (as with any IterableDataset).
+    """
+
+    def __init__(self, dataset: IterableDataset, transform: Any = None, seed: Optional[int] = None, *,
+                 rank: Optional[int] = None, allow_random: bool = False, kind: str = "image") -> None:
+        self._init_stage(dataset, transform, seed, rank, allow_random, kind)
+
+    def __iter__(self) -> Iterator[Any]:
+        info = get_worker_info()
+        worker = info.id if info is not None else 0
+        for k, sample in enumerate(self.dataset):
+            yield self._process(sample, ("w", worker, k))
