@@ -23,8 +23,14 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
 venv: $(VENV)/.installed-test
 
 # Real test data that ships in Debian packages (see scripts/system-packages.txt); a no-op when present.
-testdata:
+# The quokka image and annotations (tests/targets) ship in the imgaug 0.4.0 wheel: installed without
+# its dependencies, never imported (only its data files are read).
+testdata: $(VENV)/.installed-imgaug
 	@bash scripts/install_system_data.sh
+
+$(VENV)/.installed-imgaug: | $(VENV)/bin/python
+	$(PIP) install -q --no-deps imgaug==0.4.0
+	touch $@
 
 test: $(VENV)/.installed-test testdata
 	$(PY) -m pytest tests
@@ -39,7 +45,7 @@ $(AUDIO_REF)/bin/python:
 	$(AUDIO_REF)/bin/python -m pip --disable-pip-version-check -q install torch==2.11.0 torchaudio==2.11.0 torch-audiomentations==0.12.0 audiomentations==0.43.1
 
 bench: $(VENV)/.installed-bench $(AUDIO_REF)/bin/python
-	AUGLOADER_AUDIO_REFERENCE_PYTHON=$(AUDIO_REF)/bin/python $(PY) scripts/bench.py --suite images,mix,text,audio
+	AUGLOADER_AUDIO_REFERENCE_PYTHON=$(AUDIO_REF)/bin/python $(PY) scripts/bench.py --suite images,mix,text,audio,targets
 
 clean:
 	rm -rf $(VENV) $(AUDIO_REF) build *.egg-info .pytest_cache

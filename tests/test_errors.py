@@ -76,7 +76,9 @@ def test_random_choice_size_mismatch(images_u8):
 
 def test_spatial_targets_are_not_silently_ignored(images_u8):
     batch = {"image": images_u8, "boxes": torch.zeros(4, 1, 4)}
-    with pytest.raises(NotImplementedError, match="boxes"):
-        A.RandomRotation(10)(batch)
+    out = A.RandomRotation(10)(batch)  # geometric transforms move targets (tests/targets/)
+    assert out["boxes"].shape == (4, 1, 4) and "boxes_valid" in out
+    with pytest.raises(NotImplementedError, match="RandAugment"):
+        A.RandAugment(2, 9, ops=["Rotate", "Brightness"])(batch)  # would leave boxes behind the pixels
     out = A.ColorJitter(0.2)(batch)  # photometric transforms leave targets alone
     assert out["boxes"] is batch["boxes"]

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .._batch import Batch, BatchView, params_to
+from .._init_args import record_init_args
 
 Params = dict[str, Any]
 #: A per-channel affine ``(scale (C,), bias (C,))`` a pixel transform may fold into its last pass.
@@ -48,6 +49,8 @@ class Transform(nn.Module):
     - ``linear_in_value``: a pixel transform that commutes with scaling the values (a blur); it may
       receive values in ``[0, 255]``.
     - ``normalizes``: a per-channel affine (Normalize) exposing ``channel_affine()``.
+    - ``needs_targets``: :meth:`sample_params` takes ``targets=`` (the batch's boxes as
+      ``{"boxes": (B, N, 4) xyxy pixels, "boxes_valid": (B, N)}``, or None), e.g. for safe crops.
 
     Shape:
         a tensor ``(C, H, W)`` or ``(B, C, H, W)``, or a dict with an ``image`` of that shape.
@@ -64,12 +67,20 @@ class Transform(nn.Module):
     accepts_tail: ClassVar[bool] = False
     linear_in_value: ClassVar[bool] = False
     normalizes: ClassVar[bool] = False
+    needs_targets: bool = False
 
     # Geometric resampling options; None means "no opinion" (the stage takes another transform's).
     interpolation: Optional[str] = None
     padding_mode: Optional[str] = None
     fill: Any = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Records each transform's constructor arguments, so augloader.config.to_config can write it back.
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = record_init_args(cls.__init__)
+
+    @record_init_args
     def __init__(self, p: float = 1.0) -> None:
         super().__init__()
         self.p = check_probability(p)
@@ -104,7 +115,13 @@ class Transform(nn.Module):
         """
         view = BatchView.parse(batch)
         if params is None:
-            params = self.sample_params(tuple(view.image.shape), generator)
+            if self.needs_targets:
+                from .stages import box_targets
+
+                targets = box_targets(view, getattr(self, "target_options", None))
+                params = self.sample_params(tuple(view.image.shape), generator, targets=targets)
+            else:
+                params = self.sample_params(tuple(view.image.shape), generator)
         params = params_to(params, view.image.device)
         self.last_params = params
         return self._run(view, params)

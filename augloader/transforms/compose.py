@@ -6,7 +6,7 @@ the choice is made between matrices, so they fuse with their neighbours into one
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -14,6 +14,9 @@ from torch import Tensor, nn
 from .. import _random as R
 from .._batch import BatchView
 from ..ops import matrices
+from ..targets import boxes as Bx
+from ..targets.options import TargetOptions, target_options
+from . import invariances as Inv
 from .base import Params, Shape, Transform, check_probability
 from .stages import execute, plan
 
@@ -39,11 +42,26 @@ def _next_shape(shape: Shape, t: Transform) -> Shape:
     return (shape[0], shape[1], *t.output_size((shape[2], shape[3])))
 
 
-def _draw_all(transforms: Sequence[Transform], shape: Shape, generator: Optional[torch.Generator], chain: bool) -> Params:
-    """Params of every transform, keyed by position; ``chain`` feeds each the previous output shape."""
+def _draw_all(transforms: Sequence[Transform], shape: Shape, generator: Optional[torch.Generator], chain: bool,
+              targets: Optional[dict] = None) -> Params:
+    """Params of every transform, keyed by position; ``chain`` feeds each the previous output shape.
+
+    ``targets`` (boxes, see ``Transform.needs_targets``) reach the transforms that need them, moved
+    through the matrices drawn before them when ``chain``.
+    """
     params = {}
+    last = max((i for i, t in enumerate(transforms) if t.needs_targets), default=-1)
     for i, t in enumerate(transforms):
-        params[str(i)] = t.sample_params(shape, generator)
+        if t.needs_targets:
+            params[str(i)] = t.sample_params(shape, generator, targets=targets)
+        else:
+            params[str(i)] = t.sample_params(shape, generator)
+        if chain and targets is not None and i < last and t.kind == "geometric":
+            out_size = t.output_size((shape[2], shape[3]))
+            m = t.matrix(params[str(i)], (shape[2], shape[3]))
+            moved, valid = Bx.move(targets["boxes"], targets["boxes_valid"], m.to(targets["boxes"].device), out_size,
+                                   projective=t.projective)
+            targets = {"boxes": moved, "boxes_valid": valid}
         if chain:
             shape = _next_shape(shape, t)
     return params
@@ -54,16 +72,29 @@ class Compose(Transform):
     ones into one float pass. ``print(pipeline)`` shows the fused stages.
 
     Params are a dict keyed by the position of each transform (``"0"``, ``"1"``, ...).
+
+    Args:
+        transforms: the pipeline, in order (nested Compose lists are flattened).
+        invariances: what the labels allow, e.g. ``{"max_rotation": 30, "vertical_flip": False}``
+            (also ``horizontal_flip``, ``max_shear``, ``perspective``). A transform that breaks one is
+            rejected here, naming it; RandAugment/TrivialAugmentWide drop the offending ops instead.
+        targets: how boxes, masks and keypoints of dict batches are read and filtered: a dict or
+            :class:`augloader.targets.TargetOptions` (``boxes_format``, ``normalized``,
+            ``min_visibility``, ``min_area``, ``box_mode``, ``mask_fill``, ``flip_pairs``).
     """
 
-    def __init__(self, transforms: Sequence[Transform]) -> None:
+    def __init__(self, transforms: Sequence[Transform], invariances: Optional[Mapping[str, Any]] = None,
+                 targets: Optional[Mapping[str, Any] | TargetOptions] = None) -> None:
         super().__init__()
         self.transforms = nn.ModuleList(_flatten(_check_transforms(transforms, "Compose")))
+        self.invariances = Inv.check(list(self.transforms), invariances)
+        self.target_options = target_options(targets)
         self.stages = plan(list(self.transforms))
         self.randomized = any(t.randomized for t in self.transforms)
+        self.needs_targets = any(t.needs_targets for t in self.transforms)
 
-    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
-        return _draw_all(self.transforms, shape, generator, chain=True)
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
+        return _draw_all(self.transforms, shape, generator, chain=True, targets=targets)
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
         for t in self.transforms:
@@ -76,7 +107,7 @@ class Compose(Transform):
         return dtype
 
     def _run(self, view: BatchView, params: Params):
-        return execute(self.stages, view, [params[str(i)] for i in range(len(self.transforms))])
+        return execute(self.stages, view, [params[str(i)] for i in range(len(self.transforms))], self.target_options)
 
     def __repr__(self) -> str:
         lines = [f"  {i}: {t!r}" for i, t in enumerate(self.transforms)]

@@ -11,8 +11,32 @@ from torch import Tensor
 from .. import _random as R
 from .._const import const
 from ..ops import matrices
+from ..targets import safety
 from . import _args
 from .base import Params, Shape, Transform
+
+
+class _SafeDraw:
+    """Crop-with-care sampling shared by RandomResizedCrop, RandomCrop and RandomAffine (a helper, not a base).
+
+    With ``bbox_safe`` set and boxes in the batch, each sample draws ``safe_tries`` candidates in one
+    vectorised call and keeps its first safe one, else the transform's widest safe choice (``_widest``).
+    """
+
+    @staticmethod
+    def setup(t: Transform, bbox_safe: Any, min_visibility: float, safe_tries: int) -> None:
+        t.bbox_safe, t.min_visibility, t.safe_tries = safety.check_bbox_safe(bbox_safe, min_visibility, safe_tries)
+        t.needs_targets = t.bbox_safe is not None
+
+    @staticmethod
+    def sample(t: Transform, shape: Shape, generator: Optional[torch.Generator], targets: Optional[dict]) -> Params:
+        if t.bbox_safe is None or targets is None:
+            return t._draw(shape, generator)
+        b, c, h, w = shape
+        n = t.safe_tries
+        candidates = t._draw((b * n, c, h, w), generator)  # (B * n, ...), sample-major
+        return safety.choose(candidates, t._widest(shape, targets), n, lambda p: t.matrix(p, (h, w)),
+                             t.output_size((h, w)), targets, t.bbox_safe, t.min_visibility)
 
 
 def _centre(b: int, size: tuple[int, int], center: Optional[Sequence[float]], device: torch.device | str = "cpu") -> Tensor:
@@ -67,6 +91,8 @@ class RandomAffine(Transform):
         fill: value outside the image, in the input's value scale (0-255 for uint8).
         center: rotation centre in pixels ``(x, y)``; the image centre by default.
         p: probability of transforming a sample (others get the identity).
+        bbox_safe, min_visibility, safe_tries: warp with care (see ``RandomResizedCrop``); the
+            fallback is the identity.
     """
 
     kind = "geometric"
@@ -82,8 +108,12 @@ class RandomAffine(Transform):
         fill: float | Sequence[float] = 0.0,
         center: Optional[Sequence[float]] = None,
         p: float = 1.0,
+        bbox_safe: Optional[str | float] = None,
+        min_visibility: float = 1.0,
+        safe_tries: int = 10,
     ) -> None:
         super().__init__(p)
+        _SafeDraw.setup(self, bbox_safe, min_visibility, safe_tries)
         self.degrees = _args.symmetric_range(degrees, "degrees")
         if translate is not None:
             if not (isinstance(translate, Sequence) and len(translate) == 2 and all(0.0 <= float(t) <= 1.0 for t in translate)):
@@ -105,7 +135,14 @@ class RandomAffine(Transform):
             return (*_args.interval(shear[:2], "shear[0:2]"), *_args.interval(shear[2:], "shear[2:4]"))
         return (*_args.symmetric_range(shear, "shear"), 0.0, 0.0)
 
-    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
+        return _SafeDraw.sample(self, shape, generator, targets)
+
+    def _widest(self, shape: Shape, targets: dict) -> Params:
+        b = shape[0]
+        return {"angle": torch.zeros(b), "translate": torch.zeros(b, 2), "scale": torch.ones(b), "shear": torch.zeros(b, 2)}
+
+    def _draw(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b, _, h, w = shape
         on = R.bernoulli(b, self.p, generator)
         angle = R.gate(R.uniform(b, *self.degrees, generator), on, 0.0)
@@ -245,6 +282,8 @@ class RandomCrop(Transform):
         pad_if_needed: pad when the (padded) image is smaller than ``size``.
         fill: value for constant padding, in the input's value scale.
         padding_mode: ``"constant"``, ``"edge"``, ``"reflect"`` or ``"symmetric"``.
+        bbox_safe, min_visibility, safe_tries: crop with care (see ``RandomResizedCrop``); the
+            fallback is the crop centred on the union of the sample's boxes.
     """
 
     kind = "geometric"
@@ -257,8 +296,12 @@ class RandomCrop(Transform):
         pad_if_needed: bool = False,
         fill: float | Sequence[float] = 0.0,
         padding_mode: str = "constant",
+        bbox_safe: Optional[str | float] = None,
+        min_visibility: float = 1.0,
+        safe_tries: int = 10,
     ) -> None:
         super().__init__()
+        _SafeDraw.setup(self, bbox_safe, min_visibility, safe_tries)
         self.size = _args.pair(size, "size")
         self.padding = _args.padding(padding) if padding is not None else (0, 0, 0, 0)
         self.pad_if_needed = bool(pad_if_needed)
@@ -284,7 +327,24 @@ class RandomCrop(Transform):
             )
         return left, top, right, bottom
 
-    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
+        return _SafeDraw.sample(self, shape, generator, targets)
+
+    def _widest(self, shape: Shape, targets: dict) -> Params:
+        """The crop centred on the union of each sample's boxes (the image centre without boxes)."""
+        _, _, h, w = shape
+        left, top, right, bottom = self._padded((h, w))
+        th, tw = self.size
+        boxes, valid = targets["boxes"].cpu(), targets["boxes_valid"].cpu()  # params are drawn on the CPU
+        big = torch.tensor(float("inf"))
+        lo = torch.where(valid.unsqueeze(-1), boxes[..., :2], big).amin(1)  # (B, 2)
+        hi = torch.where(valid.unsqueeze(-1), boxes[..., 2:], -big).amax(1)
+        centre = torch.where(valid.any(1, keepdim=True), (lo + hi) / 2, torch.tensor([w / 2.0, h / 2.0]))
+        x = torch.round(centre[:, 0] - tw / 2.0).clamp(-left, w + right - tw)
+        y = torch.round(centre[:, 1] - th / 2.0).clamp(-top, h + bottom - th)
+        return {"top": y.to(torch.int64), "left": x.to(torch.int64)}
+
+    def _draw(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b, _, h, w = shape
         left, top, right, bottom = self._padded((h, w))
         th, tw = self.size
@@ -417,6 +477,19 @@ class RandomResizedCrop(Transform):
 
     Sampling follows torchvision (10 tries of area in ``scale`` and log-uniform ``ratio``, then the
     central crop), vectorised over the batch.
+
+    Args:
+        size: output ``(h, w)`` or an int for a square.
+        scale: range of the crop area as a fraction of the image.
+        ratio: range of the crop aspect ratio (log-uniform).
+        interpolation: ``"bilinear"`` (default), ``"nearest"`` or ``"bicubic"``.
+        tries: torchvision's draws per sample before its central fallback.
+        bbox_safe: crop with care: ``"all"`` keeps every box at ``min_visibility``, ``"any"`` at least
+            one, a float ``f`` at least that fraction of the boxes; ``None`` (default) draws freely.
+            Takes effect on dict batches with ``boxes``.
+        min_visibility: the visible share a box needs under ``bbox_safe`` (default 1: whole boxes).
+        safe_tries: candidate crops per sample under ``bbox_safe``, drawn in one vectorised call; a
+            sample with no safe candidate gets the widest safe crop, the whole image.
     """
 
     kind = "geometric"
@@ -428,15 +501,26 @@ class RandomResizedCrop(Transform):
         ratio: Sequence[float] = (3.0 / 4.0, 4.0 / 3.0),
         interpolation: str = "bilinear",
         tries: int = 10,
+        bbox_safe: Optional[str | float] = None,
+        min_visibility: float = 1.0,
+        safe_tries: int = 10,
     ) -> None:
         super().__init__()
+        _SafeDraw.setup(self, bbox_safe, min_visibility, safe_tries)
         self.size = _args.pair(size, "size")
         self.scale = _args.interval(scale, "scale", low_bound=0.0)
         self.ratio = _args.interval(ratio, "ratio", low_bound=1e-6)
         self.interpolation = _args.interpolation(interpolation)
         self.tries = int(tries)
 
-    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
+        return _SafeDraw.sample(self, shape, generator, targets)
+
+    def _widest(self, shape: Shape, targets: dict) -> Params:
+        b, _, h, w = shape
+        return {"box": torch.tensor([0.0, 0.0, float(w), float(h)]).expand(b, 4).clone()}
+
+    def _draw(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b, _, h, w = shape
         area = float(h * w)
         n = self.tries

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -26,6 +26,7 @@ from ..ops import color as C
 from ..ops import filters as Fi
 from ..ops import matrices
 from . import _args
+from . import invariances as Inv
 from .base import Params, Shape, Transform
 from .stages import execute, plan
 
@@ -188,6 +189,14 @@ class _Warp(Transform):
         return self.policy.matrix(params, in_size)
 
 
+def _restrict(t: Transform, invariances: Optional[Mapping[str, Any]], max_rotate: float, max_shear_tan: float) -> None:
+    """Drops the ops of policy ``t`` that break ``invariances`` (in place)."""
+    inv = Inv.parse(invariances)
+    if inv:
+        t.ops = Inv.allowed_policy_ops(t.ops, inv, max_rotate, max_shear_tan)
+        t._policy.ops = t.ops
+
+
 def _run_policy(policy: _Policy, warp: _Warp, image: Tensor, params: Params) -> Tensor:
     geometric = any(o in GEOMETRIC_OPS for o in policy.ops)
     if geometric:
@@ -205,10 +214,12 @@ class RandAugment(Transform):
         ops: the op names to draw from (default: torchvision's 14); drop ops your labels forbid.
         interpolation: ``"bilinear"`` (torchvision defaults to nearest) or ``"nearest"``.
         fill: value outside the image after geometric ops, on the working ``[0, 1]`` scale.
+        invariances: what the labels allow (see ``Compose``); ops that could break them are dropped.
     """
 
     def __init__(self, num_ops: int = 2, magnitude: int = 9, num_magnitude_bins: int = 31,
-                 ops: Optional[Sequence[str]] = None, interpolation: str = "bilinear", fill: float = 0.0) -> None:
+                 ops: Optional[Sequence[str]] = None, interpolation: str = "bilinear", fill: float = 0.0,
+                 invariances: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__()
         if not isinstance(num_ops, int) or num_ops < 1:
             raise ValueError(f"num_ops must be a positive int, got {num_ops!r}")
@@ -219,6 +230,12 @@ class RandAugment(Transform):
         self._policy = _Policy(self.ops, RANDAUGMENT_SPACE, self.num_magnitude_bins,
                                _args.interpolation(interpolation), _args.fill_value(fill))
         self._warp = _Warp(self._policy)
+        self.restrict_ops(invariances)
+
+    def restrict_ops(self, invariances: Optional[Mapping[str, Any]]) -> None:
+        """Drops the ops that could break ``invariances`` (``Compose(invariances=...)`` calls this)."""
+        top = self.magnitude / max(self.num_magnitude_bins - 1, 1)  # this magnitude's share of the tables
+        _restrict(self, invariances, RANDAUGMENT_SPACE.rotate * top, RANDAUGMENT_SPACE.shear * top)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         bins = torch.full((shape[0],), self.magnitude, dtype=torch.int64)
@@ -235,7 +252,8 @@ class TrivialAugmentWide(Transform):
     """TrivialAugment (Müller and Hutter, 2021), wide magnitudes: one op at a random magnitude per sample."""
 
     def __init__(self, num_magnitude_bins: int = 31, ops: Optional[Sequence[str]] = None,
-                 interpolation: str = "bilinear", fill: float = 0.0) -> None:
+                 interpolation: str = "bilinear", fill: float = 0.0,
+                 invariances: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__()
         if num_magnitude_bins < 2:
             raise ValueError(f"num_magnitude_bins must be >= 2, got {num_magnitude_bins}")
@@ -244,6 +262,11 @@ class TrivialAugmentWide(Transform):
         self._policy = _Policy(self.ops, TRIVIALAUGMENT_WIDE_SPACE, self.num_magnitude_bins,
                                _args.interpolation(interpolation), _args.fill_value(fill))
         self._warp = _Warp(self._policy)
+        self.restrict_ops(invariances)
+
+    def restrict_ops(self, invariances: Optional[Mapping[str, Any]]) -> None:
+        """Drops the ops that could break ``invariances`` (``Compose(invariances=...)`` calls this)."""
+        _restrict(self, invariances, TRIVIALAUGMENT_WIDE_SPACE.rotate, TRIVIALAUGMENT_WIDE_SPACE.shear)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         dev = generator.device if generator is not None else "cpu"

@@ -11,9 +11,11 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
-from .._batch import SPATIAL_KEYS, Batch, BatchView, from_working, slice_params, to_working
+from .._batch import Batch, BatchView, from_working, slice_params, to_working
 from .._memory import new_batch, tune_malloc
 from ..ops import matrices
+from ..targets.batch import Targets
+from ..targets.options import TargetOptions, target_options
 from ..ops.warp import warp, warp_integer
 from .base import Params, Transform
 
@@ -125,6 +127,7 @@ class _State:
     out_dtype: torch.dtype  # dtype delivered at the end
     source_dtype: torch.dtype  # the caller's dtype, the scale of fill values
     updates: dict[str, Any] = field(default_factory=dict)
+    targets: Targets | None = None  # boxes, masks, keypoints in canonical form, moved by each geometric stage
     # uint8 input is cast to float without the 1/255: linear ops (warps, blur) run on [0, 255] and the
     # factor is folded into the next op that needs [0, 1], or cancels at the conversion back to uint8.
     scale: float = 1.0
@@ -171,12 +174,14 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
         total = m @ total
         size = t.output_size(size)
     inverse = matrices.invert(total)
+    prefixes = list(frames)  # input -> intermediate frame, for the targets
     frames = [(p_prev @ inverse, fsize) for p_prev, fsize in frames]
-    if container is not None and any(k in container for k in SPATIAL_KEYS):
-        present = [k for k in SPATIAL_KEYS if k in container]
-        raise NotImplementedError(
-            f"geometric transforms do not move the targets {present} yet; remove them from the batch dict"
-        )
+    projective = any(t.projective for t in stage.transforms)
+    if state.targets is not None:
+        # Same matrix for every target; masks take nearest through the same inverse (the exact gather
+        # on integer stages), padded like the image but with the mask fill.
+        mask_padding = stage.padding_mode if any(t.may_sample_outside for t in stage.transforms) else "edge"
+        state.targets.move(total, inverse, size, mask_padding, frames, stage.integer, projective, prefixes)
     fill = stage.fill
     if stage.integer:
         if state.working and state.source_dtype == torch.uint8 and state.scale == 1.0:
@@ -196,7 +201,7 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
     padding_mode = stage.padding_mode if any(t.may_sample_outside for t in stage.transforms) else "edge"
     state.image = warp(
         state.image, inverse, size, stage.interpolation, padding_mode, fill, frames,
-        projective=any(t.projective for t in stage.transforms),
+        projective=projective,
     )
 
 
@@ -206,12 +211,40 @@ def _scale_fill(fill: Any, factor: float) -> Any:
     return float(fill) * factor
 
 
+def _hidden_geometry(t: Transform) -> bool:
+    """Whether a pixel-kind container (a policy, a mixed RandomApply/Choice/Order) moves pixels."""
+    policy = getattr(t, "_policy", None)
+    if policy is not None:
+        return any(o in ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate") for o in policy.ops)
+    subs = getattr(t, "transforms", None)
+    return subs is not None and any(s.kind == "geometric" or _hidden_geometry(s) for s in subs)
+
+
+def _own_resize(t: Transform) -> bool:
+    """A pixel-kind transform that resizes in its own pass (``Resize(antialias=True)``): it has a matrix."""
+    return (t.kind == "pixel" and type(t).matrix is not Transform.matrix and getattr(t, "transforms", None) is None
+            and getattr(t, "_policy", None) is None)
+
+
 def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> None:
+    if state.targets is not None:
+        for t in stage.transforms:
+            if _hidden_geometry(t):
+                raise NotImplementedError(
+                    f"{type(t).__name__} mixes geometric and pixel ops, so it cannot move the boxes/mask/keypoints "
+                    "of this batch; use geometric-only containers, or a policy without geometric ops "
+                    "(ops=[...] or invariances=...)"
+                )
     skip_next = False
     for k, (t, p) in enumerate(zip(stage.transforms, params)):
         if skip_next:
             skip_next = False
             continue
+        if state.targets is not None:
+            size = tuple(state.image.shape[-2:])
+            if t.output_size(size) != size:  # a resize in its own pass (antialias): targets follow its matrix
+                m = t.matrix(p, size).to(state.image.device)
+                state.targets.move(m, matrices.invert(m), t.output_size(size), "edge", (), False, False)
         nxt = stage.transforms[k + 1] if k + 1 < len(stage.transforms) else None
         if t.accepts_tail and nxt is not None and nxt.normalizes and state.image.shape[1] == nxt.mean.numel():
             # Fold the Normalize that follows (and a pending scale) into this transform's passes.
@@ -248,9 +281,10 @@ def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> No
 CPU_CHUNK_BYTES = 8 * 1024 * 1024
 
 
-def _execute_chunk(stages: Sequence[Stage], image: Tensor, params: Sequence[Params], container) -> _State:
+def _execute_chunk(stages: Sequence[Stage], image: Tensor, params: Sequence[Params], container,
+                   targets: Targets | None = None) -> _State:
     dtype = image.dtype
-    state = _State(image, working=False, out_dtype=dtype, source_dtype=dtype)
+    state = _State(image, working=False, out_dtype=dtype, source_dtype=dtype, targets=targets)
     for stage in stages:
         stage_params = [params[i] for i in stage.indices]
         if isinstance(stage, GeometricStage):
@@ -261,28 +295,56 @@ def _execute_chunk(stages: Sequence[Stage], image: Tensor, params: Sequence[Para
     return state
 
 
-def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params]) -> Batch:
+def parse_targets(view: BatchView, options: TargetOptions | None = None) -> Targets | None:
+    """The batch's spatial targets in canonical form (``None`` for a bare tensor or no targets)."""
+    if view.container is None:
+        return None
+    return Targets.parse(view.container, view.image, target_options(options), view.unbatched)
+
+
+def box_targets(view: BatchView, options: TargetOptions | None = None) -> dict[str, Tensor] | None:
+    """The batch's boxes for parameter draws that need them: xyxy pixels ``(B, N, 4)`` and ``(B, N)`` valid."""
+    if view.container is None or view.container.get("boxes") is None:
+        return None
+    t = Targets.parse({"boxes": view.container["boxes"], "boxes_valid": view.container.get("boxes_valid")},
+                      view.image, target_options(options), view.unbatched)
+    return {"boxes": t.boxes, "boxes_valid": t.valid}
+
+
+def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params], options: TargetOptions | None = None) -> Batch:
     """Runs ``stages`` over the batch; ``params`` holds one dict per transform, in pipeline order.
 
     On CPU the batch runs in chunks of samples (every op is per sample, so the result is the same):
     the temporaries of a chunk stay in cache and are reused by the allocator instead of page-faulting.
+    Spatial targets (boxes, masks, keypoints; ``options`` says how to read and filter them) are
+    sliced per chunk, moved by every geometric stage and concatenated again.
     """
     tune_malloc()
     image = view.image
+    moves = any(isinstance(s, GeometricStage) or any(_hidden_geometry(t) or _own_resize(t) for t in s.transforms) for s in stages)
+    targets = parse_targets(view, options) if moves else None  # pixel-only pipelines leave targets alone
     b = image.shape[0]
     per_sample = max(math.prod(image.shape[1:]), 1) * 4
     chunk = max(1, CPU_CHUNK_BYTES // per_sample)
     if image.device.type != "cpu" or b <= chunk:
-        state = _execute_chunk(stages, image, params, view.container)
+        state = _execute_chunk(stages, image, params, view.container, targets)
         out = state.image
+        moved = [state.targets] if targets is not None else []
     else:
         out = None
+        moved = []
         for start in range(0, b, chunk):
             part = slice(start, min(start + chunk, b))
-            state = _execute_chunk(stages, image[part], [slice_params(p, part) for p in params], view.container)
+            state = _execute_chunk(stages, image[part], [slice_params(p, part) for p in params], view.container,
+                                   targets.slice(part) if targets is not None else None)
             if out is None:
                 out = new_batch((b, *state.image.shape[1:]), state.image.dtype)
             out[part] = state.image
+            if targets is not None:
+                moved.append(state.targets)
     if out is view.image:
         out = out.clone()  # never hand back the caller's tensor: outputs may be written to
-    return view.rebuild(out, **state.updates)
+    updates = dict(state.updates)
+    if moved:
+        updates.update(Targets.cat(moved).export())
+    return view.rebuild(out, **updates)
