@@ -4,6 +4,7 @@ from .balance import ClassBalancedAugment, ClassStrength
 from .collate import BatchAugment
 from .dataset import AugmentedDataset, AugmentedIterableDataset
 from .device import DeviceAugmenter
+from .export import ExportError, ExportResult, export_augmented
 from .loader import AugmentedLoader, loader
 from .preview import make_grid, preview_grid, save_image
 from .seeding import BatchIndices, IndexedBatchSampler, SampleBatch, SeededRandomSampler, derive_seed, make_generator
@@ -18,11 +19,14 @@ __all__ = [
     "ClassBalancedAugment",
     "ClassStrength",
     "DeviceAugmenter",
+    "ExportError",
+    "ExportResult",
     "IndexedBatchSampler",
     "SampleBatch",
     "SeededRandomSampler",
     "SplitView",
     "derive_seed",
+    "export_augmented",
     "loader",
     "make_generator",
     "make_grid",

@@ -1,0 +1,354 @@
+"""Image pipelines as YAML: :func:`from_config` builds one, :func:`to_config` / :func:`save_config` write one back.
+
+The format (``configs/imagenet.yaml``)::
+
+    pipeline:                                   # steps, in order: {Name: {argument: value}}
+      - RandomResizedCrop: {size: 224}
+      - RandomHorizontalFlip: {}                # or just: - RandomHorizontalFlip
+      - RandomApply: {p: 0.5, transforms: [{GaussianBlur: {kernel_size: 5}}]}
+      - Normalize: {mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}
+    mix: {MixUpCutMix: {mixup_alpha: 0.8, cutmix_alpha: 1.0, num_classes: 10}}   # optional
+    invariances: {vertical_flip: false}         # optional; given to Compose (label integrity checks)
+    targets: {boxes_format: xyxy}               # optional; given to Compose (how boxes/masks/keypoints are read)
+
+Names are the public transform classes of :mod:`augloader` (``mix``: those of :mod:`augloader.mix`);
+containers (``Compose``, ``RandomApply``, ``RandomChoice``, ``RandomOrder``) take a ``transforms:``
+list of steps. Files are read with ``yaml.safe_load`` only. Mistakes raise :class:`ConfigError` naming
+the place in the file and, for unknown names, the closest valid one.
+
+Every transform records the arguments it was constructed with (see :mod:`augloader._init_args`), so
+pipelines built in Python can be written as configs too; only the arguments given are written.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import enum
+import inspect
+import os
+import tempfile
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+import torch
+import yaml
+
+from ._init_args import init_args, set_init_args
+from .mix import MixUpCutMix
+from .transforms import Compose, Transform
+
+__all__ = ["ConfigError", "PipelineConfig", "from_config", "mix_classes", "save_config", "to_config", "transform_classes"]
+
+#: The keys a config file may have at the top level.
+TOP_LEVEL_KEYS = ("pipeline", "mix", "invariances", "targets")
+Source = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+
+
+class ConfigError(ValueError):
+    """A config that cannot be read or built; the message names the place in the file."""
+
+
+@dataclass
+class PipelineConfig:
+    """A loaded config.
+
+    Attributes:
+        transform: the pipeline, a :class:`~augloader.Compose`; calling the config calls it.
+        mix: the batch-level :class:`~augloader.MixUpCutMix` (or MixUp / CutMix), or None.
+        invariances: the ``invariances`` mapping (also given to ``Compose(invariances=...)``).
+        targets: the ``targets`` mapping (also given to ``Compose(targets=...)``).
+        raw: the mapping that was read, for anything else a caller wants to look at.
+    """
+
+    transform: Compose
+    mix: Optional[MixUpCutMix] = None
+    invariances: dict[str, Any] = field(default_factory=dict)
+    targets: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, batch: Any, **kwargs: Any) -> Any:
+        """Runs :attr:`transform` (``params=`` and ``generator=`` are passed on)."""
+        return self.transform(batch, **kwargs)
+
+
+# ---- names -------------------------------------------------------------------------------------------
+def transform_classes() -> dict[str, type]:
+    """Every public transform class of :mod:`augloader` by name (what a ``pipeline`` step may use)."""
+    import augloader
+
+    names = getattr(augloader, "__all__", dir(augloader))
+    out = {}
+    for name in names:
+        obj = getattr(augloader, name, None)
+        if inspect.isclass(obj) and issubclass(obj, Transform) and obj is not Transform:
+            out[name] = obj
+    return out
+
+
+def mix_classes() -> dict[str, type]:
+    """Every public mixing class of :mod:`augloader.mix` by name (what ``mix`` may use)."""
+    from . import mix
+
+    return {n: getattr(mix, n) for n in mix.__all__ if inspect.isclass(getattr(mix, n)) and issubclass(getattr(mix, n), MixUpCutMix)}
+
+
+def _closest(name: str, choices: Any) -> str:
+    match = difflib.get_close_matches(str(name), sorted(choices), n=1)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _accepted_args(cls: type) -> dict[str, inspect.Parameter]:
+    """The keyword arguments ``cls`` takes, following ``**kwargs`` up the MRO (MixUp -> MixUpCutMix)."""
+    params: dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        if klass in (torch.nn.Module, object):
+            break
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        sig = inspect.signature(init)
+        for name, p in list(sig.parameters.items())[1:]:
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                params.setdefault(name, p)
+        if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+            break
+    return params
+
+
+# ---- building ----------------------------------------------------------------------------------------
+def _split_step(step: Any, path: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(step, str):
+        return step, {}
+    if isinstance(step, Mapping) and len(step) == 1:
+        name, args = next(iter(step.items()))
+        if args is None:
+            args = {}
+        if not isinstance(args, Mapping):
+            raise ConfigError(f"{path}.{name}: arguments must be a mapping {{name: value}}, got {type(args).__name__} {args!r:.60}")
+        return str(name), dict(args)
+    raise ConfigError(f"{path}: a step must be 'Name' or {{Name: {{arguments}}}} (one name per step), got {step!r:.80}")
+
+
+def _convert(name: str, value: Any) -> Any:
+    """YAML spellings of Python values: a dtype may be written as ``float32``."""
+    if name.endswith("dtype") and isinstance(value, str):
+        dtype = getattr(torch, value.removeprefix("torch."), None)
+        if isinstance(dtype, torch.dtype):
+            return dtype
+    return value
+
+
+_SIMPLE = {int: "an int", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _check_simple_types(cls: type, args: dict[str, Any], where: str) -> None:
+    """Rejects values of the wrong type for arguments annotated with a plain int, float, bool or str."""
+    seen: set[str] = set()  # an argument is checked against the most derived __init__ that declares it
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass in (torch.nn.Module, object):
+            continue
+        declared = set(inspect.signature(init).parameters) - seen
+        seen |= declared
+        try:
+            hints = typing.get_type_hints(init)
+        except Exception:  # annotations this Python cannot evaluate: leave checking to the transform
+            continue
+        for name, value in args.items():
+            if name not in declared:
+                continue
+            hint = hints.get(name)
+            options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+            simple = [t for t in options if t is not type(None)]
+            if len(simple) != 1 or simple[0] not in _SIMPLE or (value is None and type(None) in options):
+                continue
+            expected = simple[0]
+            ok = isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
+            ok = ok or (expected is float and isinstance(value, int) and not isinstance(value, bool))
+            if not ok:
+                raise ConfigError(f"{where}: argument {name!r} must be {_SIMPLE[expected]}, got {type(value).__name__} {value!r:.60}")
+
+
+def _build(step: Any, path: str, registry: dict[str, type], kind: str) -> Any:
+    name, args = _split_step(step, path)
+    if name not in registry:
+        raise ConfigError(f"{path}: unknown {kind} {name!r}{_closest(name, registry)}")
+    cls = registry[name]
+    where = f"{path}.{name}"
+    accepted = _accepted_args(cls)
+    for key in args:
+        if not isinstance(key, str):
+            raise ConfigError(f"{where}: argument names must be strings, got {key!r}")
+        if key not in accepted:
+            raise ConfigError(f"{where}: unknown argument {key!r}{_closest(key, accepted)}")
+    own = inspect.signature(cls).parameters  # required arguments of the class itself (parents get theirs from it)
+    missing = [k for k, p in own.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and k not in args]
+    if missing:
+        raise ConfigError(f"{where}: missing required argument {missing[0]!r}")
+    _check_simple_types(cls, args, where)
+    kwargs = {k: _convert(k, v) for k, v in args.items()}
+    if "transforms" in kwargs:
+        steps = kwargs["transforms"]
+        if isinstance(steps, (str, Mapping)) or not isinstance(steps, list) or not steps:
+            raise ConfigError(f"{where}.transforms: must be a non-empty list of steps, got {steps!r:.80}")
+        kwargs["transforms"] = [_build(s, f"{where}.transforms[{i}]", registry, kind) for i, s in enumerate(steps)]
+    try:
+        obj = cls(**kwargs)
+    except (TypeError, ValueError, KeyError) as err:
+        raise ConfigError(f"{where}: {err}") from err
+    if init_args(obj) is None:  # classes without the recording hook (mixing)
+        set_init_args(obj, kwargs)
+    return obj
+
+
+def _read(source: Source) -> dict[str, Any]:
+    if isinstance(source, Mapping):
+        spec: Any = copy.deepcopy(dict(source))
+        label = "config"
+    else:
+        label = os.fspath(source)
+        try:
+            with open(label, encoding="utf-8") as f:
+                spec = yaml.safe_load(f)
+        except OSError as err:
+            raise ConfigError(f"cannot read config {label}: {err.strerror or err}") from err
+        except yaml.YAMLError as err:  # python/object tags land here too: safe_load refuses them
+            raise ConfigError(f"{label}: not valid safe YAML (Python tags are refused): {err}") from err
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{label}: a config must be a mapping with a 'pipeline' key, got {type(spec).__name__}")
+    for key in spec:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(f"{label}: unknown top-level key {key!r}{_closest(key, TOP_LEVEL_KEYS)} (allowed: {', '.join(TOP_LEVEL_KEYS)})")
+    if "pipeline" not in spec:
+        raise ConfigError(f"{label}: a config needs a 'pipeline' list")
+    return spec
+
+
+def _mapping(spec: dict[str, Any], key: str) -> dict[str, Any]:
+    value = spec.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: must be a mapping, got {type(value).__name__} {value!r:.60}")
+    return dict(value)
+
+
+def from_config(source: Source) -> PipelineConfig:
+    """Builds a pipeline from a YAML file (read with ``yaml.safe_load``) or an already parsed mapping.
+
+    Args:
+        source: a path to a ``.yaml`` file, or a mapping in the same format.
+
+    Returns:
+        A :class:`PipelineConfig`; ``config.transform`` is the :class:`~augloader.Compose`.
+
+    Raises:
+        ConfigError: unreadable or unsafe YAML, an unknown name or argument (with the closest valid
+            one), a wrong type, or arguments a transform rejects; the message names the place.
+    """
+    spec = _read(source)
+    steps = spec["pipeline"]
+    if not isinstance(steps, list) or not steps:
+        raise ConfigError(f"pipeline: must be a non-empty list of steps, got {steps!r:.80}")
+    registry = transform_classes()
+    transforms = [_build(s, f"pipeline[{i}]", registry, "transform") for i, s in enumerate(steps)]
+    invariances, targets = _mapping(spec, "invariances"), _mapping(spec, "targets")
+    accepted = _accepted_args(Compose)
+    extra = {k: v for k, v in (("invariances", invariances), ("targets", targets)) if v and k in accepted}
+    try:
+        pipeline = Compose(transforms, **extra)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"pipeline: {err}") from err
+    mix = None
+    if spec.get("mix") is not None:
+        mix = _build(spec["mix"], "mix", mix_classes(), "mix")
+    return PipelineConfig(pipeline, mix, invariances, targets, spec)
+
+
+# ---- writing back ------------------------------------------------------------------------------------
+def _value(value: Any, path: str) -> Any:
+    if isinstance(value, (Transform, MixUpCutMix)):
+        return _step(value, path)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    if isinstance(value, enum.Enum):
+        return _value(value.value, path)
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): _value(v, f"{path}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _value(dataclasses.asdict(value), path)
+    if isinstance(value, (list, tuple, torch.nn.ModuleList)):
+        return [_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    raise ConfigError(f"{path}: cannot write a {type(value).__name__} to a config ({value!r:.60})")
+
+
+def _step(obj: Any, path: str) -> dict[str, Any]:
+    name = type(obj).__name__
+    registry = mix_classes() if isinstance(obj, MixUpCutMix) else transform_classes()
+    if registry.get(name) is not type(obj):
+        raise ConfigError(f"{path}: {name} is not a public augloader class, so a config cannot name it")
+    args = init_args(obj)
+    if args is None:
+        raise ConfigError(f"{path}: {name} has no recorded constructor arguments (build it with from_config to write it back)")
+    if any(k.startswith("*") for k in args):
+        raise ConfigError(f"{path}.{name}: positional-only arguments cannot be written to a config")
+    return {name: {k: _value(v, f"{path}.{name}.{k}") for k, v in args.items()}}
+
+
+def to_config(obj: Union[PipelineConfig, Transform]) -> dict[str, Any]:
+    """The config mapping that rebuilds ``obj`` (a :class:`PipelineConfig` or any transform).
+
+    A top-level :class:`~augloader.Compose` becomes the ``pipeline`` list (its ``invariances``, if
+    any, the ``invariances`` key); another transform becomes a one-step pipeline. Only arguments
+    that were given are written, so ``to_config(from_config(d))`` gives back ``d`` in its canonical
+    form (each step as ``{Name: {arguments}}``).
+
+    Raises:
+        ConfigError: a transform that is not a public augloader class, or an argument YAML cannot hold.
+    """
+    if isinstance(obj, PipelineConfig):
+        out = to_config(obj.transform)
+        if obj.mix is not None:
+            out["mix"] = _step(obj.mix, "mix")
+        for key in ("invariances", "targets"):
+            if getattr(obj, key):
+                out[key] = _value(getattr(obj, key), key)
+        return out
+    if not isinstance(obj, Transform):
+        raise ConfigError(f"to_config takes a PipelineConfig or an augloader Transform, got {type(obj).__name__}")
+    if type(obj) is Compose and init_args(obj) is not None:
+        args = init_args(obj)
+        steps = [_value(t, f"pipeline[{i}]") for i, t in enumerate(args.pop("transforms"))]
+        out: dict[str, Any] = {"pipeline": steps}
+        for key in ("invariances", "targets"):
+            value = args.pop(key, None)
+            if value:
+                out[key] = _value(value, key)
+        if args:
+            raise ConfigError(f"pipeline: Compose arguments {sorted(args)} have no place in a config")
+        return out
+    return {"pipeline": [_step(obj, "pipeline[0]")]}
+
+
+def save_config(obj: Union[PipelineConfig, Transform], path: Union[str, "os.PathLike[str]"]) -> Path:
+    """Writes ``to_config(obj)`` as YAML to ``path`` (atomically) and returns the path."""
+    text = yaml.safe_dump(to_config(obj), sort_keys=False, default_flow_style=None, width=100)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
