@@ -36,8 +36,11 @@ from .transforms import (
     TrivialAugmentWide,
 )
 
+from .config import ConfigError, PipelineConfig, from_config, save_config, to_config
+from .data import AugmentedDataset, BatchAugment, ClassBalancedAugment, DeviceAugmenter, split_dataset
 from .losses import SoftTargetCrossEntropy
 from .mix import CutMix, MixUp, MixUpCutMix
+from .targets import TargetOptions
 
 __version__ = "0.1.0"
 
@@ -47,5 +50,7 @@ __all__ = [
     "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomHorizontalFlip", "RandomInvert", "RandomOrder",
     "RandomPerspective", "RandomPosterize", "RandomResizedCrop", "RandomRotation", "RandomSharpness",
     "RandomSolarize", "RandomVerticalFlip", "Resize", "SaltAndPepperNoise", "ToFloat", "ToUint8", "Transform",
-    "TrivialAugmentWide", "CutMix", "MixUp", "MixUpCutMix", "SoftTargetCrossEntropy", "__version__",
+    "TrivialAugmentWide", "CutMix", "MixUp", "MixUpCutMix", "SoftTargetCrossEntropy", "TargetOptions",
+    "AugmentedDataset", "BatchAugment", "ClassBalancedAugment", "DeviceAugmenter", "split_dataset",
+    "ConfigError", "PipelineConfig", "from_config", "save_config", "to_config", "__version__",
 ]
