@@ -10,9 +10,7 @@ pipeline (RandomResizedCrop 224 + flip + ColorJitter + Normalize) in the same ki
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_images import BatchFetchImages, EmptyFloatBatch, TensorImages, augloader_pipeline, torchvision_pipeline  # noqa: E402
-from benchlib import machine_header, write_report  # noqa: E402
+from benchlib import machine_header, measure, write_report  # noqa: E402
 
 NOTES = """
 One epoch = every image once, images/s, median of interleaved epochs after a warm-up epoch; all
@@ -78,14 +76,6 @@ def runners(data: torch.Tensor) -> dict[str, Callable[[], int]]:
     return out
 
 
-def measure(rs: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in rs}
-    for _ in range(repeats):
-        for name, run in rs.items():
-            t0 = time.perf_counter()
-            n = run()
-            times[name].append(n / (time.perf_counter() - t0))
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main(argv=None) -> list[str]:

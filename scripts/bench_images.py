@@ -8,15 +8,13 @@ torchvision DataLoader, which is what most users run today.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from benchlib import machine_header, write_report
+from benchlib import machine_header, measure, write_report
 
 NOTES = """
 Images/s, median of interleaved repeats; every runner sees the same uint8 images (smooth random
@@ -198,15 +196,6 @@ def runners_for(key: str, data: torch.Tensor, include: set[str]) -> dict[str, Ca
     return out
 
 
-def measure(runners: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
-    """Images/s per runner: median over ``repeats`` interleaved rounds."""
-    times: dict[str, list[float]] = {k: [] for k in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            t0 = time.perf_counter()
-            n = run()
-            times[name].append(n / (time.perf_counter() - t0))
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 TARGETS = {  # issue 2: minimum ratios against (a) and (d)

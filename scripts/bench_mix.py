@@ -26,20 +26,14 @@ if str(ROOT) not in sys.path:
 
 from augloader.mix import CutMix, MixUpCutMix  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from benchlib import cpu_model  # noqa: E402
+
 Case = tuple[str, str, Callable[[], Callable[[], object]]]  # (group, name, setup -> timed call)
 #: Which timm case each augloader case is compared with.
 TIMM_REF = {"elem": "timm Mixup(mode='elem')", "batch": "timm Mixup(mode='batch')", "uint8": "timm FastCollateMixup(mode='elem')"}
 
 
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (or the platform string)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def build_cases(batch: int, size: int, num_classes: int, seed: int) -> tuple[list[Case], dict[str, str]]:

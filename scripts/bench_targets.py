@@ -9,14 +9,12 @@ run in a DataLoader with 2 workers; augloader also in-process. Run directly or t
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from benchlib import machine_header, write_report
+from benchlib import machine_header, measure, write_report
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 SIZE, BATCH, N_BATCHES, N_BOXES = 256, 64, 6, 20
@@ -140,14 +138,6 @@ def _in_process_runner(data, transform) -> Callable[[], int]:
     return run
 
 
-def measure(runners: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            t0 = time.perf_counter()
-            n = run()
-            times[name].append(n / (time.perf_counter() - t0))
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 TARGET = 1.5  # issue 3: augloader >= 1.5x albumentations, both in a 2-worker DataLoader

@@ -6,7 +6,10 @@ import datetime
 import importlib
 import os
 import platform
+import statistics
+import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,3 +47,15 @@ def write_report(name: str, title: str, header: str, lines: list[str]) -> Path:
     out.write_text(f"# {title}\n\n{header}\n" + "\n".join(lines) + "\n")
     print(f"wrote {out}")
     return out
+
+
+def measure(runners: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
+    """Items/s per runner (each call returns how many items it processed): median over ``repeats``
+    interleaved rounds, so every runner sees the same machine state."""
+    times: dict[str, list[float]] = {k: [] for k in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            t0 = time.perf_counter()
+            n = run()
+            times[name].append(n / (time.perf_counter() - t0))
+    return {k: statistics.median(v) for k, v in times.items()}

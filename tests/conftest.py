@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
+
+# CI runs the property tests on a fixed example sequence, so a green run can be repeated exactly;
+# locally hypothesis explores new examples each run (and keeps failures in .hypothesis/).
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional
 
-import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from .decode import call_transform, decoder, split_sample, takes_generator

@@ -17,7 +17,7 @@ from ..ops import matrices
 from ..targets import boxes as Bx
 from ..targets.options import TargetOptions, target_options
 from . import invariances as Inv
-from .base import Params, Shape, Transform, check_probability
+from .base import Params, Shape, Transform
 from .stages import execute, plan
 
 

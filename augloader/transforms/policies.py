@@ -13,7 +13,6 @@ ops (posterize, solarize, sharpness). Two geometric ops are resampled once here,
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 

@@ -97,10 +97,11 @@ def test_flips_and_crops_equal_the_box_of_the_moved_mask(boxes, seed, which):
 def test_affine_without_rotation_matches_the_moved_mask(boxes, seed):
     box = boxes[:, :1]
     x0, y0, x1, y1 = box[0, 0].tolist()
-    # nearest rounding moves a mask edge by up to half a pixel: IoU > 0.9 is a claim about boxes of
-    # 10 pixels and more
-    x1, y1 = max(x1, min(x0 + 10, W)), max(y1, min(y0 + 10, H))
-    x0, y0 = min(x0, x1 - 10), min(y0, y1 - 10)
+    # nearest rounding moves each mask edge by up to half a pixel, so a box of side s can lose up to
+    # about 2/s of IoU against the exact box: IoU > 0.9 is a claim about boxes of 20 pixels and more
+    # (hypothesis found a 12-pixel box at IoU 0.896)
+    x1, y1 = max(x1, min(x0 + 20, W)), max(y1, min(y0 + 20, H))
+    x0, y0 = min(x0, x1 - 20), min(y0, y1 - 20)
     box = torch.tensor([[[x0, y0, x1, y1]]])
     mask = _filled(box[0, 0])
     t = A.RandomAffine(0, (0.1, 0.1), (0.8, 1.5), interpolation="nearest")
@@ -110,6 +111,6 @@ def test_affine_without_rotation_matches_the_moved_mask(boxes, seed):
     if expected is None or not bool(out["boxes_valid"][0, 0]):
         return
     got = out["boxes"][0, 0]
-    if min(float(got[2] - got[0]), float(got[3] - got[1])) < 10:
+    if min(float(got[2] - got[0]), float(got[3] - got[1])) < 20:
         return  # a sliver at the border: one pixel of nearest rounding is most of it
     assert _iou(out["boxes"][0, 0].tolist(), expected) > 0.9
