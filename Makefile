@@ -35,8 +35,9 @@ $(VENV)/.installed-imgaug: | $(VENV)/bin/python
 test: $(VENV)/.installed-test testdata
 	$(PY) -m pytest tests
 
-demo: $(VENV)/.installed-test
-	$(PY) scripts/demo.py
+# The demonstration: Fashion-MNIST (Debian dataset-fashion-mnist, installed by testdata), 3 seeds.
+demo: $(VENV)/.installed-test testdata
+	$(PY) scripts/demo.py --out out/demo
 
 # torchaudio has no release for torch 2.14, so the audio references get their own environment.
 AUDIO_REF ?= .venv-audio-ref
@@ -45,7 +46,7 @@ $(AUDIO_REF)/bin/python:
 	$(AUDIO_REF)/bin/python -m pip --disable-pip-version-check -q install torch==2.11.0 torchaudio==2.11.0 torch-audiomentations==0.12.0 audiomentations==0.43.1
 
 bench: $(VENV)/.installed-bench $(AUDIO_REF)/bin/python
-	AUGLOADER_AUDIO_REFERENCE_PYTHON=$(AUDIO_REF)/bin/python $(PY) scripts/bench.py --suite images,mix,text,audio,targets
+	AUGLOADER_AUDIO_REFERENCE_PYTHON=$(AUDIO_REF)/bin/python $(PY) scripts/bench.py --suite images,mix,text,audio,targets,data
 
 clean:
 	rm -rf $(VENV) $(AUDIO_REF) build *.egg-info .pytest_cache

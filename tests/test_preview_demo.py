@@ -37,9 +37,25 @@ def test_save_image_roundtrip(tmp_path, images_u8):
     assert torch.equal(back[:, 4:52, 4:68], images_u8[0])
 
 
-def test_demo_script_writes_preview(tmp_path, monkeypatch):
-    out = tmp_path / "preview.png"
-    monkeypatch.setattr(sys, "argv", ["demo.py", "--out", str(out), "--variants", "2"])
+def test_demo_runs_end_to_end_on_a_tiny_subset(tmp_path, monkeypatch):
+    """`make demo`'s script in --fast mode: one seed, one epoch, small subsets; outputs well formed."""
+    import json
+
+    out = tmp_path / "demo"
+    monkeypatch.setattr(sys, "argv", ["demo.py", "--fast", "--out", str(out)])
     runpy.run_path(str(ROOT / "scripts" / "demo.py"), run_name="__main__")
-    with Image.open(out) as img:
-        assert img.size == (4 + 3 * 164, 4 + 4 * 164)  # 4 photos x (original + 2), 160 px cells
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["seeds"] == 1 and summary["epochs"] == 1
+    runs = summary["results"]
+    assert set(runs) == {"baseline", "augmented", "imbalanced", "balanced"}
+    for kind, seeds in runs.items():
+        r = seeds[0]
+        assert 0.0 <= r["test_acc"] <= 1.0 and 0.0 <= r["val_acc"] <= 1.0
+        assert len(r["recall"]) == 10 and len(r["curves"]["val_acc"]) == 1
+        assert abs(r["gap"] - (r["train_acc"] - r["val_acc"])) < 1e-9
+    table = (out / "results.md").read_text()
+    assert table.count("\n| (") == 4 and "± " in table
+    for name, min_size in (("curves.png", 10_000), ("pipeline.png", 2_000), ("photos.png", 50_000)):
+        with Image.open(out / name) as img:
+            assert img.format == "PNG" and img.size[0] > 100
+        assert (out / name).stat().st_size > min_size
