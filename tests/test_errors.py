@@ -78,7 +78,7 @@ def test_spatial_targets_are_not_silently_ignored(images_u8):
     batch = {"image": images_u8, "boxes": torch.zeros(4, 1, 4)}
     out = A.RandomRotation(10)(batch)  # geometric transforms move targets (tests/targets/)
     assert out["boxes"].shape == (4, 1, 4) and "boxes_valid" in out
-    with pytest.raises(NotImplementedError, match="RandAugment"):
-        A.RandAugment(2, 9, ops=["Rotate", "Brightness"])(batch)  # would leave boxes behind the pixels
+    with pytest.raises(NotImplementedError, match="RandomApply"):
+        A.RandomApply([A.RandomRotation(10), A.RandomInvert(1.0)])(batch)  # would leave boxes behind the pixels
     out = A.ColorJitter(0.2)(batch)  # photometric transforms leave targets alone
     assert out["boxes"] is batch["boxes"]

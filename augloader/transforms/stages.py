@@ -211,11 +211,19 @@ def _scale_fill(fill: Any, factor: float) -> Any:
     return float(fill) * factor
 
 
-def _hidden_geometry(t: Transform) -> bool:
-    """Whether a pixel-kind container (a policy, a mixed RandomApply/Choice/Order) moves pixels."""
+def _policy_warp(t: Transform) -> Transform | None:
+    """The geometric half of a RandAugment-style policy (its ops' matrices), if it has geometric ops."""
     policy = getattr(t, "_policy", None)
-    if policy is not None:
-        return any(o in ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate") for o in policy.ops)
+    if policy is None or not any(o in ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate") for o in policy.ops):
+        return None
+    return t._warp
+
+
+def _hidden_geometry(t: Transform) -> bool:
+    """Whether a pixel-kind container (a mixed RandomApply/Choice/Order) moves pixels that the engine
+    cannot follow; policies can be followed (:func:`_policy_warp`)."""
+    if getattr(t, "_policy", None) is not None:
+        return False
     subs = getattr(t, "transforms", None)
     return subs is not None and any(s.kind == "geometric" or _hidden_geometry(s) for s in subs)
 
@@ -245,6 +253,10 @@ def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> No
             if t.output_size(size) != size:  # a resize in its own pass (antialias): targets follow its matrix
                 m = t.matrix(p, size).to(state.image.device)
                 state.targets.move(m, matrices.invert(m), t.output_size(size), "edge", (), False, False)
+            elif (warp_part := _policy_warp(t)) is not None:
+                # a policy warps first, in one resampling: the targets take the same per-sample matrix
+                m = warp_part.matrix(p, size).to(state.image.device)
+                state.targets.move(m, matrices.invert(m), size, "constant", (), False, False)
         nxt = stage.transforms[k + 1] if k + 1 < len(stage.transforms) else None
         if t.accepts_tail and nxt is not None and nxt.normalizes and state.image.shape[1] == nxt.mean.numel():
             # Fold the Normalize that follows (and a pending scale) into this transform's passes.
@@ -321,7 +333,7 @@ def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params], 
     """
     tune_malloc()
     image = view.image
-    moves = any(isinstance(s, GeometricStage) or any(_hidden_geometry(t) or _own_resize(t) for t in s.transforms) for s in stages)
+    moves = any(isinstance(s, GeometricStage) or any(_hidden_geometry(t) or _own_resize(t) or _policy_warp(t) is not None for t in s.transforms) for s in stages)
     targets = parse_targets(view, options) if moves else None  # pixel-only pipelines leave targets alone
     b = image.shape[0]
     per_sample = max(math.prod(image.shape[1:]), 1) * 4

@@ -163,12 +163,32 @@ def test_torchvision_tv_tensors_in_and_out():
     assert out["keypoints"].as_subclass(torch.Tensor).tolist() == [[2.0, 4.0]]
 
 
-def test_policy_with_geometric_ops_refuses_targets_and_pixel_only_leaves_them():
-    image, boxes = _batch()
-    with pytest.raises(NotImplementedError, match="TrivialAugmentWide"):
-        A.TrivialAugmentWide()({"image": image, "boxes": boxes})
+def test_policies_move_targets_with_their_warp_and_pixel_only_leaves_them():
+    # every sample draws its own ops; the boxes must follow the mask through the policy's one warp
+    b, h, w = 32, 40, 48
+    image = torch.zeros(b, 3, h, w, dtype=torch.uint8)
+    boxes = torch.tensor([[10.0, 8.0, 30.0, 28.0]]).expand(b, 1, 4).contiguous()
+    mask = torch.zeros(b, h, w, dtype=torch.uint8)
+    mask[:, 8:28, 10:30] = 1
+    for policy in (A.RandAugment(2, 12), A.TrivialAugmentWide()):
+        out = policy({"image": image, "boxes": boxes, "mask": mask}, generator=torch.Generator().manual_seed(1))
+        moved = 0
+        for i in range(b):
+            ys, xs = out["mask"][i].nonzero(as_tuple=True)
+            if len(xs) == 0 or not bool(out["boxes_valid"][i, 0]):
+                continue
+            mask_box = torch.tensor([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=torch.float32)
+            assert (out["boxes"][i, 0] - mask_box).abs().max() <= 1.0, (type(policy).__name__, i)
+            moved += not torch.equal(out["boxes"][i, 0], boxes[i, 0])
+        assert moved > 3  # the geometric ops did move some samples' boxes
     out = A.RandAugment(ops=["Brightness", "Contrast"])({"image": image, "boxes": boxes})
     assert out["boxes"] is boxes
+
+
+def test_mixed_containers_refuse_targets():
+    image, boxes = _batch()
+    with pytest.raises(NotImplementedError, match="RandomChoice"):
+        A.RandomChoice([A.RandomRotation(10), A.RandomInvert(1.0)])({"image": image, "boxes": boxes})
 
 
 def test_fused_chain_cuts_targets_at_intermediate_frames():
