@@ -94,6 +94,8 @@ class BatchAugment(Seeded):
         self.allow_random = allow_random
         self.kind = kind
         self._key, self._decode = decoder(kind)
+        if kind == "text":
+            raise ValueError("BatchAugment stacks tensors; for batches of strings use augloader.text.TextAugmentCollate")
         if kind == "audio":
             if length_mode not in ("pad", "crop"):
                 raise ValueError(f"length_mode must be 'pad' or 'crop', got {length_mode!r}")

@@ -45,7 +45,7 @@ class _SampleStage(Seeded):
         if self.transform is None:
             return rebuild(image)
         g = make_generator(self.seed, self.epoch if epoch is None else epoch, self.get_rank(), "sample", *key)
-        if isinstance(sample, dict):
+        if isinstance(sample, dict) and self.kind != "text":  # image/audio transforms route a dict's targets
             return call_transform(self.transform, rebuild(image), g, self._gen_ok)
         return rebuild(call_transform(self.transform, image, g, self._gen_ok))
 
@@ -63,8 +63,9 @@ class AugmentedDataset(_SampleStage, Dataset):
         seed: base seed; None draws one now (fixed for the object's life, shared with its workers).
         rank: distributed rank mixed into every draw; None reads ``torch.distributed``.
         allow_random: permit a random transform on a ``val``/``test`` split view.
-        kind: ``"image"`` or ``"audio"`` (waveforms ``(T,)``/``(C, T)`` float, dict key ``audio``,
-            per-sample transforms from :mod:`augloader.audio`).
+        kind: ``"image"``, ``"audio"`` (waveforms ``(T,)``/``(C, T)`` float, dict key ``audio``,
+            per-sample transforms from :mod:`augloader.audio`) or ``"text"`` (``str``, dict key
+            ``text``, transforms from :mod:`augloader.text` such as ``EDA`` or ``BackTranslation``).
 
     Shape:
         each sample's image comes out as a ``(C, H, W)`` tensor (uint8 unless the transform converts it);

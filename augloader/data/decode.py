@@ -64,15 +64,23 @@ def to_audio_tensor(clip: Any) -> Tensor:
     return clip
 
 
+def to_text(text: Any) -> str:
+    """A sample's text, checked: text transforms take ``str``."""
+    if not isinstance(text, str):
+        raise TypeError(f"a text sample must be a str, got {type(text).__name__}")
+    return text
+
+
 #: What each kind of data is called in a sample dict, and how one sample is decoded.
-DECODERS: dict[str, tuple[str, Callable[[Any], Tensor]]] = {
+DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "image": ("image", to_image_tensor),
     "audio": ("audio", to_audio_tensor),
+    "text": ("text", to_text),
 }
 
 
-def decoder(kind: str) -> tuple[str, Callable[[Any], Tensor]]:
-    """``(dict key, decode function)`` for ``kind`` (``"image"`` or ``"audio"``)."""
+def decoder(kind: str) -> tuple[str, Callable[[Any], Any]]:
+    """``(dict key, decode function)`` for ``kind`` (``"image"``, ``"audio"`` or ``"text"``)."""
     if kind not in DECODERS:
         raise ValueError(f"kind must be one of {sorted(DECODERS)}, got {kind!r}")
     return DECODERS[kind]
