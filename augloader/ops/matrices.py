@@ -138,31 +138,17 @@ def homography(src: Tensor, dst: Tensor) -> Tensor:
 
 
 def invert(m: Tensor) -> Tensor:
-    """Inverse of each 3x3 matrix by the adjugate (no LAPACK call, no host sync).
+    """Inverse of each 3x3 matrix from cross products of its rows (no LAPACK call, no host sync).
 
     Shape:
         ``(B, 3, 3)`` -> ``(B, 3, 3)``.
     """
     a = m.double()
-    c00 = a[:, 1, 1] * a[:, 2, 2] - a[:, 1, 2] * a[:, 2, 1]
-    c01 = a[:, 1, 2] * a[:, 2, 0] - a[:, 1, 0] * a[:, 2, 2]
-    c02 = a[:, 1, 0] * a[:, 2, 1] - a[:, 1, 1] * a[:, 2, 0]
-    det = a[:, 0, 0] * c00 + a[:, 0, 1] * c01 + a[:, 0, 2] * c02
-    adj = torch.stack(
-        [
-            c00,
-            a[:, 0, 2] * a[:, 2, 1] - a[:, 0, 1] * a[:, 2, 2],
-            a[:, 0, 1] * a[:, 1, 2] - a[:, 0, 2] * a[:, 1, 1],
-            c01,
-            a[:, 0, 0] * a[:, 2, 2] - a[:, 0, 2] * a[:, 2, 0],
-            a[:, 0, 2] * a[:, 1, 0] - a[:, 0, 0] * a[:, 1, 2],
-            c02,
-            a[:, 0, 1] * a[:, 2, 0] - a[:, 0, 0] * a[:, 2, 1],
-            a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0],
-        ],
-        dim=-1,
-    ).view(-1, 3, 3)
-    return (adj / det.view(-1, 1, 1)).to(m.dtype)
+    r0, r1, r2 = a[:, 0], a[:, 1], a[:, 2]  # (B, 3) rows
+    c0, c1, c2 = torch.linalg.cross(r1, r2), torch.linalg.cross(r2, r0), torch.linalg.cross(r0, r1)
+    det = (r0 * c0).sum(dim=1)  # (B,)
+    # The inverse's columns are the cofactor rows c0, c1, c2 divided by the determinant.
+    return (torch.stack([c0, c1, c2], dim=2) / det.view(-1, 1, 1)).to(m.dtype)
 
 
 def rotated_size(height: int, width: int, max_degrees: float) -> tuple[int, int]:
