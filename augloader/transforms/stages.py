@@ -338,7 +338,9 @@ def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params], 
     b = image.shape[0]
     per_sample = max(math.prod(image.shape[1:]), 1) * 4
     chunk = max(1, CPU_CHUNK_BYTES // per_sample)
-    if image.device.type != "cpu" or b <= chunk:
+    # Transforms that pair samples across the batch (cross_sample) must see the whole batch.
+    cross = any(getattr(t, "cross_sample", False) for st in stages for t in st.transforms)
+    if image.device.type != "cpu" or b <= chunk or cross:
         state = _execute_chunk(stages, image, params, view.container, targets)
         out = state.image
         moved = [state.targets] if targets is not None else []
