@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
+# Test data downloaded by `make testdata` (see below).
+ADVERTORCH ?= .cache/advertorch
+ADVERTORCH_SDIST_SHA256 := ca92a14b0521ae0f9bfa8100d37e47cb741ede1f1411fbaf9182ddebc7062dce
 
 .PHONY: test demo bench venv testdata clean
 
@@ -25,8 +28,21 @@ venv: $(VENV)/.installed-test
 # Real test data that ships in Debian packages (see scripts/system-packages.txt); a no-op when present.
 # The quokka image and annotations (tests/targets) ship in the imgaug 0.4.0 wheel: installed without
 # its dependencies, never imported (only its data files are read).
-testdata: $(VENV)/.installed-imgaug
+testdata: $(VENV)/.installed-imgaug $(ADVERTORCH)/.extracted
 	@bash scripts/install_system_data.sh
+
+# advertorch 0.2.3's pretrained MNIST LeNet5 weights, for tests/advanced/test_adversarial.py and
+# scripts/adversarial_demo.py. Only its sdist ships them: downloaded once into .cache/ (git-ignored),
+# checked, and only the two .pt files extracted (advertorch is never installed or imported).
+$(ADVERTORCH)/.extracted: | $(VENV)/bin/python
+	mkdir -p $(ADVERTORCH)
+	test -f $(ADVERTORCH)/advertorch-0.2.3.tar.gz || \
+	    $(PIP) download --no-deps --no-binary :all: --no-build-isolation advertorch==0.2.3 -d $(ADVERTORCH)
+	echo "$(ADVERTORCH_SDIST_SHA256)  $(ADVERTORCH)/advertorch-0.2.3.tar.gz" | sha256sum -c -
+	tar --no-same-owner -xzf $(ADVERTORCH)/advertorch-0.2.3.tar.gz -C $(ADVERTORCH) --strip-components=3 \
+	    advertorch-0.2.3/advertorch_examples/trained_models/mnist_lenet5_clntrained.pt \
+	    advertorch-0.2.3/advertorch_examples/trained_models/mnist_lenet5_advtrained.pt
+	touch $@
 
 $(VENV)/.installed-imgaug: | $(VENV)/bin/python
 	$(PIP) install -q --no-deps imgaug==0.4.0
