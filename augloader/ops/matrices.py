@@ -7,8 +7,6 @@ keypoints move). Resampling uses the inverse. All matrices are ``(B, 3, 3)`` flo
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
@@ -149,11 +147,3 @@ def invert(m: Tensor) -> Tensor:
     det = (r0 * c0).sum(dim=1)  # (B,)
     # The inverse's columns are the cofactor rows c0, c1, c2 divided by the determinant.
     return (torch.stack([c0, c1, c2], dim=2) / det.view(-1, 1, 1)).to(m.dtype)
-
-
-def rotated_size(height: int, width: int, max_degrees: float) -> tuple[int, int]:
-    """Smallest ``(H, W)`` that holds an ``H x W`` image turned by any angle up to ``max_degrees``."""
-    t = math.radians(min(abs(max_degrees), 90.0))
-    new_w = abs(width * math.cos(t)) + abs(height * math.sin(t))
-    new_h = abs(width * math.sin(t)) + abs(height * math.cos(t))
-    return int(math.ceil(new_h - 1e-6)), int(math.ceil(new_w - 1e-6))
