@@ -40,6 +40,19 @@ def count_for_rate(rate: float, num_words: int) -> int:
     return max(1, int(rate * num_words))
 
 
+def _synonym_slots(lex: Lexicon, rate: float, tokens: list[str]) -> tuple[list, int, object, list[int]]:
+    """The shared start of the synonym ops: ``(kinds, n edits, tags, candidate positions)``.
+
+    No candidates (and no tagging) when the rate gives zero edits.
+    """
+    kinds = lex.kinds(tokens)
+    n = count_for_rate(rate, len(kinds) - kinds.count(PUNCT))
+    if n == 0:
+        return kinds, 0, None, []
+    tags = lex.tags(tokens)
+    return kinds, n, tags, lex.candidates(tokens, kinds, tags)
+
+
 class WordOperation(TextTransform):
     """Base of the four word operations: a rate, a shared :class:`Lexicon` and an RNG."""
 
@@ -88,13 +101,8 @@ class SynonymReplacement(WordOperation):
     def apply_tokens(self, tokens: list[str], rng: random.Random) -> list[str]:
         """Return ``tokens`` with some words replaced by thesaurus synonyms (same length)."""
         lex = self.lexicon
-        kinds = lex.kinds(tokens)
-        n = count_for_rate(self.rate, len(kinds) - kinds.count(PUNCT))
+        _, n, tags, cands = _synonym_slots(lex, self.rate, tokens)
         out = list(tokens)
-        if n == 0:
-            return out
-        tags = lex.tags(tokens)
-        cands = lex.candidates(tokens, kinds, tags)
         if len(cands) > n:
             cands = [cands[int(rng.random() * len(cands))]] if n == 1 else rng.sample(cands, n)
         for i in cands:
@@ -119,13 +127,8 @@ class RandomInsertion(WordOperation):
     def apply_tokens(self, tokens: list[str], rng: random.Random) -> list[str]:
         """Return ``tokens`` with synonyms (lower case, as the thesaurus lists them) inserted."""
         lex = self.lexicon
-        kinds = lex.kinds(tokens)
-        n = count_for_rate(self.rate, len(kinds) - kinds.count(PUNCT))
+        kinds, n, tags, cands = _synonym_slots(lex, self.rate, tokens)
         out = list(tokens)
-        if n == 0:
-            return out
-        tags = lex.tags(tokens)
-        cands = lex.candidates(tokens, kinds, tags)
         if not cands:
             return out
         rand = rng.random
