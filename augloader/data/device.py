@@ -59,6 +59,12 @@ class DeviceAugmenter(Seeded):
         seed: base seed; batch ``k`` of epoch ``e`` draws from ``(seed, e, rank, k)``.
         rank: distributed rank mixed into the draws; None reads ``torch.distributed``.
 
+    It stands in for the loader in a trainer: ``len``, ``dataset``, ``sampler``, ``batch_sampler``,
+    ``batch_size``, ``drop_last`` and ``num_workers`` read through to ``loader``, and timm
+    ``PrefetchLoader``'s ``mixup_enabled`` switches the mix. Call :meth:`set_epoch` on this object (it
+    forwards to the sampler); a trainer that calls only ``loader.sampler.set_epoch`` reshuffles but
+    leaves these draws at their epoch.
+
     Shape:
         the loader's structure, images on ``device`` as the transform makes them (e.g. float ``(B, 3, 224, 224)``).
     """
@@ -76,6 +82,70 @@ class DeviceAugmenter(Seeded):
 
     def __len__(self) -> int:
         return len(self.loader)
+
+    # ---- what a trainer reads from its loader (timm's PrefetchLoader, a torch DataLoader) -----------
+    def _loader_attr(self, name: str) -> Any:
+        """``self.loader.<name>``; AttributeError naming the wrapped loader when it has none."""
+        try:
+            return getattr(self.loader, name)
+        except AttributeError:
+            raise AttributeError(f"DeviceAugmenter: the wrapped {type(self.loader).__name__} has no {name!r}") from None
+
+    @property
+    def dataset(self) -> Any:
+        """The wrapped loader's dataset (e.g. for ``len(loader.dataset)``)."""
+        return self._loader_attr("dataset")
+
+    @property
+    def sampler(self) -> Any:
+        """The wrapped loader's sampler (a trainer calls ``loader.sampler.set_epoch`` on a DistributedSampler)."""
+        return self._loader_attr("sampler")
+
+    @property
+    def batch_sampler(self) -> Any:
+        """The wrapped loader's batch sampler."""
+        return self._loader_attr("batch_sampler")
+
+    @property
+    def batch_size(self) -> Optional[int]:
+        """The wrapped loader's batch size (None when its batch sampler sets the size)."""
+        return self._loader_attr("batch_size")
+
+    @property
+    def drop_last(self) -> bool:
+        """The wrapped loader's ``drop_last``."""
+        return self._loader_attr("drop_last")
+
+    @property
+    def num_workers(self) -> int:
+        """The wrapped loader's worker count."""
+        return self._loader_attr("num_workers")
+
+    def _mixes(self) -> list[Any]:
+        """Every mix this pipeline runs: ``self.mix`` and the loader's collate_fn's (a :class:`BatchAugment`)."""
+        found = [self.mix, getattr(getattr(self.loader, "collate_fn", None), "mix", None)]
+        return [m for m in found if m is not None and hasattr(m, "enabled")]
+
+    @property
+    def mixup_enabled(self) -> bool:
+        """timm ``PrefetchLoader``'s switch: True while any mix (here or in the collate_fn) is on.
+
+        Setting it turns every mix's ``enabled`` on or off. A collate_fn's mix runs in the DataLoader's
+        workers, which copy it when an epoch's iterator starts: set this before iterating (with
+        ``persistent_workers=True`` the workers keep the value they started with). A mix built with
+        ``off_epoch`` sets ``enabled`` again on each ``set_epoch``.
+        """
+        return any(m.enabled for m in self._mixes())
+
+    @mixup_enabled.setter
+    def mixup_enabled(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"mixup_enabled must be a bool, got {type(value).__name__}")
+        mixes = self._mixes()
+        if value and not mixes:
+            raise ValueError("mixup_enabled=True: DeviceAugmenter has no mix (pass mix=, or a collate_fn with one)")
+        for m in mixes:
+            m.enabled = value
 
     def set_epoch(self, epoch: int) -> None:
         """Selects the epoch; forwarded to the loader (or its sampler) and the mix."""
