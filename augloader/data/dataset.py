@@ -13,7 +13,7 @@ the stream is the same for any ``num_workers``. An ``IterableDataset`` is wrappe
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional, Union
 
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
@@ -102,16 +102,60 @@ class AugmentedDataset(_SampleStage, Dataset):
 class AugmentedIterableDataset(_SampleStage, IterableDataset):
     """The iterable counterpart: pulls samples one at a time from ``dataset``, never all at once.
 
-    Draws are keyed by ``(seed, epoch, rank, worker id, position in that worker's stream)``; sharding
-    the stream between workers is the wrapped dataset's job (as with any IterableDataset).
+    A sample that names itself draws from ``(seed, epoch, rank, its name)``: the same augmentation for
+    any ``num_workers``, shard order or shuffle. By default a dict carrying webdataset's ``__key__``
+    names itself; ``sample_key`` picks the name elsewhere (``-1`` for
+    ``.to_tuple("jpg", "cls", "__key__")``). Names must be unique in the dataset. Any other sample draws
+    from ``(seed, epoch, rank, worker id, position in that worker's stream)``, which changes with
+    ``num_workers``. Sharding the stream between ranks and workers is the wrapped dataset's job
+    (``wds.split_by_node`` / ``wds.split_by_worker`` for webdataset), as with any IterableDataset.
+
+    Args:
+        dataset: an IterableDataset of samples as :class:`AugmentedDataset` takes them.
+        transform, seed, rank, allow_random, kind: as for :class:`AugmentedDataset`.
+        sample_key: None (a dict's ``__key__`` when it has one), a tuple position (int) or a dict key
+            (str) holding each sample's name (a str or int); with an int or str every sample must have it.
+
+    Shape:
+        as :class:`AugmentedDataset`: each sample's image comes out as ``(C, H, W)``.
     """
 
     def __init__(self, dataset: IterableDataset, transform: Any = None, seed: Optional[int] = None, *,
-                 rank: Optional[int] = None, allow_random: bool = False, kind: str = "image") -> None:
+                 rank: Optional[int] = None, allow_random: bool = False, kind: str = "image",
+                 sample_key: Union[int, str, None] = None) -> None:
+        if sample_key is not None and (isinstance(sample_key, bool) or not isinstance(sample_key, (int, str))):
+            raise TypeError(f"sample_key must be None, a tuple position (int) or a dict key (str), got {sample_key!r}")
         self._init_stage(dataset, transform, seed, rank, allow_random, kind)
+        self.sample_key = sample_key
 
     def __iter__(self) -> Iterator[Any]:
         info = get_worker_info()
         worker = info.id if info is not None else 0
         for k, sample in enumerate(self.dataset):
-            yield self._process(sample, ("w", worker, k))
+            name = sample_name(sample, self.sample_key)
+            yield self._process(sample, ("w", worker, k) if name is None else ("key", name))
+
+
+def sample_name(sample: Any, field: Union[int, str, None] = None) -> Optional[str]:
+    """A streamed sample's own name, or None when it has none (see :class:`AugmentedIterableDataset`).
+
+    ``field=None`` reads webdataset's ``__key__`` from a dict sample; an int indexes a tuple/list
+    sample, a str a dict sample, and then a sample without it is an error.
+    """
+    if field is None:
+        return str(sample["__key__"]) if isinstance(sample, Mapping) and "__key__" in sample else None
+    if isinstance(field, str):
+        if not isinstance(sample, Mapping):
+            raise TypeError(f"sample_key={field!r} names a dict key, but the sample is a {type(sample).__name__}")
+        if field not in sample:
+            raise KeyError(f"sample_key={field!r}: sample has no such key (keys: {sorted(sample)})")
+        value = sample[field]
+    else:
+        if not isinstance(sample, (tuple, list)):
+            raise TypeError(f"sample_key={field} is a tuple position, but the sample is a {type(sample).__name__}")
+        if not -len(sample) <= field < len(sample):
+            raise IndexError(f"sample_key={field} is out of range for a sample of {len(sample)} fields")
+        value = sample[field]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"sample_key={field!r} must select a str or int name, got a {type(value).__name__}")
+    return str(value)
