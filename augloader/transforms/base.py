@@ -49,6 +49,9 @@ class Transform(nn.Module):
     - ``linear_in_value``: a pixel transform that commutes with scaling the values (a blur); it may
       receive values in ``[0, 255]``.
     - ``normalizes``: a per-channel affine (Normalize) exposing ``channel_affine()``.
+    - ``axis_aligned``: a geometric transform whose matrix only scales and shifts each axis (crops,
+      resizes, flips); a stage of them runs as crop-then-resize on the CPU (``ops.resize``).
+    - ``antialias``: an axis-aligned transform that low-passes when it downscales (on that path).
     - ``needs_targets``: :meth:`sample_params` takes ``targets=`` (the batch's boxes as
       ``{"boxes": (B, N, 4) xyxy pixels, "boxes_valid": (B, N)}``, or None), e.g. for safe crops.
 
@@ -67,6 +70,8 @@ class Transform(nn.Module):
     accepts_tail: ClassVar[bool] = False
     linear_in_value: ClassVar[bool] = False
     normalizes: ClassVar[bool] = False
+    axis_aligned: ClassVar[bool] = False
+    antialias: bool = False
     needs_targets: bool = False
 
     # Geometric resampling options; None means "no opinion" (the stage takes another transform's).

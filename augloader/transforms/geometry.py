@@ -51,6 +51,7 @@ class RandomHorizontalFlip(Transform):
     kind = "geometric"
     integer_exact = True
     frame_preserving = True
+    axis_aligned = True
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__(p)
@@ -68,6 +69,7 @@ class RandomVerticalFlip(Transform):
     kind = "geometric"
     integer_exact = True
     frame_preserving = True
+    axis_aligned = True
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__(p)
@@ -288,6 +290,7 @@ class RandomCrop(Transform):
 
     kind = "geometric"
     integer_exact = True
+    axis_aligned = True
 
     def __init__(
         self,
@@ -367,6 +370,7 @@ class CenterCrop(Transform):
     randomized = False
     may_sample_outside = True
     padding_mode = "constant"
+    axis_aligned = True
 
     def __init__(self, size: int | Sequence[int], fill: float | Sequence[float] = 0.0) -> None:
         super().__init__()
@@ -427,15 +431,17 @@ def resize_output_size(in_size: tuple[int, int], size: int | tuple[int, int], ma
 class Resize(Transform):
     """Resizes to ``size`` (an int resizes the shorter edge, torchvision's rule).
 
-    Fused resampling does not antialias (like kornia and torchvision with ``antialias=False``); for
-    strong downscaling pass ``antialias=True``, which resizes in its own pass with ``F.interpolate``.
+    With ``antialias=True`` (the default, as torchvision v2) downscaling low-passes first. A stage of
+    resizes, crops and flips runs as crop-then-resize in the input's dtype (``augloader.ops.resize``);
+    fused with a rotation, shear or perspective it is one warp, which does not antialias (as kornia).
     """
 
     kind = "geometric"
     randomized = False
+    axis_aligned = True
 
     def __init__(
-        self, size: int | Sequence[int], interpolation: str = "bilinear", max_size: Optional[int] = None, antialias: bool = False
+        self, size: int | Sequence[int], interpolation: str = "bilinear", max_size: Optional[int] = None, antialias: bool = True
     ) -> None:
         super().__init__()
         if isinstance(size, int) and not isinstance(size, bool):
@@ -448,10 +454,9 @@ class Resize(Transform):
                 raise ValueError("max_size is only allowed when size is an int (the shorter edge)")
         self.max_size = max_size
         self.interpolation = _args.interpolation(interpolation)
-        self.antialias = bool(antialias)
-        if self.antialias:
-            self.kind = "pixel"  # its own interpolate() pass; not fusable with other geometry
-            self.needs_unit_range = False
+        if not isinstance(antialias, bool):
+            raise TypeError(f"antialias must be a bool, got {antialias!r}")
+        self.antialias = antialias
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
         return resize_output_size(in_size, self.size, self.max_size)
@@ -462,14 +467,6 @@ class Resize(Transform):
 
     def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
         return matrices.scaling(params["scale"][:, 0], params["scale"][:, 1])
-
-    def apply(self, image: Tensor, params: Params) -> Tensor:
-        import torch.nn.functional as F
-
-        size = self.output_size(tuple(image.shape[-2:]))
-        if image.shape[0] == 0:
-            return image.new_zeros((0, image.shape[1], *size))
-        return F.interpolate(image, size=size, mode=self.interpolation, align_corners=False, antialias=True)
 
 
 class RandomResizedCrop(Transform):
@@ -490,9 +487,13 @@ class RandomResizedCrop(Transform):
         min_visibility: the visible share a box needs under ``bbox_safe`` (default 1: whole boxes).
         safe_tries: candidate crops per sample under ``bbox_safe``, drawn in one vectorised call; a
             sample with no safe candidate gets the widest safe crop, the whole image.
+        antialias: low-pass when the crop is larger than ``size`` (torchvision v2's default). The crop
+            is cut first and only the crop is resized, in the input's dtype; fused with a rotation,
+            shear or perspective the stage is one warp instead, which does not antialias.
     """
 
     kind = "geometric"
+    axis_aligned = True
 
     def __init__(
         self,
@@ -504,9 +505,13 @@ class RandomResizedCrop(Transform):
         bbox_safe: Optional[str | float] = None,
         min_visibility: float = 1.0,
         safe_tries: int = 10,
+        antialias: bool = True,
     ) -> None:
         super().__init__()
         _SafeDraw.setup(self, bbox_safe, min_visibility, safe_tries)
+        if not isinstance(antialias, bool):
+            raise TypeError(f"antialias must be a bool, got {antialias!r}")
+        self.antialias = antialias
         self.size = _args.pair(size, "size")
         self.scale = _args.interval(scale, "scale", low_bound=0.0)
         self.ratio = _args.interval(ratio, "ratio", low_bound=1e-6)

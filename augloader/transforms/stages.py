@@ -16,6 +16,7 @@ from .._memory import new_batch, tune_malloc
 from ..ops import matrices
 from ..targets.batch import Targets
 from ..targets.options import TargetOptions, target_options
+from ..ops.resize import RESIZE_INTERPOLATIONS, axis_aligned_boxes, resized_crop
 from ..ops.warp import warp, warp_integer
 from .base import Params, Transform
 
@@ -36,7 +37,12 @@ class GeometricStage:
 
     def describe(self) -> str:
         names = " -> ".join(type(t).__name__ for t in self.transforms)
-        how = "one gather (exact)" if self.integer else f"one {self.interpolation} resample"
+        if self.integer:
+            how = "one gather (exact)"
+        elif all(t.axis_aligned for t in self.transforms) and self.interpolation in RESIZE_INTERPOLATIONS:
+            how = f"crop, then one {self.interpolation} resize of the crop in the input dtype"
+        else:
+            how = f"one {self.interpolation} resample"
         return f"GeometricStage[{names}] ({how}, padding={self.padding_mode})"
 
 
@@ -183,6 +189,8 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
         mask_padding = stage.padding_mode if any(t.may_sample_outside for t in stage.transforms) else "edge"
         state.targets.move(total, inverse, size, mask_padding, frames, stage.integer, projective, prefixes)
     fill = stage.fill
+    if not stage.integer and _run_resized_crop(stage, state, total, frames, size):
+        return
     if stage.integer:
         if state.working and state.source_dtype == torch.uint8 and state.scale == 1.0:
             fill = _scale_fill(fill, 1.0 / 255.0)
@@ -203,6 +211,45 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
         state.image, inverse, size, stage.interpolation, padding_mode, fill, frames,
         projective=projective,
     )
+
+
+def _run_resized_crop(stage: GeometricStage, state: _State, total: Tensor, frames: list, size: tuple[int, int]) -> bool:
+    """Runs an axis-aligned stage as crop-then-resize in the image's own dtype (``ops.resize``).
+
+    Used when every sample's output is an integer box of its input: on the CPU for any stage of crops,
+    resizes and flips; on other devices only for deterministic stages (Resize, CenterCrop), whose box
+    is known on the host without reading the device. Returns False when the generic warp must run.
+    """
+    if not stage.transforms or not all(t.axis_aligned for t in stage.transforms):
+        return False
+    if stage.interpolation not in RESIZE_INTERPOLATIONS:
+        return False
+    image = state.image
+    in_size = tuple(image.shape[-2:])
+    if image.device.type != "cpu":
+        if any(t.randomized for t in stage.transforms):
+            return False
+        total, frames = _host_total(stage, image.shape[0], image.shape[1], in_size)
+    plan_ = axis_aligned_boxes(total, size, in_size, frames)
+    if plan_ is None:
+        return False
+    boxes, hflip, vflip = plan_
+    antialias = any(t.antialias for t in stage.transforms)
+    state.image = resized_crop(image, boxes, size, stage.interpolation, antialias, hflip, vflip)
+    return True
+
+
+def _host_total(stage: GeometricStage, b: int, c: int, size: tuple[int, int]) -> tuple[Tensor, list]:
+    """A deterministic stage's matrix and frames computed on the host from the shapes alone."""
+    total = matrices.identity(b, "cpu")
+    prefixes = []
+    for k, t in enumerate(stage.transforms):
+        if k > 0 and _needs_frame(stage.transforms[:k], t):
+            prefixes.append((total, size))
+        total = t.matrix(t.sample_params((b, c, *size)), size) @ total
+        size = t.output_size(size)
+    inverse = matrices.invert(total)
+    return total, [(p @ inverse, fsize) for p, fsize in prefixes]
 
 
 def _scale_fill(fill: Any, factor: float) -> Any:
@@ -228,12 +275,6 @@ def _hidden_geometry(t: Transform) -> bool:
     return subs is not None and any(s.kind == "geometric" or _hidden_geometry(s) for s in subs)
 
 
-def _own_resize(t: Transform) -> bool:
-    """A pixel-kind transform that resizes in its own pass (``Resize(antialias=True)``): it has a matrix."""
-    return (t.kind == "pixel" and type(t).matrix is not Transform.matrix and getattr(t, "transforms", None) is None
-            and getattr(t, "_policy", None) is None)
-
-
 def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> None:
     if state.targets is not None:
         for t in stage.transforms:
@@ -250,10 +291,7 @@ def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> No
             continue
         if state.targets is not None:
             size = tuple(state.image.shape[-2:])
-            if t.output_size(size) != size:  # a resize in its own pass (antialias): targets follow its matrix
-                m = t.matrix(p, size).to(state.image.device)
-                state.targets.move(m, matrices.invert(m), t.output_size(size), "edge", (), False, False)
-            elif (warp_part := _policy_warp(t)) is not None:
+            if (warp_part := _policy_warp(t)) is not None:
                 # a policy warps first, in one resampling: the targets take the same per-sample matrix
                 m = warp_part.matrix(p, size).to(state.image.device)
                 state.targets.move(m, matrices.invert(m), size, "constant", (), False, False)
@@ -333,7 +371,7 @@ def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params], 
     """
     tune_malloc()
     image = view.image
-    moves = any(isinstance(s, GeometricStage) or any(_hidden_geometry(t) or _own_resize(t) or _policy_warp(t) is not None for t in s.transforms) for s in stages)
+    moves = any(isinstance(s, GeometricStage) or any(_hidden_geometry(t) or _policy_warp(t) is not None for t in s.transforms) for s in stages)
     targets = parse_targets(view, options) if moves else None  # pixel-only pipelines leave targets alone
     b = image.shape[0]
     per_sample = max(math.prod(image.shape[1:]), 1) * 4
