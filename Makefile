@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 ADVERTORCH ?= .cache/advertorch
 ADVERTORCH_SDIST_SHA256 := ca92a14b0521ae0f9bfa8100d37e47cb741ede1f1411fbaf9182ddebc7062dce
 
-.PHONY: test demo bench venv testdata clean
+.PHONY: test demo bench benchdata venv testdata clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=python3.x (>= 3.10)"; exit 1; }
@@ -61,8 +61,17 @@ $(AUDIO_REF)/bin/python:
 	$(PYTHON) -m venv $(AUDIO_REF)
 	$(AUDIO_REF)/bin/python -m pip --disable-pip-version-check -q install torch==2.11.0 torchaudio==2.11.0 torch-audiomentations==0.12.0 audiomentations==0.43.1
 
-bench: $(VENV)/.installed-bench $(AUDIO_REF)/bin/python
-	AUGLOADER_AUDIO_REFERENCE_PYTHON=$(AUDIO_REF)/bin/python $(PY) scripts/bench.py --suite images,mix,text,audio,targets,data
+# The benchmarks' real data: the Debian packages of scripts/system-packages.txt (text: fortunes,
+# WordNet; audio: alsa-utils sounds) and of scripts/bench-packages.txt (files: mate-backgrounds
+# photographs), each installed only when missing; then the files suite's JPEG folders, cut from the
+# photographs once into .cache/photos/ (git-ignored) and rebuilt only when missing or stale.
+benchdata: | $(VENV)/bin/python
+	@bash scripts/install_system_data.sh
+	@bash scripts/install_system_data.sh scripts/bench-packages.txt
+	$(PY) scripts/make_photo_folders.py
+
+bench: $(VENV)/.installed-bench $(AUDIO_REF)/bin/python benchdata
+	AUGLOADER_AUDIO_REFERENCE_PYTHON=$(AUDIO_REF)/bin/python $(PY) scripts/bench.py --suite images,mix,text,audio,targets,data,files
 
 clean:
 	rm -rf $(VENV) $(AUDIO_REF) build *.egg-info .pytest_cache
