@@ -5,6 +5,8 @@ from .collate import BatchAugment
 from .dataset import AugmentedDataset, AugmentedIterableDataset
 from .device import DeviceAugmenter
 from .export import ExportError, ExportResult, export_augmented
+from .folder import ImageFolder
+from .lazy import ImageDecodeError, LazyImage
 from .loader import AugmentedLoader, loader
 from .preview import make_grid, preview_grid, save_image
 from .seeding import BatchIndices, IndexedBatchSampler, SampleBatch, SeededRandomSampler, derive_seed, make_generator
@@ -21,7 +23,10 @@ __all__ = [
     "DeviceAugmenter",
     "ExportError",
     "ExportResult",
+    "ImageDecodeError",
+    "ImageFolder",
     "IndexedBatchSampler",
+    "LazyImage",
     "SampleBatch",
     "SeededRandomSampler",
     "SplitView",

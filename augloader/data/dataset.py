@@ -13,11 +13,15 @@ the stream is the same for any ``num_workers``. An ``IterableDataset`` is wrappe
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterator, Mapping, Optional, Union
 
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
+from ..transforms.base import Transform
 from .decode import call_transform, decoder, split_sample, takes_generator
+from .first_stage import transform_lazy
+from .lazy import LazyImage
 from .seeding import SampleBatch, Seeded, batch_tags, make_generator
 from .split import check_role
 
@@ -41,6 +45,12 @@ class _SampleStage(Seeded):
 
     def _process(self, sample: Any, key: tuple, epoch: Optional[int] = None) -> Any:
         image, rebuild = split_sample(sample, self._key)
+        if self.kind == "image" and isinstance(image, (str, os.PathLike, bytes, bytearray)):
+            image = LazyImage.open(image)  # a file path or encoded bytes: read the header only
+        if (isinstance(image, LazyImage) and isinstance(self.transform, Transform)
+                and not isinstance(sample, dict)):  # decode only what the leading crop needs
+            g = make_generator(self.seed, self.epoch if epoch is None else epoch, self.get_rank(), "sample", *key)
+            return rebuild(transform_lazy(self.transform, image, g))
         image = self._decode(image)
         if self.transform is None:
             return rebuild(image)

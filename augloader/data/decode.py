@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
@@ -11,11 +12,21 @@ from torch import Tensor
 
 
 def to_image_tensor(image: Any) -> Tensor:
-    """A PIL image, an ``(H, W, C)``/``(H, W)`` uint8 array or a ``(C, H, W)``/``(H, W)`` tensor as ``(C, H, W)``.
+    """A PIL image, an ``(H, W, C)``/``(H, W)`` uint8 array, a ``(C, H, W)``/``(H, W)`` tensor, an image
+    file path, encoded bytes or a :class:`~augloader.data.lazy.LazyImage` as ``(C, H, W)``.
+
+    PIL images and files decode into ``(H, W, C)`` memory seen as ``(C, H, W)`` (no transposing copy;
+    call ``.contiguous()`` where a plain layout is needed).
 
     Shape:
         PIL / numpy ``(H, W[, C])`` -> ``(C, H, W)`` uint8; tensors keep their dtype.
     """
+    from .lazy import LazyImage
+
+    if isinstance(image, (str, os.PathLike, bytes, bytearray)):
+        image = LazyImage.open(image)
+    if isinstance(image, LazyImage):
+        return image.decode()
     if isinstance(image, Tensor):
         if image.dim() == 2:
             return image.unsqueeze(0)
@@ -39,7 +50,9 @@ def to_image_tensor(image: Any) -> Tensor:
     if Image is not None and isinstance(image, Image.Image):
         if image.mode not in ("L", "RGB", "RGBA"):
             image = image.convert("RGB")
-        return to_image_tensor(np.array(image))  # a writable copy
+        array = np.array(image)  # one writable copy
+        tensor = torch.from_numpy(array if array.ndim == 3 else array[:, :, None])
+        return tensor.permute(2, 0, 1)
     raise TypeError(f"cannot decode a {type(image).__name__} as an image (use a PIL image, numpy uint8 array or tensor)")
 
 

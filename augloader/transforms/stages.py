@@ -167,21 +167,29 @@ class _State:
         return from_working(self.image, self.out_dtype)
 
 
-def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params], container) -> None:
-    image = state.image
-    b = image.shape[0]
-    size = tuple(image.shape[-2:])
-    total = matrices.identity(b, image.device)
-    frames = []
+def stage_matrix(stage: GeometricStage, params: Sequence[Params], size: tuple[int, int], b: int,
+                 device: torch.device | str) -> tuple[Tensor, Tensor, list, list, tuple[int, int]]:
+    """A geometric stage's composed matrix for an input of ``size``.
+
+    Returns:
+        ``(total, inverse, frames, prefixes, out_size)``: input -> output ``(B, 3, 3)``, its inverse,
+        the intermediate frames a chain would clip to as ``(output -> frame matrix, (H, W))``, the same
+        frames as ``(input -> frame matrix, (H, W))`` (for targets), and the output ``(H, W)``.
+    """
+    total = matrices.identity(b, device)
+    prefixes = []
     for k, (t, p) in enumerate(zip(stage.transforms, params)):
         if k > 0 and _needs_frame(stage.transforms[:k], t):
-            frames.append((total, size))  # filled below with the total inverse: frame coords = P_{k-1} @ inv
-        m = t.matrix(p, size).to(image.device)
-        total = m @ total
+            prefixes.append((total, size))  # input -> frame k-1; frame coords of an output point = P @ inverse
+        total = t.matrix(p, size).to(device) @ total
         size = t.output_size(size)
     inverse = matrices.invert(total)
-    prefixes = list(frames)  # input -> intermediate frame, for the targets
-    frames = [(p_prev @ inverse, fsize) for p_prev, fsize in frames]
+    return total, inverse, [(p_prev @ inverse, fsize) for p_prev, fsize in prefixes], prefixes, size
+
+
+def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params], container) -> None:
+    image = state.image
+    total, inverse, frames, prefixes, size = stage_matrix(stage, params, tuple(image.shape[-2:]), image.shape[0], image.device)
     projective = any(t.projective for t in stage.transforms)
     if state.targets is not None:
         # Same matrix for every target; masks take nearest through the same inverse (the exact gather
@@ -241,15 +249,12 @@ def _run_resized_crop(stage: GeometricStage, state: _State, total: Tensor, frame
 
 def _host_total(stage: GeometricStage, b: int, c: int, size: tuple[int, int]) -> tuple[Tensor, list]:
     """A deterministic stage's matrix and frames computed on the host from the shapes alone."""
-    total = matrices.identity(b, "cpu")
-    prefixes = []
-    for k, t in enumerate(stage.transforms):
-        if k > 0 and _needs_frame(stage.transforms[:k], t):
-            prefixes.append((total, size))
-        total = t.matrix(t.sample_params((b, c, *size)), size) @ total
-        size = t.output_size(size)
-    inverse = matrices.invert(total)
-    return total, [(p @ inverse, fsize) for p, fsize in prefixes]
+    params, shape = [], size
+    for t in stage.transforms:
+        params.append(t.sample_params((b, c, *shape)))
+        shape = t.output_size(shape)
+    total, _, frames, _, _ = stage_matrix(stage, params, size, b, "cpu")
+    return total, frames
 
 
 def _scale_fill(fill: Any, factor: float) -> Any:

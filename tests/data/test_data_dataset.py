@@ -11,7 +11,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset
 
 import augloader as A
-from augloader.data import AugmentedDataset, AugmentedIterableDataset, BatchAugment
+from augloader.data import ImageDecodeError, AugmentedDataset, AugmentedIterableDataset, BatchAugment
 from augloader.mix import MixUpCutMix
 
 
@@ -52,8 +52,10 @@ def test_tuple_and_dict_samples_keep_targets_and_collate_labels():
 def test_bad_inputs_name_the_problem():
     with pytest.raises(TypeError, match="uint8"):
         AugmentedDataset([np.zeros((4, 4, 3), np.float32)])[0]
-    with pytest.raises(TypeError, match="str"):
-        AugmentedDataset(["not an image"])[0]
+    with pytest.raises(ImageDecodeError, match="cannot read image 'not an image'"):
+        AugmentedDataset(["not an image"])[0]  # a str is a file path
+    with pytest.raises(TypeError, match="int"):
+        AugmentedDataset([3])[0]
     with pytest.raises(KeyError, match="image"):
         AugmentedDataset([{"img": _array()}])[0]
     with pytest.raises(TypeError, match="transform"):
