@@ -8,6 +8,7 @@ from .export import ExportError, ExportResult, export_augmented
 from .folder import ImageFolder
 from .lazy import ImageDecodeError, LazyImage
 from .loader import AugmentedLoader, loader
+from .placement import PipelineParts, split_pipeline
 from .preview import make_grid, preview_grid, save_image
 from .seeding import BatchIndices, IndexedBatchSampler, SampleBatch, SeededRandomSampler, derive_seed, make_generator
 from .split import SplitView, split_dataset
@@ -27,6 +28,7 @@ __all__ = [
     "ImageFolder",
     "IndexedBatchSampler",
     "LazyImage",
+    "PipelineParts",
     "SampleBatch",
     "SeededRandomSampler",
     "SplitView",
@@ -38,4 +40,5 @@ __all__ = [
     "preview_grid",
     "save_image",
     "split_dataset",
+    "split_pipeline",
 ]

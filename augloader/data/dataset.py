@@ -14,6 +14,7 @@ the stream is the same for any ``num_workers``. An ``IterableDataset`` is wrappe
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Iterator, Mapping, Optional, Union
 
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
@@ -21,7 +22,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from ..transforms.base import Transform
 from .decode import call_transform, decoder, split_sample, takes_generator
 from .first_stage import transform_lazy
-from .lazy import LazyImage
+from .lazy import ImageDecodeError, LazyImage
 from .seeding import SampleBatch, Seeded, batch_tags, make_generator
 from .split import check_role
 
@@ -88,25 +89,55 @@ class AugmentedDataset(_SampleStage, Dataset):
         return super().__new__(cls)
 
     def __init__(self, dataset: Dataset, transform: Any = None, seed: Optional[int] = None, *,
-                 rank: Optional[int] = None, allow_random: bool = False, kind: str = "image") -> None:
+                 rank: Optional[int] = None, allow_random: bool = False, kind: str = "image",
+                 on_error: str = "raise") -> None:
         if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
             raise TypeError(f"AugmentedDataset needs a map-style dataset (__getitem__ and __len__), got {type(dataset).__name__}")
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.on_error = on_error
+        self.skipped: list[int] = []  # indices replaced under on_error="skip" (in this process)
         self._init_stage(dataset, transform, seed, rank, allow_random, kind)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, index: int) -> Any:
-        return self._process(self.dataset[index], (int(index),))
+        index = self._check_index(index)
+        return self._fetch(index, (index,))
 
     def __getitems__(self, indices: list) -> SampleBatch:
         """The DataLoader's batched fetch: samples tagged with indices, batch position, epoch and role."""
         batch_index, epoch = batch_tags(indices)
         if batch_index is None:
-            samples = [self._process(self.dataset[i], (int(i),), epoch) for i in indices]
+            samples = [self._fetch(int(i), (int(i),), epoch) for i in indices]
         else:
-            samples = [self._process(self.dataset[i], ("b", batch_index, k), epoch) for k, i in enumerate(indices)]
+            samples = [self._fetch(int(i), ("b", batch_index, k), epoch) for k, i in enumerate(indices)]
         return SampleBatch(samples, indices, batch_index, epoch, self.role)  # epoch: the sampler's tag or None
+
+    def _check_index(self, index: int) -> int:
+        n = len(self)
+        if not -n <= int(index) < n:
+            raise IndexError(f"index {index} is out of range for an AugmentedDataset of {n} samples")
+        return int(index) % n  # ds[-1] is ds[n - 1], with the same draws
+
+    def _fetch(self, index: int, key: tuple, epoch: Optional[int] = None) -> Any:
+        """Sample ``index`` decoded and transformed; an unreadable image raises naming the sample and file,
+        or with ``on_error="skip"`` is replaced by the next readable sample (same draws) and reported."""
+        try:
+            return self._process(self.dataset[index], key, epoch)
+        except ImageDecodeError as e:
+            if self.on_error == "raise":
+                raise ImageDecodeError(f"sample {index}: {e}") from e
+            self.skipped.append(index)
+            warnings.warn(f"AugmentedDataset: skipped sample {index} ({e}); the next readable sample stands in", stacklevel=2)
+            n = len(self)
+            for step in range(1, n):
+                try:
+                    return self._process(self.dataset[(index + step) % n], key, epoch)
+                except ImageDecodeError:
+                    continue
+            raise ImageDecodeError(f"no sample of the dataset could be decoded (the first: {e})") from e
 
 
 class AugmentedIterableDataset(_SampleStage, IterableDataset):

@@ -159,3 +159,51 @@ def test_pil_to_tensor_has_no_transposing_copy():
     assert torch.equal(t, torch.from_numpy(np.array(img)).permute(2, 0, 1))
     gray = to_image_tensor(img.convert("L"))
     assert gray.shape == (1, 30, 40)
+
+
+def test_corrupt_files_can_be_skipped_and_reported(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "0.jpg").write_bytes(_jpeg(_photo(60, 80)))
+    (tmp_path / "a" / "1.jpg").write_bytes(b"broken")
+    (tmp_path / "a" / "2.jpg").write_bytes(_jpeg(_photo(70, 90)))
+    strict = AugmentedDataset(ImageFolder(str(tmp_path)), A.RandomResizedCrop(16), seed=0)
+    with pytest.raises(ImageDecodeError, match=r"sample 1: cannot read image .*1\.jpg"):
+        strict[1]
+    lenient = AugmentedDataset(ImageFolder(str(tmp_path)), A.RandomResizedCrop(16), seed=0, on_error="skip")
+    with pytest.warns(UserWarning, match=r"skipped sample 1 .*1\.jpg"):
+        image, label = lenient[1]
+    assert image.shape == (3, 16, 16) and lenient.skipped == [1]
+    with pytest.raises(ValueError, match="on_error"):
+        AugmentedDataset(ImageFolder(str(tmp_path)), on_error="ignore")
+
+
+def test_negative_index_is_the_same_sample_with_the_same_draws(folder):
+    ds = AugmentedDataset(ImageFolder(str(folder)), A.RandomResizedCrop(24), seed=0)
+    assert torch.equal(ds[-1][0], ds[len(ds) - 1][0])
+    with pytest.raises(IndexError, match="out of range"):
+        ds[len(ds)]
+
+
+def test_split_pipeline_cuts_at_the_size_fix_and_at_the_float_conversion():
+    from augloader.data import split_pipeline
+
+    pipeline = A.Compose([A.RandomResizedCrop(32), A.RandomHorizontalFlip(), A.TrivialAugmentWide(),
+                          A.Normalize([0.5] * 3, [0.2] * 3), A.RandomErasing(p=0.5)])
+    names = lambda part: None if part is None else [type(t).__name__ for t in part.transforms]  # noqa: E731
+    sample, batch, consumer = split_pipeline(pipeline)
+    assert names(sample) == ["RandomResizedCrop"] and consumer is None
+    assert names(batch) == ["RandomHorizontalFlip", "TrivialAugmentWide", "Normalize", "RandomErasing"]
+    sample, batch, consumer = split_pipeline(pipeline, uint8_batch=True)
+    assert names(batch) == ["RandomHorizontalFlip", "TrivialAugmentWide"]
+    assert names(consumer) == ["Normalize", "RandomErasing"]
+    # Resize(int) keeps the aspect ratio (size still varies); the CenterCrop after it fixes the size.
+    sample, batch, _ = split_pipeline(A.Compose([A.Resize(40), A.CenterCrop(32), A.ColorJitter(0.2)]))
+    assert names(sample) == ["Resize", "CenterCrop"] and names(batch) == ["ColorJitter"]
+    # Parts compose back to the whole: mixed-size images, per-sample part, stack, batch part.
+    images = [torch.randint(0, 256, (3, 40 + 7 * i, 50 + 3 * i), dtype=torch.uint8) for i in range(4)]
+    sample, batch, consumer = split_pipeline(pipeline, uint8_batch=True)
+    stacked = torch.stack([sample(im, generator=torch.Generator().manual_seed(i)) for i, im in enumerate(images)])
+    out = consumer(batch(stacked, generator=torch.Generator().manual_seed(9)), generator=torch.Generator().manual_seed(1))
+    assert stacked.dtype == torch.uint8 and out.shape == (4, 3, 32, 32) and out.dtype == torch.float32
+    with pytest.raises(TypeError, match="augloader Transform"):
+        split_pipeline(lambda x: x)
