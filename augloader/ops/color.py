@@ -172,6 +172,20 @@ def solarize(image: Tensor, threshold: Tensor) -> Tensor:
     return torch.where(image >= _b(threshold).to(image.dtype), 1.0 - image, image)
 
 
+def solarize_add(image: Tensor, addition: Tensor, threshold: Tensor | float = 127.5 / 255.0) -> Tensor:
+    """Adds ``addition`` (per sample) to pixels below ``threshold``, saturating at 1 (timm's SolarizeAdd).
+
+    The default threshold lies between the 8-bit levels 127 and 128, so levels below 128 change,
+    whatever the float rounding of ``level / 255``.
+
+    Shape:
+        ``image: (B, C, H, W)``, ``addition: (B,)`` -> ``(B, C, H, W)``.
+    """
+    thr = _b(threshold).to(image.dtype) if isinstance(threshold, Tensor) else threshold
+    added = (image + _b(addition).to(image.dtype)).clamp_(max=1.0)
+    return torch.where(image < thr, added, image)
+
+
 def posterize(image: Tensor, bits: Tensor) -> Tensor:
     """Keeps the top ``bits`` bits of each 8-bit value per sample (uint8 semantics).
 

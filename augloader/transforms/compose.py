@@ -12,10 +12,11 @@ import torch
 from torch import Tensor, nn
 
 from .. import _random as R
-from .._batch import BatchView
+from .._batch import BatchView, to_working
 from ..ops import matrices
 from ..targets import boxes as Bx
 from ..targets.options import TargetOptions, target_options
+from . import _subsets as S
 from . import invariances as Inv
 from .base import Params, Shape, Transform
 from .stages import execute, plan
@@ -120,10 +121,24 @@ def _run_sub(t: Transform, image: Tensor, params: Params) -> Tensor:
     return execute(plan([t]), BatchView(image, False, None), [params])
 
 
+def _run_list(transforms: Sequence[Transform], image: Tensor, index: Tensor, host_index: Tensor, params: Sequence[Params]) -> Tensor:
+    """Runs ``transforms`` in order on the samples ``index`` of ``image``; a float working result.
+
+    ``params`` are the transforms' params for the whole batch; each is taken along with the samples.
+    """
+    whole = host_index.numel() == image.shape[0]
+    out = to_working(image if whole else image.index_select(0, index))  # _run_sub never writes to its input
+    for t, p in zip(transforms, params):
+        out = _run_sub(t, out, p if whole else S.take(p, index, host_index))
+    return out
+
+
 def _inherit_flags(container: Transform, geometric: bool) -> None:
     """Gives a random container the engine flags of the transforms it holds."""
     ts = list(container.transforms)
     container.needs_unit_range = any(t.needs_unit_range for t in ts)
+    # Pixel paths take the raw batch and convert only the samples they run on (see ``_subsets``).
+    container.native = not geometric
     if geometric:
         container.may_sample_outside = any(t.may_sample_outside for t in ts)
         container.projective = any(t.projective for t in ts)
@@ -138,8 +153,8 @@ class RandomApply(Transform):
     """Applies ``transforms`` (in order) to each sample with probability ``p``.
 
     Geometric-only lists stay geometric (skipped samples get the identity matrix). Otherwise the list
-    runs on the whole batch and skipped samples keep their input, which requires the list to keep the
-    image size.
+    runs on the samples that drew it only (gathered, converted to float, scattered back); the others
+    keep their values untouched. The list must keep the image size.
     """
 
     def __init__(self, transforms: Sequence[Transform], p: float = 0.5) -> None:
@@ -152,7 +167,7 @@ class RandomApply(Transform):
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         params = _draw_all(self.transforms, shape, generator, chain=True)
         params["on"] = R.bernoulli(shape[0], self.p, generator)
-        return params
+        return params if self.kind == "geometric" else S.add_host_copy(params, "on")
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
         out = in_size
@@ -173,17 +188,22 @@ class RandomApply(Transform):
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
         self.output_size(tuple(image.shape[-2:]))
-        out = image
-        for i, t in enumerate(self.transforms):
-            out = _run_sub(t, out, params[str(i)])
-        return torch.where(params["on"].view(-1, 1, 1, 1), out, image)
+        on = S.host_choice(params, "on")
+        members, off = on.nonzero().flatten(), (~on).nonzero().flatten()
+        if members.numel() == 0:
+            return image
+        groups = [g for g in (members, off) if g.numel()]
+        inverse, index, *rest = S.to_device([S.inverse_order(groups, image.shape[0]), *groups], image.device)
+        out = _run_list(self.transforms, image, index, members, [params[str(i)] for i in range(len(self.transforms))])
+        parts = [S.from_working_fast(out, image.dtype)] + [image.index_select(0, r) for r in rest]
+        return S.assemble(parts, inverse)
 
 
 class RandomChoice(Transform):
     """Applies one of ``transforms`` per sample, chosen with probabilities ``p`` (uniform by default).
 
-    All candidates geometric: one fused matrix per sample. Otherwise every candidate runs on the
-    batch and each sample keeps its choice (candidates must agree on the output size).
+    All candidates geometric: one fused matrix per sample. Otherwise each candidate runs on the
+    samples that chose it (gather, run, scatter); candidates must agree on the output size.
     """
 
     def __init__(self, transforms: Sequence[Transform], p: Optional[Sequence[float]] = None) -> None:
@@ -204,7 +224,7 @@ class RandomChoice(Transform):
         cumulative = torch.tensor(self.weights, device=dev).cumsum(0)
         u = torch.rand(shape[0], generator=generator, device=dev) * cumulative[-1]
         params["choice"] = torch.searchsorted(cumulative, u, right=True).clamp_(max=len(self.weights) - 1)
-        return params
+        return params if self.kind == "geometric" else S.add_host_copy(params, "choice")
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
         sizes = {t.output_size(in_size) for t in self.transforms}
@@ -221,19 +241,22 @@ class RandomChoice(Transform):
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
         self.output_size(tuple(image.shape[-2:]))
-        choice = params["choice"].view(-1, 1, 1, 1)
-        out = None
-        for i, t in enumerate(self.transforms):
-            y = _run_sub(t, image, params[str(i)])
-            out = y if out is None else torch.where(choice == i, y, out)
-        return out
+        groups = S.groups(S.host_choice(params, "choice"), len(self.transforms))
+        present = [i for i, members in enumerate(groups) if members.numel()]
+        if not present:
+            return image
+        inverse, *indices = S.to_device([S.inverse_order([groups[i] for i in present], image.shape[0])]
+                                        + [groups[i] for i in present], image.device)
+        parts = [S.from_working_fast(_run_list([self.transforms[i]], image, index, groups[i], [params[str(i)]]), image.dtype)
+                 for i, index in zip(present, indices)]
+        return S.assemble(parts, inverse)
 
 
 class RandomOrder(Transform):
     """Applies every transform, in an order drawn per sample.
 
     Geometric-only lists compose their matrices in each sample's order (one resampling). Otherwise,
-    at each position every transform runs and each sample keeps the one its order names there.
+    at each position each transform runs on the samples whose order names it there.
     """
 
     def __init__(self, transforms: Sequence[Transform]) -> None:
@@ -247,7 +270,7 @@ class RandomOrder(Transform):
         params = _draw_all(self.transforms, shape, generator, chain=False)
         dev = generator.device if generator is not None else "cpu"
         params["order"] = torch.argsort(torch.rand(shape[0], len(self.transforms), generator=generator, device=dev), dim=1)
-        return params
+        return params if self.kind == "geometric" else S.add_host_copy(params, "order")
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
         for t in self.transforms:
@@ -269,11 +292,18 @@ class RandomOrder(Transform):
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
         self.output_size(tuple(image.shape[-2:]))
-        order = params["order"]
-        for k in range(len(self.transforms)):
-            out = image
-            for i, t in enumerate(self.transforms):
-                y = _run_sub(t, image, params[str(i)])
-                out = torch.where((order[:, k] == i).view(-1, 1, 1, 1), y, out)
-            image = out
-        return image
+        if image.shape[0] == 0:
+            return image
+        order = S.host_choice(params, "order")  # (B, n)
+        n = len(self.transforms)
+        steps = [[(i, m) for i, m in enumerate(S.groups(order[:, k], n)) if m.numel()] for k in range(n)]
+        host = []
+        for step in steps:  # per position: the permutation back to batch order, then each group
+            host += [S.inverse_order([m for _, m in step], image.shape[0])] + [m for _, m in step]
+        dev = iter(S.to_device(host, image.device))  # one copy
+        work = to_working(image)
+        for step in steps:
+            inverse = next(dev)
+            parts = [_run_list([self.transforms[i]], work, next(dev), members, [params[str(i)]]) for i, members in step]
+            work = S.assemble(parts, inverse)
+        return S.from_working_fast(work, image.dtype)

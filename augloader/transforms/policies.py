@@ -1,10 +1,10 @@
 """RandAugment and TrivialAugmentWide with ops, signs and magnitudes chosen *per sample*.
 
 torchvision draws one op sequence per call and kornia one per batch; here every sample draws its
-own. Geometric picks (shear, translate, rotate) of all steps compose into one matrix per sample and
-are resampled once, before the photometric steps; each photometric step runs every op with neutral
-parameters for the samples that did not pick it. So a policy costs one warp plus a few float passes
-whatever the batch holds. (torchvision applies the ops in the drawn order, resampling once per
+own, and each op runs only on the samples that drew it (``policy_engine``): the cost of a batch
+follows what its samples drew, and samples that drew Identity are not touched. Geometric picks
+(shear, translate, rotate) of all steps compose into one matrix per sample, resampled once, before
+the photometric steps. (torchvision applies the ops in the drawn order, resampling once per
 geometric op. A sample with at most one geometric op equals torchvision's result with that op moved
 to the front; that differs from the drawn order where a colour op does not commute with resampling:
 at the fill, for image statistics (contrast, autocontrast, equalize) and for nonlinear or spatial
@@ -19,17 +19,12 @@ from typing import Any, Mapping, Optional, Sequence
 import torch
 from torch import Tensor
 
-from .._batch import BatchView
-from .._const import const
-from ..ops import color as C
-from ..ops import filters as Fi
-from ..ops import matrices
 from . import _args
+from . import _subsets as S
 from . import invariances as Inv
 from .base import Params, Shape, Transform
-from .stages import execute, plan
+from .policy_engine import ENHANCE_OPS, GEOMETRIC_OPS, PolicyRunner, PolicyWarp
 
-GEOMETRIC_OPS = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")
 ALL_OPS = ("Identity", *GEOMETRIC_OPS, "Brightness", "Color", "Contrast", "Sharpness", "Posterize", "Solarize",
            "AutoContrast", "Equalize")
 
@@ -79,9 +74,23 @@ def _check_ops(ops: Optional[Sequence[str]]) -> tuple[str, ...]:
     return ops
 
 
-def _any(mask: Tensor) -> bool:
-    """Whether any sample needs an op: exact on CPU (free), assumed True elsewhere (no device sync)."""
-    return bool(mask.any()) if mask.device.type == "cpu" else True
+@dataclass(frozen=True)
+class BinnedSpace:
+    """Op arguments from torchvision's tables: a magnitude bin per sample, a sign per sample and step."""
+
+    space: OpSpace
+    n_bins: int
+
+    def argument(self, j: int, name: str, params: Params, step: int, size: tuple[int, int]) -> Tensor:
+        """Argument of op ``name`` at ``step`` per sample (see ``policy_engine.PHOTOMETRIC_OPS``)."""
+        m = self.space.magnitudes(name, params["bin"], self.n_bins, size)
+        if m.dim() == 2:
+            m = m[:, step]
+        if name in SIGNED:
+            m = m * params["sign"][:, step]
+        if name in ("TranslateX", "TranslateY"):
+            return torch.trunc(m)  # torchvision shifts by whole pixels
+        return 1.0 + m if name in ENHANCE_OPS else m
 
 
 def _draw(ops: tuple[str, ...], num_steps: int, shape: Shape, generator: Optional[torch.Generator],
@@ -90,102 +99,7 @@ def _draw(ops: tuple[str, ...], num_steps: int, shape: Shape, generator: Optiona
     dev = generator.device if generator is not None else "cpu"
     op = torch.randint(0, len(ops), (b, num_steps), generator=generator, device=dev)
     sign = torch.where(torch.rand(b, num_steps, generator=generator, device=dev) < 0.5, -1.0, 1.0)
-    return {"op": op, "sign": sign, "bin": bins}
-
-
-class _Policy:
-    """The shared execution of a per-sample policy (a mixin-free helper object, not a base class)."""
-
-    def __init__(self, ops: tuple[str, ...], space: OpSpace, n_bins: int, interpolation: str, fill) -> None:
-        self.ops, self.space, self.n_bins = ops, space, n_bins
-        self.interpolation, self.fill = interpolation, fill
-
-    def mags(self, name: str, params: Params, size: tuple[int, int], step: int) -> Tensor:
-        m = self.space.magnitudes(name, params["bin"], self.n_bins, size)
-        if m.dim() == 2:
-            m = m[:, step]
-        return m * params["sign"][:, step] if name in SIGNED else m
-
-    def picked(self, params: Params, name: str, step: int) -> Tensor:
-        if name not in self.ops:
-            return torch.zeros_like(params["op"][:, step], dtype=torch.bool)
-        return params["op"][:, step] == self.ops.index(name)
-
-    def matrix(self, params: Params, size: tuple[int, int]) -> Tensor:
-        b, steps = params["op"].shape
-        dev = params["op"].device
-        total = matrices.identity(b, dev)
-        h, w = size
-        zeros = torch.zeros(b, device=dev)
-        centre = const([w / 2.0, h / 2.0], dev).expand(b, 2)
-        for k in range(steps):
-            step = matrices.identity(b, dev)
-            for name in GEOMETRIC_OPS:
-                on = self.picked(params, name, k)
-                mag = torch.where(on, self.mags(name, params, size, k), zeros)
-                if name == "ShearX":
-                    m = matrices.identity(b, dev)
-                    m[:, 0, 1] = -mag  # torchvision: shear about the top-left corner, x' = x - tan * y
-                elif name == "ShearY":
-                    m = matrices.identity(b, dev)
-                    m[:, 1, 0] = -mag
-                elif name == "TranslateX":
-                    m = matrices.translation(torch.trunc(mag), zeros)
-                elif name == "TranslateY":
-                    m = matrices.translation(zeros, torch.trunc(mag))
-                else:
-                    m = matrices.rotation(mag, centre)
-                step = torch.where(on.view(-1, 1, 1), m, step)
-            total = step @ total
-        return total
-
-    def photometric(self, image: Tensor, params: Params) -> Tensor:
-        steps = params["op"].shape[1]
-        size = tuple(image.shape[-2:])
-        c = image.shape[1]
-        for k in range(steps):
-            lin = {n: self.picked(params, n, k) for n in ("Brightness", "Color", "Contrast")}
-            if _any(lin["Brightness"] | lin["Color"] | lin["Contrast"]):
-                f = {n: torch.where(on, 1.0 + self.mags(n, params, size, k), torch.ones_like(on, dtype=torch.float32))
-                     for n, on in lin.items()}
-                m_b, _ = C.brightness_matrix(f["Brightness"], c)
-                m_s, _ = C.saturation_matrix(f["Color"], c) if c == 3 else C.brightness_matrix(torch.ones_like(f["Color"]), c)
-                m_c, o_c = C.contrast_matrix(f["Contrast"], C.mean_gray(image).float(), c)
-                # At most one of them is not the identity per sample, so their product is that one.
-                image = C.color_affine(image, m_b @ m_s @ m_c, o_c)
-            on = self.picked(params, "Sharpness", k)
-            if _any(on):
-                image = Fi.sharpen(image, torch.where(on, 1.0 + self.mags("Sharpness", params, size, k), torch.ones_like(on, dtype=torch.float32)))
-            on = self.picked(params, "Posterize", k)
-            if _any(on):
-                image = C.posterize(image, torch.where(on, self.mags("Posterize", params, size, k), torch.full_like(on, 8.0, dtype=torch.float32)))
-            on = self.picked(params, "Solarize", k)
-            if _any(on):
-                image = C.solarize(image, torch.where(on, self.mags("Solarize", params, size, k), torch.full_like(on, 2.0, dtype=torch.float32)))
-            on = self.picked(params, "AutoContrast", k)
-            if _any(on):
-                image = C.autocontrast(image, on)
-            on = self.picked(params, "Equalize", k)
-            if _any(on):
-                image = C.equalize(image, on)
-        return image
-
-
-class _Warp(Transform):
-    """The geometric half of a policy as a transform, so the stage engine resamples it."""
-
-    kind = "geometric"
-    may_sample_outside = True
-
-    def __init__(self, policy: _Policy) -> None:
-        super().__init__()
-        self.policy = policy
-        self.interpolation = policy.interpolation
-        self.padding_mode = "constant"
-        self.fill = policy.fill
-
-    def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
-        return self.policy.matrix(params, in_size)
+    return S.add_host_copy({"op": op, "sign": sign, "bin": bins}, "op")
 
 
 def _restrict(t: Transform, invariances: Optional[Mapping[str, Any]], max_rotate: float, max_shear_tan: float) -> None:
@@ -194,13 +108,6 @@ def _restrict(t: Transform, invariances: Optional[Mapping[str, Any]], max_rotate
     if inv:
         t.ops = Inv.allowed_policy_ops(t.ops, inv, max_rotate, max_shear_tan)
         t._policy.ops = t.ops
-
-
-def _run_policy(policy: _Policy, warp: _Warp, image: Tensor, params: Params) -> Tensor:
-    geometric = any(o in GEOMETRIC_OPS for o in policy.ops)
-    if geometric:
-        image = execute(plan([warp]), BatchView(image, False, None), [params])
-    return policy.photometric(image, params)
 
 
 class RandAugment(Transform):
@@ -214,7 +121,15 @@ class RandAugment(Transform):
         interpolation: ``"bilinear"`` (torchvision defaults to nearest) or ``"nearest"``.
         fill: value outside the image after geometric ops, on the working ``[0, 1]`` scale.
         invariances: what the labels allow (see ``Compose``); ops that could break them are dropped.
+
+    Params: ``op (B, num_ops)`` op indices, ``sign (B, num_ops)``, ``bin (B,)``, and ``op_host``, a host
+    copy of ``op`` (delete it if you edit ``op`` by hand).
+
+    Shape:
+        ``(B, C, H, W)`` (uint8 or float) -> same shape and dtype.
     """
+
+    native = True  # converts only the samples that drew an op to float, and back
 
     def __init__(self, num_ops: int = 2, magnitude: int = 9, num_magnitude_bins: int = 31,
                  ops: Optional[Sequence[str]] = None, interpolation: str = "bilinear", fill: float = 0.0,
@@ -226,9 +141,9 @@ class RandAugment(Transform):
             raise ValueError(f"magnitude must be in [0, {num_magnitude_bins}), got {magnitude!r}")
         self.num_ops, self.magnitude, self.num_magnitude_bins = num_ops, int(magnitude), int(num_magnitude_bins)
         self.ops = _check_ops(ops)
-        self._policy = _Policy(self.ops, RANDAUGMENT_SPACE, self.num_magnitude_bins,
-                               _args.interpolation(interpolation), _args.fill_value(fill))
-        self._warp = _Warp(self._policy)
+        self._policy = PolicyRunner(self.ops, BinnedSpace(RANDAUGMENT_SPACE, self.num_magnitude_bins),
+                                    _args.interpolation(interpolation), _args.fill_value(fill))
+        self._warp = PolicyWarp(self._policy)
         self.restrict_ops(invariances)
 
     def restrict_ops(self, invariances: Optional[Mapping[str, Any]]) -> None:
@@ -241,14 +156,22 @@ class RandAugment(Transform):
         return _draw(self.ops, self.num_ops, shape, generator, bins)
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
-        return _run_policy(self._policy, self._warp, image, params)
+        return self._policy.run(image, params, self._warp)
 
     def extra_repr(self) -> str:
         return f"num_ops={self.num_ops}, magnitude={self.magnitude}, ops={list(self.ops)}"
 
 
 class TrivialAugmentWide(Transform):
-    """TrivialAugment (Müller and Hutter, 2021), wide magnitudes: one op at a random magnitude per sample."""
+    """TrivialAugment (Müller and Hutter, 2021), wide magnitudes: one op at a random magnitude per sample.
+
+    Arguments and params as :class:`RandAugment` (one step, a bin drawn per sample).
+
+    Shape:
+        ``(B, C, H, W)`` (uint8 or float) -> same shape and dtype.
+    """
+
+    native = True
 
     def __init__(self, num_magnitude_bins: int = 31, ops: Optional[Sequence[str]] = None,
                  interpolation: str = "bilinear", fill: float = 0.0,
@@ -258,9 +181,9 @@ class TrivialAugmentWide(Transform):
             raise ValueError(f"num_magnitude_bins must be >= 2, got {num_magnitude_bins}")
         self.num_magnitude_bins = int(num_magnitude_bins)
         self.ops = _check_ops(ops)
-        self._policy = _Policy(self.ops, TRIVIALAUGMENT_WIDE_SPACE, self.num_magnitude_bins,
-                               _args.interpolation(interpolation), _args.fill_value(fill))
-        self._warp = _Warp(self._policy)
+        self._policy = PolicyRunner(self.ops, BinnedSpace(TRIVIALAUGMENT_WIDE_SPACE, self.num_magnitude_bins),
+                                    _args.interpolation(interpolation), _args.fill_value(fill))
+        self._warp = PolicyWarp(self._policy)
         self.restrict_ops(invariances)
 
     def restrict_ops(self, invariances: Optional[Mapping[str, Any]]) -> None:
@@ -273,7 +196,7 @@ class TrivialAugmentWide(Transform):
         return _draw(self.ops, 1, shape, generator, bins)
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
-        return _run_policy(self._policy, self._warp, image, params)
+        return self._policy.run(image, params, self._warp)
 
     def extra_repr(self) -> str:
         return f"num_magnitude_bins={self.num_magnitude_bins}, ops={list(self.ops)}"
