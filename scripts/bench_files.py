@@ -126,49 +126,47 @@ def _augloader_mix():
     return MixUpCutMix(mixup_alpha=0.2, cutmix_alpha=1.0, switch_prob=0.5, label_smoothing=0.1, num_classes=NUM_CLASSES)
 
 
-def augloader_collate(root: Path, indices: list, workers: int) -> Loader:
-    """(i) Per-sample RandomResizedCrop in the dataset; flip + TA + Normalize + RandomErasing + mix on the
-    batch in the collate_fn (in the workers); float batches cross to the main process."""
+def _augloader_pipeline():
+    """The recipe written once for whole images, as the README writes it."""
     import augloader as A
-    from augloader.data import AugmentedDataset, BatchAugment
-    from torchvision.datasets import ImageFolder
 
-    ds = AugmentedDataset(ImageFolder(str(root)), A.RandomResizedCrop(224), seed=0)
-    collate = BatchAugment(A.Compose([A.RandomHorizontalFlip(), A.TrivialAugmentWide(), A.Normalize(MEAN, STD),
-                                      A.RandomErasing(p=0.1)]), mix=_augloader_mix(), seed=0)
+    return A.Compose([A.RandomResizedCrop(224), A.RandomHorizontalFlip(), A.TrivialAugmentWide(),
+                      A.Normalize(MEAN, STD), A.RandomErasing(p=0.1)])
+
+
+def augloader_collate(root: Path, indices: list, workers: int) -> Loader:
+    """(i) The README recipe: ``split_pipeline(pipeline)``; the per-sample part (RandomResizedCrop) on
+    ``augloader.data.ImageFolder`` (decoding only what the crop needs), flip + TA + Normalize +
+    RandomErasing + mix on the batch in the collate_fn (in the workers); float batches cross to the
+    main process."""
+    from augloader.data import AugmentedDataset, BatchAugment, ImageFolder, split_pipeline
+
+    per_sample, on_batch, _ = split_pipeline(_augloader_pipeline())
+    ds = AugmentedDataset(ImageFolder(str(root)), per_sample, seed=0)
+    collate = BatchAugment(on_batch, mix=_augloader_mix(), seed=0)
     return DataLoader(ds, batch_size=BATCH, sampler=indices, num_workers=workers, collate_fn=collate)
 
 
 def augloader_uint8(root: Path, indices: list, workers: int) -> Loader:
-    """(ii) As (i) up to flip + TA (uint8 out of the workers); Normalize + RandomErasing + mix in the main
-    process through DeviceAugmenter(device="cpu")."""
-    import augloader as A
-    from augloader.data import AugmentedDataset, BatchAugment, DeviceAugmenter
+    """(ii) ``split_pipeline(pipeline, uint8_batch=True)``: as (i) up to flip + TA (uint8 out of the
+    workers); Normalize + RandomErasing + mix in the main process through DeviceAugmenter(device="cpu")."""
+    from augloader.data import AugmentedDataset, BatchAugment, DeviceAugmenter, ImageFolder, split_pipeline
+
+    per_sample, on_batch, on_device = split_pipeline(_augloader_pipeline(), uint8_batch=True)
+    ds = AugmentedDataset(ImageFolder(str(root)), per_sample, seed=0)
+    dl = DataLoader(ds, batch_size=BATCH, sampler=indices, num_workers=workers, collate_fn=BatchAugment(on_batch, seed=0))
+    return DeviceAugmenter(dl, on_device, device="cpu", mix=_augloader_mix(), seed=0)
+
+
+def augloader_full_decode(root: Path, indices: list, workers: int) -> Loader:
+    """(iii) As (i) on torchvision's ImageFolder (PIL decodes every file in full): what the lazy decode saves."""
+    from augloader.data import AugmentedDataset, BatchAugment, split_pipeline
     from torchvision.datasets import ImageFolder
 
-    ds = AugmentedDataset(ImageFolder(str(root)), A.RandomResizedCrop(224), seed=0)
-    collate = BatchAugment(A.Compose([A.RandomHorizontalFlip(), A.TrivialAugmentWide()]), seed=0)
-    dl = DataLoader(ds, batch_size=BATCH, sampler=indices, num_workers=workers, collate_fn=collate)
-    return DeviceAugmenter(dl, A.Compose([A.Normalize(MEAN, STD), A.RandomErasing(p=0.1)]), device="cpu",
-                           mix=_augloader_mix(), seed=0)
-
-
-def augloader_lazy_imagefolder(root: Path, indices: list, workers: int) -> Loader:
-    """(iii) As (i), with augloader's own ``augloader.data.ImageFolder`` in place of torchvision's
-    (decoding only what the crop needs). A placeholder until that class exists: adapt when it lands."""
-    import augloader as A
-    from augloader.data import AugmentedDataset, BatchAugment, ImageFolder  # type: ignore[attr-defined]
-
-    ds = AugmentedDataset(ImageFolder(str(root)), A.RandomResizedCrop(224), seed=0)
-    collate = BatchAugment(A.Compose([A.RandomHorizontalFlip(), A.TrivialAugmentWide(), A.Normalize(MEAN, STD),
-                                      A.RandomErasing(p=0.1)]), mix=_augloader_mix(), seed=0)
+    per_sample, on_batch, _ = split_pipeline(_augloader_pipeline())
+    ds = AugmentedDataset(ImageFolder(str(root)), per_sample, seed=0)
+    collate = BatchAugment(on_batch, mix=_augloader_mix(), seed=0)
     return DataLoader(ds, batch_size=BATCH, sampler=indices, num_workers=workers, collate_fn=collate)
-
-
-def _has_lazy_imagefolder() -> bool:
-    import augloader.data
-
-    return hasattr(augloader.data, "ImageFolder")
 
 
 @dataclass
@@ -188,10 +186,9 @@ RUNNERS = [
     Runner("floor", FLOOR, pil_decode_only),
     Runner("torchvision", TV, torchvision_reference),
     Runner("timm", TIMM, timm_create_loader),
-    Runner("augloader-collate", "augloader (collate)", augloader_collate),
+    Runner("augloader-collate", "augloader (README recipe, collate)", augloader_collate),
     Runner("augloader-uint8", "augloader (uint8 through workers)", augloader_uint8),
-    Runner("augloader-lazy", "augloader (lazy ImageFolder)", augloader_lazy_imagefolder, _has_lazy_imagefolder,
-           "augloader.data.ImageFolder does not exist yet"),
+    Runner("augloader-full-decode", "augloader on torchvision's ImageFolder (full decode)", augloader_full_decode),
 ]
 
 NOTES = f"""
@@ -218,15 +215,19 @@ DataLoader per repeat, {WORKERS} worker processes forked from this one, 1 torch 
   in the collate (a per-sample numpy loop, mixed pixels rounded to uint8) with label smoothing in the soft
   targets; the `PrefetchLoader` converts to float, normalizes and runs RandomErasing (a per-sample loop)
   **in the main process** (here on the CPU; on a GPU in real use).
-- **augloader (collate)**: `AugmentedDataset(torchvision ImageFolder, A.RandomResizedCrop(224), seed=0)`
-  (PIL decode, to a uint8 tensor, crop + resize per sample in the workers), then
-  `BatchAugment(Compose([RandomHorizontalFlip, TrivialAugmentWide, Normalize, RandomErasing(p=0.1)]),
-  mix=MixUpCutMix(0.2, 1.0, switch_prob=0.5, label_smoothing=0.1, num_classes=10), seed=0)` on the whole
-  batch in the workers; float batches cross to the main process.
-- **augloader (uint8 through workers)**: the same dataset; `BatchAugment(Compose([flip, TrivialAugmentWide]))`
-  returns uint8 batches; `DeviceAugmenter(loader, Compose([Normalize, RandomErasing(p=0.1)]), device="cpu",
-  mix=MixUpCutMix(...), seed=0)` does the rest in the main process (the CPU stand-in for the GPU placement).
-- **augloader (lazy ImageFolder)**: as (collate) with `augloader.data.ImageFolder` reading the files.
+- **augloader (README recipe, collate)**: the README's recipe: `pipeline = Compose([RandomResizedCrop(224),
+  RandomHorizontalFlip, TrivialAugmentWide, Normalize, RandomErasing(p=0.1)])`, `per_sample, on_batch, _ =
+  split_pipeline(pipeline)`; `AugmentedDataset(augloader.data.ImageFolder(root), per_sample, seed=0)` (the
+  crop is drawn on the file header, the JPEG decodes at the smallest DCT scale that covers it, only the
+  crop is resized, uint8, antialiased), then `BatchAugment(on_batch, mix=MixUpCutMix(0.2, 1.0,
+  switch_prob=0.5, label_smoothing=0.1, num_classes=10), seed=0)` on the whole batch in the workers;
+  float batches cross to the main process.
+- **augloader (uint8 through workers)**: `split_pipeline(pipeline, uint8_batch=True)`: the workers return
+  uint8 batches after flip + TrivialAugmentWide; `DeviceAugmenter(loader, on_device (Normalize,
+  RandomErasing), device="cpu", mix=MixUpCutMix(...), seed=0)` does the rest in the main process (the
+  CPU stand-in for the GPU placement).
+- **augloader on torchvision's ImageFolder (full decode)**: as the README recipe, but PIL decodes every
+  file in full (what the lazy decode saves).
 
 CPU ms/img = (user + sys time of this process + of its reaped worker processes, from `getrusage`
 RUSAGE_SELF and RUSAGE_CHILDREN deltas around each run, after the loader has shut its workers down) /

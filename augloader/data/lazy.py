@@ -57,6 +57,9 @@ class LazyImage:
         if isinstance(source, (bytearray, memoryview)):
             source = bytes(source)
         try:
+            if not isinstance(source, bytes):
+                with open(source, "rb") as f:  # one read: PIL's header parser reads a file in many small pieces
+                    source = _NamedBytes(f.read(), str(Path(source)))
             with Image.open(_stream(source)) as img:
                 w, h = img.size
                 return LazyImage(source, (h, w), 1 if img.mode in _GRAY else 3, img.format)
@@ -130,8 +133,24 @@ class LazyImage:
             raise ImageDecodeError(f"cannot decode image {self.name}: {e}") from e
 
 
+class _NamedBytes(bytes):
+    """A file's contents that remember the file's path (for error messages)."""
+
+    path: str
+
+    def __new__(cls, data: bytes, path: str) -> "_NamedBytes":
+        obj = super().__new__(cls, data)
+        obj.path = path
+        return obj
+
+    def __reduce__(self):  # pickles (DataLoader workers) keep the path
+        return (_NamedBytes, (bytes(self), self.path))
+
+
 def describe(source: Source) -> str:
     """How an error message names a source: the path, or the size of in-memory bytes."""
+    if isinstance(source, _NamedBytes):
+        return repr(source.path)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return f"<{len(source)} bytes in memory>"
     return repr(str(Path(source)))

@@ -93,9 +93,10 @@ def resized_crop(
     hf = hflip.tolist() if hflip is not None else [False] * b
     vf = vflip.tolist() if vflip is not None else [False] * b
     if b > 0 and all(bx == boxes_list[0] for bx in boxes_list) and len(set(hf)) == 1 and len(set(vf)) == 1:
-        return _flip(_resize(_crop(image, boxes_list[0]), size, interpolation, antialias), hf[0], vf[0])  # one call
+        out = _flip(_resize(_crop(image, boxes_list[0]), size, interpolation, antialias), hf[0], vf[0])  # one call
+        return out.clone() if _shares_memory(out, image) else out  # never a view of the caller's tensor
     out = torch.empty((b, c, *size), dtype=image.dtype, device=image.device)
-    for i in range(b):
+    for i in range(b):  # one write per sample: a crop without resize or flip is copied straight into place
         out[i] = _flip(_resize(_crop(image[i : i + 1], boxes_list[i]), size, interpolation, antialias), hf[i], vf[i])[0]
     return out
 
@@ -105,9 +106,13 @@ def _crop(image: Tensor, box: list[int]) -> Tensor:
     return image[:, :, top:bottom, left:right]
 
 
+def _shares_memory(a: Tensor, b: Tensor) -> bool:
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+
+
 def _resize(crop: Tensor, size: tuple[int, int], interpolation: str, antialias: bool) -> Tensor:
     if tuple(crop.shape[-2:]) == tuple(size):
-        return crop.clone()  # never a view of the caller's tensor
+        return crop  # a view; the caller copies it once
     if crop.dtype == torch.uint8 and not (interpolation == "bilinear" or antialias):
         # torch has no uint8 bicubic without antialias on every device: compute in float, round back
         out = F.interpolate(crop.float(), size=size, mode=interpolation, align_corners=False)

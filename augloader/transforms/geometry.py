@@ -526,31 +526,39 @@ class RandomResizedCrop(Transform):
         return {"box": torch.tensor([0.0, 0.0, float(w), float(h)]).expand(b, 4).clone()}
 
     def _draw(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
+        """torchvision's rule per sample: ``tries`` (area, log-ratio) draws, the first that fits, else the
+        central crop clamped to the ratio range. One uniform draw of ``(B, 2 tries + 2)``; the rule runs
+        on the host in plain Python (a few floats per sample: far cheaper than ~25 tiny tensor ops)."""
         b, _, h, w = shape
-        area = float(h * w)
         n = self.tries
-        target = R.uniform(b, self.scale[0] * area, self.scale[1] * area, generator, (n,))  # (B, n)
-        log_r = (math.log(self.ratio[0]), math.log(self.ratio[1]))
-        aspect = R.uniform(b, *log_r, generator, (n,)).exp_()
-        cw = torch.round(torch.sqrt(target * aspect))
-        ch = torch.round(torch.sqrt(target / aspect))
-        ok = (cw > 0) & (cw <= w) & (ch > 0) & (ch <= h)  # (B, n)
-        first = ok.float().argmax(dim=1, keepdim=True)  # index of the first valid try
-        found = ok.any(dim=1)
-        # torchvision's fallback: the central crop clamped to the ratio range.
+        u = R.uniform(b, 0.0, 1.0, generator, (2 * n + 2,)).tolist()  # (B, 2n + 2): areas, log-ratios, position
+        area = float(h * w)
+        s0, s1 = self.scale[0] * area, self.scale[1] * area
+        r0, r1 = math.log(self.ratio[0]), math.log(self.ratio[1])
+        fw, fh = self._fallback(h, w)
+        boxes = []
+        for row in u:
+            for k in range(n):
+                aspect = math.exp(r0 + (r1 - r0) * row[n + k])
+                target = s0 + (s1 - s0) * row[k]
+                cw, ch = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
+                if 0 < cw <= w and 0 < ch <= h:
+                    top, left = math.floor(row[2 * n] * (h - ch + 1)), math.floor(row[2 * n + 1] * (w - cw + 1))
+                    break
+            else:
+                cw, ch, top, left = fw, fh, (h - fh) // 2, (w - fw) // 2
+            boxes.append((float(left), float(top), float(cw), float(ch)))
+        box = torch.tensor(boxes, dtype=torch.float32).reshape(b, 4)
+        return {"box": box}  # (B, 4): x, y, w, h in input pixels
+
+    def _fallback(self, h: int, w: int) -> tuple[int, int]:
+        """torchvision's fallback: the central crop clamped to the ratio range, as ``(w, h)``."""
         in_ratio = w / h
         if in_ratio < self.ratio[0]:
-            fw, fh = w, int(round(w / self.ratio[0]))
-        elif in_ratio > self.ratio[1]:
-            fw, fh = int(round(h * self.ratio[1])), h
-        else:
-            fw, fh = w, h
-        cw = torch.where(found, cw.gather(1, first).squeeze(1), torch.tensor(float(fw)))
-        ch = torch.where(found, ch.gather(1, first).squeeze(1), torch.tensor(float(fh)))
-        u = R.uniform(b, 0.0, 1.0, generator, (2,))
-        top = torch.where(found, torch.floor(u[:, 0] * (h - ch + 1)), torch.tensor(float((h - fh) // 2)))
-        left = torch.where(found, torch.floor(u[:, 1] * (w - cw + 1)), torch.tensor(float((w - fw) // 2)))
-        return {"box": torch.stack([left, top, cw, ch], dim=1)}  # (B, 4): x, y, w, h in input pixels
+            return w, int(round(w / self.ratio[0]))
+        if in_ratio > self.ratio[1]:
+            return int(round(h * self.ratio[1])), h
+        return w, h
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
         return self.size

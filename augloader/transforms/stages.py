@@ -197,7 +197,7 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
         mask_padding = stage.padding_mode if any(t.may_sample_outside for t in stage.transforms) else "edge"
         state.targets.move(total, inverse, size, mask_padding, frames, stage.integer, projective, prefixes)
     fill = stage.fill
-    if not stage.integer and _run_resized_crop(stage, state, total, frames, size):
+    if _run_resized_crop(stage, state, total, frames, size):
         return
     if stage.integer:
         if state.working and state.source_dtype == torch.uint8 and state.scale == 1.0:
@@ -230,7 +230,7 @@ def _run_resized_crop(stage: GeometricStage, state: _State, total: Tensor, frame
     """
     if not stage.transforms or not all(t.axis_aligned for t in stage.transforms):
         return False
-    if stage.interpolation not in RESIZE_INTERPOLATIONS:
+    if stage.interpolation not in RESIZE_INTERPOLATIONS and not stage.integer:
         return False
     image = state.image
     in_size = tuple(image.shape[-2:])
@@ -243,7 +243,8 @@ def _run_resized_crop(stage: GeometricStage, state: _State, total: Tensor, frame
         return False
     boxes, hflip, vflip = plan_
     antialias = any(t.antialias for t in stage.transforms)
-    state.image = resized_crop(image, boxes, size, stage.interpolation, antialias, hflip, vflip)
+    interpolation = "bilinear" if stage.integer else stage.interpolation  # integer stages never resize
+    state.image = resized_crop(image, boxes, size, interpolation, antialias, hflip, vflip)
     return True
 
 
