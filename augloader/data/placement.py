@@ -4,11 +4,12 @@ One pipeline, written once, split so that nothing runs twice::
 
     pipeline = A.Compose([A.RandomResizedCrop(224), A.RandomHorizontalFlip(), A.TrivialAugmentWide(),
                           A.Normalize(mean, std), A.RandomErasing(0.1)])
-    parts = split_pipeline(pipeline)                  # sample: RandomResizedCrop; batch: the rest
-    parts = split_pipeline(pipeline, uint8_batch=True)  # batch: flip + TA (uint8); consumer: Normalize + erasing
+    parts = split_pipeline(pipeline)                  # sample: crop + flip; batch: the rest
+    parts = split_pipeline(pipeline, uint8_batch=True)  # batch: TA (uint8); consumer: Normalize + erasing
 
 ``sample`` runs in :class:`AugmentedDataset` (images of any size; it ends with the first step whose
-output size does not depend on the input's), ``batch`` in :class:`BatchAugment` on same-size samples,
+output size does not depend on the input's, and the flips right after it, which fuse into the crop),
+``batch`` in :class:`BatchAugment` on same-size samples,
 ``consumer`` (with ``uint8_batch=True``) in :class:`DeviceAugmenter`, after the uint8 batch crossed the
 process boundary (4x fewer bytes) or moved to the GPU.
 """
@@ -68,6 +69,8 @@ def split_pipeline(pipeline: Transform, uint8_batch: bool = False) -> PipelinePa
         raise TypeError(f"split_pipeline needs an augloader Transform or Compose, got {type(pipeline).__name__}")
     steps = list(pipeline.transforms) if isinstance(pipeline, Compose) else [pipeline]
     cut = next((i + 1 for i, t in enumerate(steps) if fixes_size(t)), 0)
+    while 0 < cut < len(steps) and steps[cut].frame_preserving and steps[cut].axis_aligned:
+        cut += 1  # flips right after the crop fuse into it: free per sample, a copy on the batch
     sample, rest = steps[:cut], steps[cut:]
     consumer: list[Transform] = []
     if uint8_batch:

@@ -52,6 +52,11 @@ class Transform(nn.Module):
     - ``axis_aligned``: a geometric transform whose matrix only scales and shifts each axis (crops,
       resizes, flips); a stage of them runs as crop-then-resize on the CPU (``ops.resize``).
     - ``antialias``: an axis-aligned transform that low-passes when it downscales (on that path).
+    - ``whole_batch``: runs best on the whole batch (it gathers the samples each op applies to); the
+      CPU engine then does not split the batch into cache-sized chunks.
+    - ``cross_sample``: pairs samples across the batch, so it must see the whole batch.
+    - ``writes_in_place``: :meth:`apply` takes ``inplace=True``, which the engine passes when the
+      working image is its own (never the caller's tensor), to write into it instead of a copy.
     - ``needs_targets``: :meth:`sample_params` takes ``targets=`` (the batch's boxes as
       ``{"boxes": (B, N, 4) xyxy pixels, "boxes_valid": (B, N)}``, or None), e.g. for safe crops.
 
@@ -72,6 +77,9 @@ class Transform(nn.Module):
     normalizes: ClassVar[bool] = False
     axis_aligned: ClassVar[bool] = False
     antialias: bool = False
+    whole_batch: ClassVar[bool] = False
+    cross_sample: bool = False
+    writes_in_place: ClassVar[bool] = False
     needs_targets: bool = False
 
     # Geometric resampling options; None means "no opinion" (the stage takes another transform's).

@@ -157,6 +157,8 @@ class RandomApply(Transform):
     keep their values untouched. The list must keep the image size.
     """
 
+    whole_batch = True  # each op runs on the samples that drew it
+
     def __init__(self, transforms: Sequence[Transform], p: float = 0.5) -> None:
         super().__init__(p)
         self.transforms = nn.ModuleList(_check_transforms(transforms, "RandomApply"))
@@ -205,6 +207,8 @@ class RandomChoice(Transform):
     All candidates geometric: one fused matrix per sample. Otherwise each candidate runs on the
     samples that chose it (gather, run, scatter); candidates must agree on the output size.
     """
+
+    whole_batch = True  # each op runs on the samples that drew it
 
     def __init__(self, transforms: Sequence[Transform], p: Optional[Sequence[float]] = None) -> None:
         super().__init__()

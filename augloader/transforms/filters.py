@@ -132,6 +132,7 @@ class RandomErasing(Transform):
     """
 
     needs_unit_range = False
+    writes_in_place = True
 
     def __init__(self, p: float = 0.5, scale: Sequence[float] = (0.02, 0.33), ratio: Sequence[float] = (0.3, 3.3),
                  value: float | Sequence[float] | str = 0.0, tries: int = 10) -> None:
@@ -164,6 +165,6 @@ class RandomErasing(Transform):
         left = torch.floor(u[:, 1] * (w - ew + 1))
         return {"box": torch.stack([left, top, ew, eh], dim=1), "seed": _seed(b, generator)}
 
-    def apply(self, image: Tensor, params: Params) -> Tensor:
+    def apply(self, image: Tensor, params: Params, inplace: bool = False) -> Tensor:
         value = None if self.value is None else const(self.value, image.device, image.dtype)
-        return E.erase(image, params["box"], value, params["seed"])
+        return E.erase(image, params["box"], value, params["seed"], inplace=inplace)

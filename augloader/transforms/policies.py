@@ -129,6 +129,8 @@ class RandAugment(Transform):
         ``(B, C, H, W)`` (uint8 or float) -> same shape and dtype.
     """
 
+    whole_batch = True  # each op runs on the samples that drew it
+
     native = True  # converts only the samples that drew an op to float, and back
 
     def __init__(self, num_ops: int = 2, magnitude: int = 9, num_magnitude_bins: int = 31,
@@ -170,6 +172,8 @@ class TrivialAugmentWide(Transform):
     Shape:
         ``(B, C, H, W)`` (uint8 or float) -> same shape and dtype.
     """
+
+    whole_batch = True  # each op runs on the samples that drew it
 
     native = True
 

@@ -138,6 +138,13 @@ class _State:
     # factor is folded into the next op that needs [0, 1], or cancels at the conversion back to uint8.
     scale: float = 1.0
 
+    def __post_init__(self) -> None:
+        self.source_storage = self.image.untyped_storage().data_ptr()  # the caller's memory: never written
+
+    def owned(self) -> bool:
+        """Whether the current image is the engine's own tensor (so ops may write into it)."""
+        return self.image.untyped_storage().data_ptr() != self.source_storage
+
     def ensure_working(self) -> None:
         if not self.working:
             if self.image.dtype == torch.uint8:
@@ -326,6 +333,9 @@ def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> No
                     state.ensure_unit()
                 state.image = t.apply(state.image, p)
             state.working = state.image.is_floating_point()
+        elif t.writes_in_place:
+            state.ensure_unit()
+            state.image = t.apply(state.image, p, inplace=state.owned())
         else:
             state.ensure_unit()
             state.image = t.apply(state.image, p)
@@ -382,8 +392,9 @@ def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params], 
     b = image.shape[0]
     per_sample = max(math.prod(image.shape[1:]), 1) * 4
     chunk = max(1, CPU_CHUNK_BYTES // per_sample)
-    # Transforms that pair samples across the batch (cross_sample) must see the whole batch.
-    cross = any(getattr(t, "cross_sample", False) for st in stages for t in st.transforms)
+    # Transforms that pair samples across the batch (cross_sample) must see the whole batch; policies
+    # (whole_batch) gather the samples of each op, which pays a fixed cost per call, so they see it too.
+    cross = any(t.cross_sample or t.whole_batch for st in stages for t in st.transforms)
     if image.device.type != "cpu" or b <= chunk or cross:
         state = _execute_chunk(stages, image, params, view.container, targets)
         out = state.image

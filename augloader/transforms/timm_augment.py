@@ -156,6 +156,8 @@ class TimmRandAugment(Transform):
         ``(B, C, H, W)`` (uint8 or float) -> same shape and dtype.
     """
 
+    whole_batch = True  # each op runs on the samples that drew it
+
     native = True
 
     def __init__(self, ops: Sequence[str] = RAND_TRANSFORMS, num_ops: int = 2, magnitude: float = 10.0,
