@@ -87,3 +87,12 @@ def new_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device |
         numel *= n
     storage = torch.UntypedStorage._new_shared(numel * torch.empty((), dtype=dtype).element_size())
     return torch.empty((0,), dtype=dtype).set_(storage).view(shape)
+
+
+def working_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device | str = "cpu") -> torch.Tensor:
+    """An uninitialised batch that ops will finish in place: shared memory inside a DataLoader worker
+    (the finished batch then crosses to the main process without a copy), else a plain ``torch.empty``
+    (the allocator reuses freed blocks; huge pages would page-fault afresh every call)."""
+    if torch.device(device).type == "cpu" and torch.utils.data.get_worker_info() is not None:
+        return new_batch(shape, dtype, device)
+    return torch.empty(shape, dtype=dtype, device=device)

@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor
 
+from .._memory import working_batch
+
 from .._const import const
 
 #: ITU-R 601-2 luma weights, as torchvision and PIL use them.
@@ -256,5 +258,6 @@ def normalize(image: Tensor, mean: Tensor, std: Tensor, bias_std: Tensor | None 
         scale = scale / 255.0
     bias = (-mean / (std if bias_std is None else bias_std)).view(1, -1, 1, 1)
     if image.dtype == torch.uint8:  # cast, then scale in place: faster on CPU than a mixed-dtype multiply
-        return image.to(torch.float32).mul_(scale).add_(bias)
+        out = working_batch(tuple(image.shape), torch.float32, image.device)  # shared memory in a DataLoader worker
+        return out.copy_(image).mul_(scale).add_(bias)
     return torch.mul(image, scale.to(image.dtype)).add_(bias.to(image.dtype))

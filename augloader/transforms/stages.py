@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from .._batch import Batch, BatchView, from_working, slice_params, to_working
-from .._memory import new_batch, tune_malloc
+from .._memory import new_batch, tune_malloc, working_batch
 from ..ops import matrices
 from ..targets.batch import Targets
 from ..targets.options import TargetOptions, target_options
@@ -148,7 +148,9 @@ class _State:
     def ensure_working(self) -> None:
         if not self.working:
             if self.image.dtype == torch.uint8:
-                self.image = self.image.to(torch.float32)
+                # Born where the batch goes next (shared memory in a DataLoader worker): ops after this
+                # one mostly write in place, so the output needs no copy to cross to the main process.
+                self.image = working_batch(tuple(self.image.shape), torch.float32, self.image.device).copy_(self.image)
                 self.scale = 255.0
             else:
                 self.image = to_working(self.image)
