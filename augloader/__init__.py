@@ -32,6 +32,7 @@ from .transforms import (
     SaltAndPepperNoise,
     ToFloat,
     ToUint8,
+    TimmRandAugment,
     Transform,
     TrivialAugmentWide,
 )
@@ -41,6 +42,7 @@ from .data import AugmentedDataset, BatchAugment, ClassBalancedAugment, DeviceAu
 from .losses import SoftTargetCrossEntropy
 from .mix import CutMix, MixUp, MixUpCutMix
 from .targets import TargetOptions
+from . import policies
 
 __version__ = "0.1.0"
 
@@ -50,7 +52,7 @@ __all__ = [
     "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomHorizontalFlip", "RandomInvert", "RandomOrder",
     "RandomPerspective", "RandomPosterize", "RandomResizedCrop", "RandomRotation", "RandomSharpness",
     "RandomSolarize", "RandomVerticalFlip", "Resize", "SaltAndPepperNoise", "ToFloat", "ToUint8", "Transform",
-    "TrivialAugmentWide", "CutMix", "MixUp", "MixUpCutMix", "SoftTargetCrossEntropy", "TargetOptions",
+    "TimmRandAugment", "TrivialAugmentWide", "policies", "CutMix", "MixUp", "MixUpCutMix", "SoftTargetCrossEntropy", "TargetOptions",
     "AugmentedDataset", "BatchAugment", "ClassBalancedAugment", "DeviceAugmenter", "split_dataset",
     "ConfigError", "PipelineConfig", "from_config", "save_config", "to_config", "__version__",
 ]

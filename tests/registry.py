@@ -44,6 +44,7 @@ REGISTRY: dict[str, tuple[Factory, bool]] = {
     "ToUint8": (lambda p: A.ToUint8(), False),
     "RandAugment": (lambda p: A.RandAugment(2, 9), False),
     "TrivialAugmentWide": (lambda p: A.TrivialAugmentWide(), False),
+    "TimmRandAugment": (lambda p: A.policies.from_timm("rand-m9-mstd0.5-inc1"), False),
     "RandomApply": (lambda p: A.RandomApply([A.ColorJitter(0.3, 0.3), A.RandomRotation(15)], p=p), True),
     "RandomApplyGeometric": (lambda p: A.RandomApply([A.RandomRotation(15), A.RandomHorizontalFlip(1.0)], p=p), True),
     "RandomChoice": (lambda p: A.RandomChoice([A.RandomInvert(1.0), A.GaussianBlur(3), A.RandomRotation(20)]), False),

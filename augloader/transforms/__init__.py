@@ -27,6 +27,7 @@ from .geometry import (
     Resize,
 )
 from .policies import RandAugment, TrivialAugmentWide
+from .timm_augment import TimmRandAugment
 
 __all__ = [
     "CenterCrop", "ColorJitter", "Compose", "GaussianBlur", "GaussianNoise", "Normalize", "Pad", "RandAugment",
@@ -34,5 +35,5 @@ __all__ = [
     "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomHorizontalFlip", "RandomInvert", "RandomOrder",
     "RandomPerspective", "RandomPosterize", "RandomResizedCrop", "RandomRotation", "RandomSharpness",
     "RandomSolarize", "RandomVerticalFlip", "Resize", "SaltAndPepperNoise", "ToFloat", "ToUint8", "Transform",
-    "TrivialAugmentWide",
+    "TimmRandAugment", "TrivialAugmentWide",
 ]
