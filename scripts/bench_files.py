@@ -85,7 +85,7 @@ def torchvision_reference(root: Path, indices: list, workers: int) -> Loader:
     preset = v2.Compose([
         v2.RandomResizedCrop(224, antialias=True),
         v2.RandomHorizontalFlip(0.5),
-        v2.TrivialAugmentWide(),
+        v2.TrivialAugmentWide(interpolation=v2.InterpolationMode.BILINEAR),  # presets.py passes its interpolation
         v2.PILToTensor(),
         v2.ToDtype(torch.float32, scale=True),
         v2.Normalize(MEAN, STD),
@@ -135,10 +135,10 @@ def _augloader_pipeline():
 
 
 def augloader_collate(root: Path, indices: list, workers: int) -> Loader:
-    """(i) The README recipe: ``split_pipeline(pipeline)``; the per-sample part (RandomResizedCrop) on
-    ``augloader.data.ImageFolder`` (decoding only what the crop needs), flip + TA + Normalize +
-    RandomErasing + mix on the batch in the collate_fn (in the workers); float batches cross to the
-    main process."""
+    """(i) The README recipe: ``split_pipeline(pipeline)``; the per-sample part (RandomResizedCrop and the
+    flip fused into it) on ``augloader.data.ImageFolder`` (decoding only what the crop needs), TA +
+    Normalize + RandomErasing + mix on the batch in the collate_fn (in the workers); float batches
+    cross to the main process."""
     from augloader.data import AugmentedDataset, BatchAugment, ImageFolder, split_pipeline
 
     per_sample, on_batch, _ = split_pipeline(_augloader_pipeline())
@@ -148,7 +148,7 @@ def augloader_collate(root: Path, indices: list, workers: int) -> Loader:
 
 
 def augloader_uint8(root: Path, indices: list, workers: int) -> Loader:
-    """(ii) ``split_pipeline(pipeline, uint8_batch=True)``: as (i) up to flip + TA (uint8 out of the
+    """(ii) ``split_pipeline(pipeline, uint8_batch=True)``: as (i) up to TA (uint8 out of the
     workers); Normalize + RandomErasing + mix in the main process through DeviceAugmenter(device="cpu")."""
     from augloader.data import AugmentedDataset, BatchAugment, DeviceAugmenter, ImageFolder, split_pipeline
 
@@ -201,7 +201,7 @@ DataLoader per repeat, {WORKERS} worker processes forked from this one, 1 torch 
   and decoding the files and moving a batch through the DataLoader.
 - **{TV}**: torchvision's `references/classification/presets.py` `ClassificationPresetTrain` as v2 on
   PIL images, per sample in the workers: `RandomResizedCrop(224, antialias=True)` (bilinear),
-  `RandomHorizontalFlip`, `TrivialAugmentWide`, `PILToTensor`, `ToDtype(float32, scale=True)`,
+  `RandomHorizontalFlip`, `TrivialAugmentWide(interpolation=BILINEAR)` (presets.py passes its `interpolation`), `PILToTensor`, `ToDtype(float32, scale=True)`,
   `Normalize`, `RandomErasing(0.1)`; collate_fn = `RandomChoice([MixUp(alpha=0.2), CutMix(alpha=1.0)])`
   on the default-collated float batch, as `train.py` does. Label smoothing lives in train.py's loss
   (`CrossEntropyLoss(label_smoothing=0.1)`), not in the loader, so it costs nothing here.
@@ -217,13 +217,13 @@ DataLoader per repeat, {WORKERS} worker processes forked from this one, 1 torch 
   **in the main process** (here on the CPU; on a GPU in real use).
 - **augloader (README recipe, collate)**: the README's recipe: `pipeline = Compose([RandomResizedCrop(224),
   RandomHorizontalFlip, TrivialAugmentWide, Normalize, RandomErasing(p=0.1)])`, `per_sample, on_batch, _ =
-  split_pipeline(pipeline)`; `AugmentedDataset(augloader.data.ImageFolder(root), per_sample, seed=0)` (the
-  crop is drawn on the file header, the JPEG decodes at the smallest DCT scale that covers it, only the
+  split_pipeline(pipeline)` (per sample: the crop and the flip fused into it);
+  `AugmentedDataset(augloader.data.ImageFolder(root), per_sample, seed=0)` (the crop is drawn on the file header, the JPEG decodes at the smallest DCT scale that covers it, only the
   crop is resized, uint8, antialiased), then `BatchAugment(on_batch, mix=MixUpCutMix(0.2, 1.0,
   switch_prob=0.5, label_smoothing=0.1, num_classes=10), seed=0)` on the whole batch in the workers;
   float batches cross to the main process.
 - **augloader (uint8 through workers)**: `split_pipeline(pipeline, uint8_batch=True)`: the workers return
-  uint8 batches after flip + TrivialAugmentWide; `DeviceAugmenter(loader, on_device (Normalize,
+  uint8 batches after TrivialAugmentWide; `DeviceAugmenter(loader, on_device (Normalize,
   RandomErasing), device="cpu", mix=MixUpCutMix(...), seed=0)` does the rest in the main process (the
   CPU stand-in for the GPU placement).
 - **augloader on torchvision's ImageFolder (full decode)**: as the README recipe, but PIL decodes every
