@@ -21,7 +21,7 @@ def to_image_tensor(image: Any) -> Tensor:
     Shape:
         PIL / numpy ``(H, W[, C])`` -> ``(C, H, W)`` uint8; tensors keep their dtype.
     """
-    from .lazy import LazyImage
+    from .lazy import LazyImage, array_to_chw
 
     if isinstance(image, (str, os.PathLike, bytes, bytearray)):
         image = LazyImage.open(image)
@@ -50,9 +50,7 @@ def to_image_tensor(image: Any) -> Tensor:
     if Image is not None and isinstance(image, Image.Image):
         if image.mode not in ("L", "RGB", "RGBA"):
             image = image.convert("RGB")
-        array = np.array(image)  # one writable copy
-        tensor = torch.from_numpy(array if array.ndim == 3 else array[:, :, None])
-        return tensor.permute(2, 0, 1)
+        return array_to_chw(np.array(image))  # one writable copy, no transposing copy
     raise TypeError(f"cannot decode a {type(image).__name__} as an image (use a PIL image, numpy uint8 array or tensor)")
 
 

@@ -116,11 +116,9 @@ class LazyImage:
                 img = img.convert(mode)
                 resample = Image.Resampling.BICUBIC if interpolation == "bicubic" else Image.Resampling.BILINEAR
                 img = img.resize((out_size[1], out_size[0]), resample, box=tuple(v / scale for v in box))
-                array = np.array(img)
+                return array_to_chw(np.array(img))
         except (OSError, ValueError, SyntaxError) as e:
             raise ImageDecodeError(f"cannot decode image {self.name}: {e}") from e
-        tensor = torch.from_numpy(array)
-        return tensor.unsqueeze(0) if tensor.dim() == 2 else tensor.permute(2, 0, 1)
 
     def to_pil(self):
         """The whole image as a PIL image in ``"L"`` or ``"RGB"`` (for torchvision-style transforms)."""
@@ -182,8 +180,17 @@ def _decode_pil(source: Source, channels: int, at_least: Optional[tuple[int, int
     with Image.open(_stream(source)) as img:
         if at_least is not None:
             img.draft(mode, (at_least[1], at_least[0]))  # a JPEG picks the smallest DCT scale >= this; others ignore it
-        img = img.convert(mode)
-        array = np.array(img)  # one writable copy of the decoded pixels
+        return array_to_chw(np.array(img.convert(mode)))  # one writable copy of the decoded pixels
+
+
+def array_to_chw(array: np.ndarray) -> Tensor:
+    """A uint8 ``(H, W)`` or ``(H, W, C)`` array as a ``(C, H, W)`` tensor sharing its memory.
+
+    The ``(H, W, C)`` memory is seen as ``(C, H, W)`` without a transposing copy (torch's uint8 resize
+    is fastest on that layout); call ``.contiguous()`` where a plain layout is needed.
+
+    Shape:
+        ``(H, W[, C])`` -> ``(C, H, W)``.
+    """
     tensor = torch.from_numpy(array)
-    # (H, W, C) memory seen as (C, H, W): no transposing copy; torch's uint8 resize is fastest on it.
     return tensor.unsqueeze(0) if tensor.dim() == 2 else tensor.permute(2, 0, 1)
