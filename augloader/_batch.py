@@ -8,7 +8,7 @@ was wrong.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -67,6 +67,42 @@ def check_image(image: Tensor) -> None:
     if image.dtype not in SUPPORTED_DTYPES:
         names = ", ".join(str(d).replace("torch.", "") for d in SUPPORTED_DTYPES)
         raise TypeError(f"image dtype {image.dtype} is not supported (use one of: {names})")
+    empty = [name for name, size in zip(("C", "H", "W"), image.shape[-3:]) if size == 0]
+    if empty:
+        raise ValueError(
+            f"image has zero-sized {', '.join(empty)}: shape {tuple(image.shape)}; every image needs at least "
+            f"one channel and one pixel (an empty batch, B = 0, is fine)"
+        )
+
+
+def sample_label(position: int, indices: Optional[Sequence[int]] = None) -> str:
+    """``"sample 3"``, or ``"sample 3 (dataset index 41)"`` when the batch's dataset indices are known."""
+    if indices is not None and 0 <= position < len(indices):
+        return f"sample {position} (dataset index {int(indices[position])})"
+    return f"sample {position}"
+
+
+def check_finite(image: Tensor, where: str, indices: Optional[Sequence[int]] = None) -> None:
+    """Raises a ValueError naming the first sample of ``image`` that holds a NaN or an infinity.
+
+    One reduction and one host read (a device sync on accelerators): for opt-in checks
+    (``check_finite=True`` on the data layer), not for hot paths. Integer images always pass.
+
+    Shape:
+        ``image: (B, ...)``; ``indices``: the batch's dataset indices, if known.
+    """
+    if not image.is_floating_point() or image.numel() == 0:
+        return
+    bad = ~torch.isfinite(image).reshape(image.shape[0], -1).all(dim=1)  # (B,)
+    if not bool(bad.any()):
+        return
+    first = int(bad.nonzero()[0, 0])
+    sample = image[first]
+    kinds = [k for k, m in (("NaN", torch.isnan(sample)), ("inf", torch.isinf(sample))) if bool(m.any())]
+    raise ValueError(
+        f"{where}: {sample_label(first, indices)} has {' and '.join(kinds)} values "
+        f"({int(bad.sum())} of {image.shape[0]} samples are not finite)"
+    )
 
 
 def working_dtype(dtype: torch.dtype) -> torch.dtype:

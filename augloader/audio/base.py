@@ -69,7 +69,7 @@ class AudioView:
             audio = audio.unsqueeze(0)
         lengths = container.get("lengths") if container is not None else None
         if lengths is not None:
-            lengths = check_lengths(lengths, audio.shape[0], audio.device, unbatched)
+            lengths = check_lengths(lengths, audio.shape[0], audio.device, unbatched, size=audio.shape[-1])
         label = container.get("label") if container is not None else None
         return AudioView(audio, lengths, label, unbatched, container)
 
@@ -87,8 +87,14 @@ class AudioView:
         return out
 
 
-def check_lengths(lengths: Any, batch_size: int, device: torch.device, unbatched: bool = False) -> Tensor:
-    """Validates a ``lengths`` entry and returns it as ``(B,)`` int64 on ``device``."""
+def check_lengths(
+    lengths: Any, batch_size: int, device: torch.device, unbatched: bool = False, size: Optional[int] = None
+) -> Tensor:
+    """Validates a ``lengths`` entry and returns it as ``(B,)`` int64 on ``device``.
+
+    With ``size`` (the last axis: samples, or frames of a spectrogram), every length must lie in
+    ``[0, size]``; checked where it costs no device sync (lengths on the CPU, as collate makes them).
+    """
     if (
         not isinstance(lengths, Tensor)
         or lengths.dtype.is_floating_point
@@ -100,6 +106,12 @@ def check_lengths(lengths: Any, batch_size: int, device: torch.device, unbatched
         lengths = lengths.reshape(1)
     if lengths.shape != (batch_size,):
         raise ValueError(f"batch['lengths'] must have shape ({batch_size},), got {tuple(lengths.shape)}")
+    if size is not None and lengths.device.type == "cpu" and lengths.numel():
+        bad = (lengths < 0) | (lengths > size)
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            raise ValueError(f"batch['lengths'] of sample {i} is {int(lengths[i])}, outside [0, {size}] "
+                             f"(the audio's last axis has {size} entries; {int(bad.sum())} such samples)")
     return lengths.to(device=device, dtype=torch.int64)
 
 

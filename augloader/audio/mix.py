@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _random as R
+from ..mix._labels import check_label_rows
 from . import _args
 from . import ops as O
 from .base import AudioShape, AudioTransform, Params
@@ -54,7 +55,8 @@ class AudioMixUp(AudioTransform):
 
     ``lam`` is drawn per sample from ``Beta(alpha, alpha)``; partners are a random permutation. A dict
     batch's ``"label"`` (class indices ``(B,)`` with ``num_classes``, or soft labels ``(B, K)``) becomes
-    the matching soft labels ``(B, K)`` float32.
+    the matching soft labels ``(B, K)`` float32, and its ``"lengths"`` the longer of each pair's (the
+    mixed clip holds audio up to there; an unmixed sample keeps its own).
 
     Args:
         alpha: Beta concentration (> 0); small values keep most samples nearly unmixed.
@@ -95,12 +97,20 @@ class AudioMixUp(AudioTransform):
     def apply(self, audio: Tensor, params: Params, lengths: Optional[Tensor] = None) -> Tensor:
         return O.mix(audio, params["index"], params["lam"])
 
+    def apply_lengths(self, lengths: Tensor, params: Params, size: int) -> Tensor:
+        """A mixed sample holds both clips: its valid part is the longer of the two (unmixed: its own)."""
+        index = params["index"].to(lengths.device)
+        mixed = params["lam"].to(lengths.device) < 1.0  # (B,)
+        return torch.where(mixed, torch.maximum(lengths, lengths.index_select(0, index)), lengths)
+
     def apply_label(self, label: Any, params: Params) -> Tensor:
         if not isinstance(label, Tensor):
             raise TypeError(f"AudioMixUp needs batch['label'] as a tensor, got {type(label).__name__}")
         if label.dtype.is_floating_point:
             if label.dim() != 2:
                 raise ValueError(f"soft labels must have shape (B, K), got {tuple(label.shape)}")
+            if label.device.type == "cpu" and label.numel():  # checked where it costs no device sync
+                check_label_rows(label, multi_label=False)
             soft = label.float()
         else:
             if self.num_classes is None:

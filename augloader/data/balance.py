@@ -46,6 +46,23 @@ def _per_class(values: Any, classes: Tensor, name: str) -> Tensor:
     return out
 
 
+def _class_labels(labels: Any) -> Tensor:
+    """``labels`` as ``(N,)`` int64 class indices; float labels must hold whole numbers (named if not)."""
+    try:
+        values = torch.as_tensor(labels).reshape(-1)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"labels must be a sequence of integer class indices ({e})") from None
+    if values.is_complex():
+        raise TypeError(f"labels must be integer class indices, got dtype {values.dtype}")
+    if values.is_floating_point():
+        bad = ~torch.isfinite(values) | (values != torch.round(values)) | (values.abs() >= 2 ** 53)
+        if bool(bad.any()):
+            first = int(bad.nonzero()[0, 0])
+            raise ValueError(f"labels must be integer class indices; labels[{first}] = {values[first].item()!r} is not "
+                             f"({int(bad.sum())} such labels)")
+    return values.to(torch.int64)
+
+
 class ClassStrength:
     """Per sample, ``strong`` with its class's probability, else ``weak`` (None: unchanged).
 
@@ -110,7 +127,7 @@ class ClassBalancedAugment(Sampler, Seeded):
     def __init__(self, labels: Sequence[int], weak: Any = None, strong: Any = None, target: Target = None,
                  num_samples: Optional[int] = None, strength: Any = None, seed: Optional[int] = None, *,
                  rank: Optional[int] = None) -> None:
-        self.labels = torch.as_tensor(labels).reshape(-1).to(torch.int64)
+        self.labels = _class_labels(labels)
         if self.labels.numel() == 0:
             raise ValueError("ClassBalancedAugment needs at least one label")
         self.classes, inverse, counts = torch.unique(self.labels, return_inverse=True, return_counts=True)

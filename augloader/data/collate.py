@@ -21,7 +21,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import default_collate
 
+from .._batch import check_finite
 from .._memory import new_batch
+from ._samples import batch_indices, check_same_structure, name_batch
 from .decode import call_transform, decoder, split_sample, takes_generator, to_image_tensor
 from .seeding import Seeded, indices_key, make_generator
 from .split import check_role
@@ -76,6 +78,14 @@ class BatchAugment(Seeded):
         length, length_mode, crop: audio only: the batch length (default: the longest clip for
             ``"pad"``, the shortest for ``"crop"``) and where longer clips are cut
             (``"start"``, ``"center"``, ``"random"``).
+        check_finite: raise a ValueError naming the sample (and its dataset index, when the batch
+            carries indices) whose input or output image (or audio) holds a NaN or inf. NaN/inf pixels
+            otherwise pass through inside their own sample, but a mix spreads them to the partner.
+            Costs one pass and one host read per check.
+
+    Every sample of a batch must have the same structure (dict keys, tuple length); errors raised
+    while building a batch name its dataset indices when the dataset tags them
+    (:class:`AugmentedDataset`, a split view).
 
     Shape:
         samples ``(C, H, W)`` (or ``(image, label, ...)`` tuples or dicts) -> a batch of the same
@@ -84,7 +94,8 @@ class BatchAugment(Seeded):
 
     def __init__(self, transform: Any = None, mix: Any = None, seed: Optional[int] = None, size_fix: Any = None, *,
                  rank: Optional[int] = None, allow_random: bool = False, kind: str = "image",
-                 length: Optional[int] = None, length_mode: str = "pad", crop: str = "start") -> None:
+                 length: Optional[int] = None, length_mode: str = "pad", crop: str = "start",
+                 check_finite: bool = False) -> None:
         for name, fn in (("transform", transform), ("mix", mix), ("size_fix", size_fix)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"BatchAugment: {name} must be callable, got {type(fn).__name__}")
@@ -102,6 +113,9 @@ class BatchAugment(Seeded):
             if size_fix is not None:
                 raise ValueError("size_fix is for images; audio batches use length= and length_mode=")
         self.length, self.length_mode, self.crop = length, length_mode, crop
+        if not isinstance(check_finite, bool):
+            raise TypeError(f"BatchAugment: check_finite must be a bool, got {type(check_finite).__name__}")
+        self.check_finite = check_finite
         self._gen_ok = takes_generator(transform) if transform is not None else False
         self._calls = 0
         self._init_seeding(seed, rank)
@@ -134,7 +148,17 @@ class BatchAugment(Seeded):
     def __call__(self, samples: Sequence[Any]) -> Any:
         if len(samples) == 0:
             raise ValueError("BatchAugment got an empty batch")
+        try:
+            return self._collate(samples)
+        except Exception as e:  # name the batch's dataset indices (a DataLoader worker's error says nothing else)
+            named = name_batch(e, samples, "BatchAugment")
+            if named is e:
+                raise
+            raise named from e
+
+    def _collate(self, samples: Sequence[Any]) -> Any:
         self.check_dataset(samples)  # a SampleBatch from a split view carries its role
+        check_same_structure(samples, "BatchAugment")
         tagged_epoch = getattr(samples, "epoch", None)
         if tagged_epoch is not None and hasattr(self.mix, "set_epoch"):
             self.mix.set_epoch(tagged_epoch)  # reaches persistent workers too (mix off_epoch)
@@ -144,6 +168,7 @@ class BatchAugment(Seeded):
         if self.size_fix is not None:
             images = self._fix_sizes(images, self.generator(samples, "size_fix"))
         batch = stack_images(images)
+        self._check_finite(batch, samples, "input")
         labels, extra = rebuild
         if self.transform is not None:
             g = self.generator(samples, "batch")
@@ -154,6 +179,7 @@ class BatchAugment(Seeded):
                 batch, extra = out["image"], {k: v for k, v in out.items() if k != "image"}
             else:
                 batch = call_transform(self.transform, batch, g, self._gen_ok)
+            self._check_finite(batch, samples, "transform's output")
         if self.mix is not None:
             if labels is None:
                 raise ValueError("BatchAugment: mix needs labels; samples must be (image, label) tuples or dicts with 'label'")
@@ -164,12 +190,18 @@ class BatchAugment(Seeded):
                 extra = {k: v for k, v in out.items() if k not in ("image", "label")}
             else:
                 batch, labels = self.mix((batch, labels), generator=g)
+            self._check_finite(batch, samples, "mix's output")
         self._calls += 1
         if isinstance(extra, dict):
             return {**extra, "image": batch, **({"label": labels} if labels is not None else {})}
         if extra is None:
             return batch
         return (batch, labels, *extra)
+
+    def _check_finite(self, batch: Any, samples: Sequence[Any], stage: str) -> None:
+        """With ``check_finite``: raises naming the first sample with a NaN or inf (input or output)."""
+        if self.check_finite and isinstance(batch, Tensor):
+            check_finite(batch, f"BatchAugment (check_finite, the {stage})", batch_indices(samples))
 
     # ---- internals ------------------------------------------------------------------------------
     def _audio(self, samples: Sequence[Any]) -> dict[str, Any]:
@@ -191,12 +223,15 @@ class BatchAugment(Seeded):
                 batch["targets"] = tuple(columns[1:])
         audio, lengths = pad_or_crop(clips, self.length, self.length_mode, self.crop, self.generator(samples, "crop"))
         batch["audio"], batch["lengths"] = audio, lengths
+        self._check_finite(audio, samples, "input")
         if self.transform is not None:
             batch = call_transform(self.transform, batch, self.generator(samples, "batch"), self._gen_ok)
+            self._check_finite(batch["audio"], samples, "transform's output")
         if self.mix is not None:
             if "label" not in batch:
                 raise ValueError("BatchAugment: mix needs labels; samples must be (clip, label) tuples or dicts with 'label'")
             batch = self.mix(batch, generator=self.generator(samples, "mix"))
+            self._check_finite(batch["audio"], samples, "mix's output")
         self._calls += 1
         batch["mask"] = length_mask(batch["lengths"], batch["audio"].shape[-1])
         return batch

@@ -40,8 +40,10 @@ def to_image_tensor(image: Any) -> Tensor:
             image = image[:, :, None]
         if image.ndim != 3:
             raise ValueError(f"a numpy image must be (H, W, C) or (H, W), got shape {image.shape}")
-        if not image.flags.writeable:  # torch warns on read-only arrays; the permute copies anyway
-            image = image.copy()
+        if not image.flags.writeable or any(st < 0 for st in image.strides):
+            # torch warns on read-only arrays and refuses negative strides (``img[..., ::-1]``, BGR to
+            # RGB); the permute below copies anyway.
+            image = np.ascontiguousarray(image) if image.flags.writeable else image.copy()
         return torch.from_numpy(image).permute(2, 0, 1).contiguous()
     try:
         from PIL import Image

@@ -19,6 +19,7 @@ from typing import Any, Iterator, Mapping, Optional, Union
 import torch
 from torch import Tensor
 
+from .._batch import check_finite
 from .decode import call_transform, takes_generator
 from .seeding import Seeded, make_generator
 
@@ -48,6 +49,39 @@ def _record(x: Any, stream: Any) -> None:
             _record(v, stream)
 
 
+def check_device(device: Union[str, torch.device]) -> torch.device:
+    """``device`` as a ``torch.device``, or a clear error when this machine cannot use it."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"DeviceAugmenter: device {device!r} is not a device name ({e})") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"DeviceAugmenter: device {str(dev)!r} needs CUDA, which is not available here "
+                f"(torch.cuda.is_available() is False); use device='cpu'"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"DeviceAugmenter: device {str(dev)!r} does not exist; this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type != "cpu":
+        try:
+            torch.empty(0, device=dev)
+        except (RuntimeError, AssertionError) as e:
+            raise RuntimeError(f"DeviceAugmenter: device {str(dev)!r} is not usable here ({e})") from None
+    return dev
+
+
+def _check_images(batch: Any, where: str) -> None:
+    """:func:`check_finite` on a batch's images: a tensor, a tuple's first item or a dict's ``image``."""
+    if isinstance(batch, Mapping):
+        batch = batch.get("image")
+    elif isinstance(batch, (tuple, list)):
+        batch = batch[0] if batch else None
+    if isinstance(batch, Tensor):
+        check_finite(batch, where)
+
+
 class DeviceAugmenter(Seeded):
     """Iterates ``loader``, moves each batch to ``device``, augments it there and prefetches the next one.
 
@@ -58,6 +92,9 @@ class DeviceAugmenter(Seeded):
         mix: optional :class:`~augloader.mix.MixUpCutMix` after the transform.
         seed: base seed; batch ``k`` of epoch ``e`` draws from ``(seed, e, rank, k)``.
         rank: distributed rank mixed into the draws; None reads ``torch.distributed``.
+        check_finite: raise a ValueError naming the batch position of the first sample whose image holds
+            a NaN or inf, before the transform and after the transform and the mix (a mix would spread
+            one sample's NaN to its partner). Costs a pass and a host sync per check.
 
     It stands in for the loader in a trainer: ``len``, ``dataset``, ``sampler``, ``batch_sampler``,
     ``batch_size``, ``drop_last`` and ``num_workers`` read through to ``loader``, and timm
@@ -70,11 +107,14 @@ class DeviceAugmenter(Seeded):
     """
 
     def __init__(self, loader: Any, transform: Any, device: Union[str, torch.device], mix: Any = None,
-                 seed: Optional[int] = None, *, rank: Optional[int] = None) -> None:
+                 seed: Optional[int] = None, *, rank: Optional[int] = None, check_finite: bool = False) -> None:
         self.loader = loader
         self.transform = transform
-        self.device = torch.device(device)
+        self.device = check_device(device)
         self.mix = mix
+        if not isinstance(check_finite, bool):
+            raise TypeError(f"DeviceAugmenter: check_finite must be a bool, got {type(check_finite).__name__}")
+        self.check_finite = check_finite
         self._gen_ok = takes_generator(transform) if transform is not None else False
         self._init_seeding(seed, rank)
         self.position = 0  # batches of the current epoch already handed out
@@ -169,6 +209,16 @@ class DeviceAugmenter(Seeded):
 
     # ---- iteration ----------------------------------------------------------------------------------
     def _augment(self, batch: Any, index: int) -> Any:
+        return self._augment_checked(batch, index) if self.check_finite else self._augment_plain(batch, index)
+
+    def _augment_checked(self, batch: Any, index: int) -> Any:
+        """:meth:`_augment_plain` between finiteness checks of the images (``check_finite=True``)."""
+        _check_images(batch, f"DeviceAugmenter (check_finite, batch {index}, input)")
+        out = self._augment_plain(batch, index)
+        _check_images(out, f"DeviceAugmenter (check_finite, batch {index}, output)")
+        return out
+
+    def _augment_plain(self, batch: Any, index: int) -> Any:
         g = make_generator(self.seed, self.epoch, self.get_rank(), "device", index)
         gm = make_generator(self.seed, self.epoch, self.get_rank(), "device-mix", index)
         if isinstance(batch, Mapping):

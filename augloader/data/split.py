@@ -107,6 +107,26 @@ def _allocate(class_sizes: list[int], targets: list[int]) -> list[list[int]]:
     return alloc
 
 
+def _class_of_each(stratify: Any, n: int) -> torch.Tensor:
+    """The class position of every sample, ``(n,)`` int64; raises naming the first NaN label."""
+    try:
+        labels = torch.as_tensor(stratify).reshape(-1)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"stratify must be a sequence of numeric class labels, one per sample ({e})") from None
+    if labels.numel() != n:
+        raise ValueError(f"stratify has {labels.numel()} labels for a dataset of {n} samples")
+    if labels.is_complex():
+        raise TypeError(f"stratify labels must be real numbers, got dtype {labels.dtype}")
+    if labels.is_floating_point():
+        nan = torch.isnan(labels)
+        if bool(nan.any()):
+            first = int(nan.nonzero()[0, 0])
+            raise ValueError(f"stratify label of sample {first} is NaN ({int(nan.sum())} NaN labels in all); "
+                             f"every sample needs a class to be split by")
+        labels = labels + 0.0  # -0.0 and 0.0 are one class
+    return torch.unique(labels, return_inverse=True)[1]
+
+
 def split_dataset(
     dataset: Dataset,
     fractions_or_sizes: Sequence[Union[int, float]],
@@ -138,13 +158,10 @@ def split_dataset(
     if stratify is None:
         groups = [torch.randperm(n, generator=g)]
     else:
-        labels = torch.as_tensor(stratify).reshape(-1)
-        if labels.numel() != n:
-            raise ValueError(f"stratify has {labels.numel()} labels for a dataset of {n} samples")
-        groups = []
-        for c in torch.unique(labels).tolist():
-            members = torch.nonzero(labels == c).flatten()
-            groups.append(members[torch.randperm(members.numel(), generator=g)])
+        inverse = _class_of_each(stratify, n)  # (n,) group of every sample: none left out
+        order = torch.argsort(inverse, stable=True)
+        groups = [members[torch.randperm(members.numel(), generator=g)]
+                  for members in torch.split(order, torch.bincount(inverse).tolist())]
     alloc = _allocate([m.numel() for m in groups], targets)
     parts: list[list[int]] = [[] for _ in fractions]
     for members, counts in zip(groups, alloc):

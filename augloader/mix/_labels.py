@@ -48,7 +48,34 @@ def check_labels(labels: Tensor, batch_size: int, num_classes: Optional[int], mu
         raise ValueError(f"labels have K = {k} columns but num_classes = {num_classes}")
     if k == 0:
         raise ValueError("labels of shape (B, K) need K >= 1 classes")
+    if labels.device.type == "cpu" and labels.numel():  # checked where it costs no device sync
+        check_label_rows(labels, multi_label)
     return k
+
+
+def check_label_rows(labels: Tensor, multi_label: bool) -> None:
+    """Raises a ValueError naming the first sample whose ``(K,)`` label row is not a valid target.
+
+    Every row must be finite and non-negative; single-label rows (soft or one-hot) must sum to 1,
+    multi-hot rows must lie in ``[0, 1]``.
+
+    Shape:
+        ``labels: (B, K)``.
+    """
+    rows = labels.to(torch.float64)  # (B, K)
+    tol = 1e-2 if labels.dtype in (torch.float16, torch.bfloat16) else 1e-3
+    problems = (
+        (~torch.isfinite(rows).all(dim=1), "holds NaN or inf"),
+        ((rows < 0).any(dim=1), "has negative values"),
+        ((rows > 1 + tol).any(dim=1) if multi_label else (rows.sum(dim=1) - 1).abs() > tol,
+         "has values above 1" if multi_label else "does not sum to 1"),
+    )
+    for bad, what in problems:
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            hint = f" (sums to {float(rows[i].sum()):.6g}; multi-hot rows need multi_label=True)" if what.startswith("does") else ""
+            raise ValueError(f"label row of sample {i} {what}{hint}: soft labels (B, K) must be finite, non-negative "
+                             f"and {'at most 1' if multi_label else 'sum to 1'} ({int(bad.sum())} such rows)")
 
 
 def soft_labels(

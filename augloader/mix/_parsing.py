@@ -98,6 +98,30 @@ def check_targets(targets: dict[str, Tensor], image: Tensor) -> None:
         value = targets.get(key)
         if value is not None and tuple(value.shape[:2]) != (b, n):
             raise ValueError(f"{key} must have shape ({b}, {n}, ...) to match boxes, got {tuple(value.shape)}")
+    if boxes.device.type == "cpu" and boxes.numel():  # checked where it costs no device sync
+        check_box_values(boxes, valid)
+
+
+def check_box_values(boxes: Tensor, valid: Optional[Tensor]) -> None:
+    """Raises a ValueError naming the first sample with a valid box that is NaN/inf or inverted.
+
+    Padding slots (``valid`` False) are not read.
+
+    Shape:
+        ``boxes: (B, N, 4)`` xyxy pixels, ``valid: (B, N)`` bool or None (all valid).
+    """
+    x0, y0, x1, y1 = boxes.unbind(-1)  # (B, N) each
+    live = torch.ones_like(x0, dtype=torch.bool) if valid is None else valid
+    problems = (
+        (~torch.isfinite(boxes).all(dim=-1), "is NaN or inf"),
+        ((x1 < x0) | (y1 < y0), "is inverted (x1 < x0 or y1 < y0; boxes are xyxy)"),
+    )
+    for bad, what in problems:
+        bad = bad & live  # (B, N)
+        if bool(bad.any()):
+            i, j = (int(v) for v in bad.nonzero()[0])
+            raise ValueError(f"box {j} of sample {i} {what}: {boxes[i, j].tolist()}; mark it invalid in "
+                             f"'boxes_valid' or fix it ({int(bad.sum())} such boxes)")
 
 
 def check_out(out: Tensor, image: Tensor, dtype: torch.dtype) -> None:

@@ -119,6 +119,8 @@ def adjust_hue(image: Tensor, shift: Tensor) -> Tensor:
     """
     if image.shape[1] != 3:
         return image
+    if image.requires_grad and torch.is_grad_enabled():
+        return _adjust_hue_autograd(image, shift)
     r, g, b = image.unbind(1)
     minc, maxc = torch.aminmax(image, dim=1)  # (B, H, W)
     chroma = maxc - minc
@@ -140,6 +142,19 @@ def adjust_hue(image: Tensor, shift: Tensor) -> Tensor:
     torch.sub(h6, 4.0, out=ramp).abs_().neg_().add_(2.0).clamp_(0.0, 1.0)
     torch.addcmul(minc, chroma, ramp, out=out[:, 2])
     return out
+
+
+def _adjust_hue_autograd(image: Tensor, shift: Tensor) -> Tensor:
+    """:func:`adjust_hue` without in-place or ``out=`` ops, for inputs that require grad (slower)."""
+    r, g, b = image.unbind(1)
+    maxc, minc = image.amax(dim=1), image.amin(dim=1)  # (B, H, W)
+    chroma = maxc - minc
+    inv = 1.0 / torch.where(chroma > 0, chroma, torch.ones_like(chroma))
+    num = torch.where(maxc == r, g - b, torch.where(maxc == g, b - r + 2.0 * chroma, r - g + 4.0 * chroma))
+    h6 = num * inv + _b(shift, 2).to(image.dtype) * 6.0
+    h6 = h6 - torch.floor(h6 / 6.0) * 6.0  # wrapped to [0, 6)
+    ramps = ((h6 - 3.0).abs() - 1.0, 2.0 - (h6 - 2.0).abs(), 2.0 - (h6 - 4.0).abs())
+    return torch.stack([minc + chroma * ramp.clamp(0.0, 1.0) for ramp in ramps], dim=1)
 
 
 def hue_rotation_matrix(shift: Tensor) -> Tensor:
@@ -222,13 +237,18 @@ def autocontrast(image: Tensor, on: Tensor | None = None) -> Tensor:
 def equalize(image: Tensor, on: Tensor | None = None) -> Tensor:
     """Histogram equalisation per sample and channel on 8-bit levels (PIL's and torchvision's LUT).
 
+    A sample holding a NaN or an infinity is returned unchanged (its histogram is undefined): the
+    non-finite values stay in their own sample, as every other op leaves them.
+
     Shape:
         ``(B, C, H, W)`` -> ``(B, C, H, W)``.
     """
     b, c, h, w = image.shape
     if image.numel() == 0:
         return image.clone()
-    levels = torch.round(image * 255.0).clamp_(0, 255).to(torch.int64).view(b, c, h * w)
+    finite = torch.isfinite(image).reshape(b, -1).all(dim=1)  # (B,)
+    # reshape, not view: a permuted or sliced input is valid too; NaN would become a garbage index.
+    levels = torch.round(image * 255.0).nan_to_num_(0.0).clamp_(0, 255).to(torch.int64).reshape(b, c, h * w)
     hist = torch.zeros(b, c, 256, dtype=torch.int64, device=image.device)
     hist.scatter_add_(2, levels, torch.ones_like(levels))
     cum = hist.cumsum(dim=2)
@@ -238,7 +258,7 @@ def equalize(image: Tensor, on: Tensor | None = None) -> Tensor:
     lut = (cum[..., :-1] + step // 2) // step.clamp(min=1)
     lut = torch.cat([torch.zeros_like(lut[..., :1]), lut.clamp_(0, 255)], dim=2)  # lut[0] = 0
     eq = lut.gather(2, levels).view(b, c, h, w).to(image.dtype).mul_(1.0 / 255.0)
-    keep = (step == 0).view(b, c, 1, 1)
+    keep = (step == 0).view(b, c, 1, 1) | ~finite.view(b, 1, 1, 1)
     if on is not None:
         keep = keep | ~_b(on)
     return torch.where(keep, image, eq)

@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from .._batch import from_working, to_working
+from .._batch import Batch, BatchView, from_working, to_working
 from ..ops import color as C
 from .base import Params, Transform
 
@@ -68,14 +68,36 @@ class ToFloat(Transform):
         return torch.float32
 
 
+def _refuse_nan(image: Tensor, which: str) -> None:
+    """Raises a ValueError if a float ``(B, C, H, W)`` image holds NaN; ``which`` formats the culprits."""
+    if not image.is_floating_point() or image.numel() == 0:
+        return
+    nan = torch.isnan(image).reshape(image.shape[0], -1).any(dim=1)  # (B,)
+    if bool(nan.any()):
+        where = which.format(first=int(nan.nonzero()[0, 0]), count=int(nan.sum()), size=image.shape[0])
+        raise ValueError(f"ToUint8: NaN values in {where}; uint8 cannot represent NaN (fix the source or the op that made them)")
+
+
 class ToUint8(Transform):
-    """float ``[0, 1]`` -> uint8 ``[0, 255]`` (rounded, saturated); uint8 passes through."""
+    """float ``[0, 1]`` -> uint8 ``[0, 255]`` (rounded, saturated); uint8 passes through.
+
+    ``inf`` saturates to 255 and ``-inf`` to 0. NaN has no uint8 value: a batch holding one raises a
+    ValueError (one reduction and host read per call), naming the sample when ToUint8 runs on its own
+    (inside a Compose, ``check_finite=True`` on the data layer names it).
+    """
 
     native = True
     randomized = False
 
+    def _run(self, view: BatchView, params: Params) -> Batch:
+        _refuse_nan(view.image, "sample {first}")
+        return super()._run(view, params)
+
     def apply(self, image: Tensor, params: Params) -> Tensor:
-        return image if image.dtype == torch.uint8 else from_working(image.float(), torch.uint8)
+        if image.dtype == torch.uint8:
+            return image
+        _refuse_nan(image, "{count} of the {size} samples it was given")
+        return from_working(image.float(), torch.uint8)
 
     def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
         return torch.uint8

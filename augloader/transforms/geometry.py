@@ -272,6 +272,8 @@ class RandomPerspective(Transform):
         return {"startpoints": start.clone(), "endpoints": end}
 
     def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
+        if min(in_size) < 2:  # the four corners are collinear: no homography (torchvision raises too)
+            raise ValueError(f"RandomPerspective needs images at least 2 pixels high and wide, got (H, W) = {tuple(in_size)}")
         return matrices.homography(params["startpoints"], params["endpoints"])
 
 

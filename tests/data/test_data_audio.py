@@ -28,10 +28,13 @@ def _pipeline():
 
 def test_pad_mode_keeps_every_sample_and_masks_the_padding(speech):
     samples = [(clip, i % 3) for i, clip in enumerate(speech)]
-    out = BatchAugment(_pipeline(), mix=AudioMixUp(0.4, num_classes=3), seed=0, kind="audio")(samples)
+    mix = AudioMixUp(0.4, num_classes=3)
+    out = BatchAugment(_pipeline(), mix=mix, seed=0, kind="audio")(samples)
     longest = max(c.shape[-1] for c in speech)
     assert out["audio"].shape == (6, 1, longest) and out["label"].shape == (6, 3)
-    assert out["lengths"].tolist() == [c.shape[-1] for c in speech]
+    own = torch.tensor([c.shape[-1] for c in speech])
+    lam, partner = mix.last_params["lam"], mix.last_params["index"]
+    assert out["lengths"].tolist() == torch.where(lam < 1, torch.maximum(own, own[partner]), own).tolist()  # mixed: the longer clip
     assert torch.equal(out["mask"], torch.arange(longest) < out["lengths"][:, None])
     assert torch.allclose(out["label"].sum(1), torch.ones(6))
 
