@@ -19,11 +19,13 @@ from typing import Optional, Sequence
 def _preview(args: argparse.Namespace) -> int:
     import torch
 
-    from .config import from_config
+    from .config import ConfigError, PipelineConfig, from_config
     from .data.preview import save_image
     from .data.preview_files import load_inputs, render_preview, sample_photos
 
     config = from_config(args.config)
+    if not isinstance(config, PipelineConfig):
+        raise ConfigError(f"{args.config}: preview needs an image pipeline config, this is an audio or text config")
     inputs = load_inputs(args.input) if args.input else sample_photos()
     grid, notes = render_preview(inputs, config.transform, variants=args.variants,
                                  generator=torch.Generator().manual_seed(args.seed), cell=args.cell or None)
@@ -96,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Runs the command line; returns the exit status (errors are printed, not raised)."""
+    """Runs the command line; returns the exit status (errors are printed as one ``error:`` line, status 2)."""
+    from ._repr import clip
     from .config import ConfigError
     from .data.export import ExportError
 
@@ -111,8 +114,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.rest = ["--help"]
     try:
         return args.run(args)
-    except (ConfigError, ExportError, FileNotFoundError, ValueError) as err:
-        print(f"augloader {args.command}: error: {err}", file=sys.stderr)
+    except (ConfigError, ExportError, ValueError) as err:
+        print(f"augloader {args.command}: error: {clip(str(err), 2000)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a full disk, a missing or unwritable path: one line, not a traceback
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"augloader {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
 
 

@@ -13,8 +13,15 @@ The format (``configs/imagenet.yaml``)::
 
 Names are the public transform classes of :mod:`augloader` (``mix``: those of :mod:`augloader.mix`);
 containers (``Compose``, ``RandomApply``, ``RandomChoice``, ``RandomOrder``) take a ``transforms:``
-list of steps. Files are read with ``yaml.safe_load`` only. Mistakes raise :class:`ConfigError` naming
-the place in the file and, for unknown names, the closest valid one.
+list of steps. Files are read with a bounded safe YAML loader only (see :mod:`augloader._config_read`:
+files over 1 MiB, nesting over 100 levels, over 100,000 values counting alias expansions, and
+self-referencing anchors are refused). Mistakes raise :class:`ConfigError` naming the place in the
+file and, for unknown names, the closest valid one.
+
+:func:`from_config` also reads audio and text configs (``configs/audio.yaml``, ``configs/text.yaml``)
+and hands them to :func:`augloader.audio.load_audio_config` / :func:`augloader.text.load_text_config`'s
+builder: a top-level ``kind: image | audio | text`` says which, else a ``collate`` key means audio and a
+``text`` section (without ``pipeline``) means text.
 
 Every transform records the arguments it was constructed with (see :mod:`augloader._init_args`), so
 pipelines built in Python can be written as configs too; only the arguments given are written.
@@ -22,10 +29,10 @@ pipelines built in Python can be written as configs too; only the arguments give
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
 import enum
+import functools
 import inspect
 import os
 import tempfile
@@ -33,24 +40,27 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 import torch
 import yaml
 
+from ._config_read import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_NODES, ConfigError, read_config
 from ._init_args import init_args, set_init_args
+from ._repr import clip, short_repr
 from .mix import MixUpCutMix
 from .transforms import Compose, Transform
 
-__all__ = ["ConfigError", "PipelineConfig", "from_config", "mix_classes", "save_config", "to_config", "transform_classes"]
+if TYPE_CHECKING:
+    from .audio.config import AudioConfig
+
+__all__ = ["ConfigError", "KINDS", "PipelineConfig", "from_config", "mix_classes", "save_config", "to_config", "transform_classes"]
 
 #: The keys a config file may have at the top level.
-TOP_LEVEL_KEYS = ("pipeline", "mix", "invariances", "targets")
+TOP_LEVEL_KEYS = ("kind", "pipeline", "mix", "invariances", "targets")
+#: The values of the optional top-level ``kind`` key.
+KINDS = ("image", "audio", "text")
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any]]
-
-
-class ConfigError(ValueError):
-    """A config that cannot be read or built; the message names the place in the file."""
 
 
 @dataclass
@@ -97,11 +107,14 @@ def mix_classes() -> dict[str, type]:
     return {n: getattr(mix, n) for n in mix.__all__ if inspect.isclass(getattr(mix, n)) and issubclass(getattr(mix, n), MixUpCutMix)}
 
 
-def _closest(name: str, choices: Any) -> str:
-    match = difflib.get_close_matches(str(name), sorted(choices), n=1)
+def _closest(name: Any, choices: Any) -> str:
+    if not isinstance(name, str) or len(name) > 100:
+        return ""
+    match = difflib.get_close_matches(name, sorted(choices), n=1)
     return f"; did you mean {match[0]!r}?" if match else ""
 
 
+@functools.lru_cache(maxsize=None)
 def _accepted_args(cls: type) -> dict[str, inspect.Parameter]:
     """The keyword arguments ``cls`` takes, following ``**kwargs`` up the MRO (MixUp -> MixUpCutMix)."""
     params: dict[str, inspect.Parameter] = {}
@@ -128,10 +141,12 @@ def _split_step(step: Any, path: str) -> tuple[str, dict[str, Any]]:
         name, args = next(iter(step.items()))
         if args is None:
             args = {}
+        if not isinstance(name, str):
+            raise ConfigError(f"{path}: a step name must be a string, got {type(name).__name__} {short_repr(name, 60)}")
         if not isinstance(args, Mapping):
-            raise ConfigError(f"{path}.{name}: arguments must be a mapping {{name: value}}, got {type(args).__name__} {args!r:.60}")
-        return str(name), dict(args)
-    raise ConfigError(f"{path}: a step must be 'Name' or {{Name: {{arguments}}}} (one name per step), got {step!r:.80}")
+            raise ConfigError(f"{path}.{name}: arguments must be a mapping {{name: value}}, got {type(args).__name__} {short_repr(args, 60)}")
+        return name, dict(args)
+    raise ConfigError(f"{path}: a step must be 'Name' or {{Name: {{arguments}}}} (one name per step), got {short_repr(step)}")
 
 
 def _convert(name: str, value: Any) -> Any:
@@ -146,9 +161,14 @@ def _convert(name: str, value: Any) -> Any:
 _SIMPLE = {int: "an int", float: "a number", bool: "true or false", str: "a string"}
 
 
-def _check_simple_types(cls: type, args: dict[str, Any], where: str) -> None:
-    """Rejects values of the wrong type for arguments annotated with a plain int, float, bool or str."""
-    seen: set[str] = set()  # an argument is checked against the most derived __init__ that declares it
+@functools.lru_cache(maxsize=None)
+def _simple_hints(cls: type) -> dict[str, tuple[type, bool]]:
+    """``{argument: (int | float | bool | str, None allowed)}`` for arguments annotated with one plain type.
+
+    An argument is taken from the most derived ``__init__`` that declares it.
+    """
+    out: dict[str, tuple[type, bool]] = {}
+    seen: set[str] = set()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None or klass in (torch.nn.Module, object):
@@ -159,35 +179,48 @@ def _check_simple_types(cls: type, args: dict[str, Any], where: str) -> None:
             hints = typing.get_type_hints(init)
         except Exception:  # annotations this Python cannot evaluate: leave checking to the transform
             continue
-        for name, value in args.items():
-            if name not in declared:
-                continue
+        for name in declared:
             hint = hints.get(name)
             options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
             simple = [t for t in options if t is not type(None)]
-            if len(simple) != 1 or simple[0] not in _SIMPLE or (value is None and type(None) in options):
-                continue
-            expected = simple[0]
-            ok = isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
-            ok = ok or (expected is float and isinstance(value, int) and not isinstance(value, bool))
-            if not ok:
-                raise ConfigError(f"{where}: argument {name!r} must be {_SIMPLE[expected]}, got {type(value).__name__} {value!r:.60}")
+            if len(simple) == 1 and simple[0] in _SIMPLE:
+                out[name] = (simple[0], type(None) in options)
+    return out
+
+
+def _check_simple_types(cls: type, args: dict[str, Any], where: str) -> None:
+    """Rejects values of the wrong type for arguments annotated with a plain int, float, bool or str."""
+    hints = _simple_hints(cls)
+    for name, value in args.items():
+        if name not in hints or (value is None and hints[name][1]):
+            continue
+        expected = hints[name][0]
+        ok = isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
+        ok = ok or (expected is float and isinstance(value, int) and not isinstance(value, bool))
+        if not ok:
+            raise ConfigError(f"{where}: argument {name!r} must be {_SIMPLE[expected]}, got {type(value).__name__} {short_repr(value, 60)}")
+
+
+@functools.lru_cache(maxsize=None)
+def _required_args(cls: type) -> tuple[str, ...]:
+    """Required arguments of the class itself (parents get theirs from it)."""
+    own = inspect.signature(cls).parameters
+    return tuple(k for k, p in own.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
 
 def _build(step: Any, path: str, registry: dict[str, type], kind: str) -> Any:
     name, args = _split_step(step, path)
     if name not in registry:
-        raise ConfigError(f"{path}: unknown {kind} {name!r}{_closest(name, registry)}")
+        raise ConfigError(f"{path}: unknown {kind} {short_repr(name, 60)}{_closest(name, registry)}{_other_domain(name, kind)}")
     cls = registry[name]
     where = f"{path}.{name}"
     accepted = _accepted_args(cls)
     for key in args:
         if not isinstance(key, str):
-            raise ConfigError(f"{where}: argument names must be strings, got {key!r}")
+            raise ConfigError(f"{where}: argument names must be strings, got {short_repr(key, 60)}")
         if key not in accepted:
-            raise ConfigError(f"{where}: unknown argument {key!r}{_closest(key, accepted)}")
-    own = inspect.signature(cls).parameters  # required arguments of the class itself (parents get theirs from it)
-    missing = [k for k, p in own.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and k not in args]
+            raise ConfigError(f"{where}: unknown argument {short_repr(key, 60)}{_closest(key, accepted)}")
+    missing = [k for k in _required_args(cls) if k not in args]
     if missing:
         raise ConfigError(f"{where}: missing required argument {missing[0]!r}")
     _check_simple_types(cls, args, where)
@@ -195,64 +228,108 @@ def _build(step: Any, path: str, registry: dict[str, type], kind: str) -> Any:
     if "transforms" in kwargs:
         steps = kwargs["transforms"]
         if isinstance(steps, (str, Mapping)) or not isinstance(steps, list) or not steps:
-            raise ConfigError(f"{where}.transforms: must be a non-empty list of steps, got {steps!r:.80}")
+            raise ConfigError(f"{where}.transforms: must be a non-empty list of steps, got {short_repr(steps)}")
         kwargs["transforms"] = [_build(s, f"{where}.transforms[{i}]", registry, kind) for i, s in enumerate(steps)]
     try:
         obj = cls(**kwargs)
     except (TypeError, ValueError, KeyError) as err:
-        raise ConfigError(f"{where}: {err}") from err
+        raise ConfigError(f"{where}: {clip(str(err), 500)}") from err
     if init_args(obj) is None:  # classes without the recording hook (mixing)
         set_init_args(obj, kwargs)
     return obj
 
 
-def _read(source: Source) -> dict[str, Any]:
-    if isinstance(source, Mapping):
-        spec: Any = copy.deepcopy(dict(source))
-        label = "config"
-    else:
-        label = os.fspath(source)
-        try:
-            with open(label, encoding="utf-8") as f:
-                spec = yaml.safe_load(f)
-        except OSError as err:
-            raise ConfigError(f"cannot read config {label}: {err.strerror or err}") from err
-        except yaml.YAMLError as err:  # python/object tags land here too: safe_load refuses them
-            raise ConfigError(f"{label}: not valid safe YAML (Python tags are refused): {err}") from err
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{label}: a config must be a mapping with a 'pipeline' key, got {type(spec).__name__}")
+def _kind(spec: dict[str, Any], label: str) -> str:
+    """Which loader a parsed config is for: its ``kind`` key, else guessed from its sections."""
+    kind = spec.get("kind")
+    if kind is not None:
+        if kind not in KINDS:
+            raise ConfigError(f"{label}: kind must be one of {', '.join(KINDS)}, got {short_repr(kind, 40)}")
+        return kind
+    if "collate" in spec:
+        return "audio"
+    if "text" in spec and "pipeline" not in spec:
+        return "text"
+    return "image"
+
+
+def _check_image_keys(spec: dict[str, Any], label: str) -> None:
     for key in spec:
         if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(f"{label}: unknown top-level key {key!r}{_closest(key, TOP_LEVEL_KEYS)} (allowed: {', '.join(TOP_LEVEL_KEYS)})")
+            raise ConfigError(f"{label}: unknown top-level key {short_repr(key, 60)}{_closest(key, TOP_LEVEL_KEYS)} "
+                              f"(allowed: {', '.join(TOP_LEVEL_KEYS)}; audio configs add 'collate' or 'kind: audio', "
+                              "text configs have a 'text' section)")
     if "pipeline" not in spec:
         raise ConfigError(f"{label}: a config needs a 'pipeline' list")
-    return spec
+
+
+def _other_domain(name: Any, kind: str) -> str:
+    """A hint when an image pipeline names an audio transform."""
+    if kind != "transform" or not isinstance(name, str):
+        return ""
+    from .audio.config import AUDIO_TRANSFORMS
+
+    return " (an audio transform: add 'kind: audio' to the config)" if name in AUDIO_TRANSFORMS else ""
 
 
 def _mapping(spec: dict[str, Any], key: str) -> dict[str, Any]:
     value = spec.get(key) or {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{key}: must be a mapping, got {type(value).__name__} {value!r:.60}")
+        raise ConfigError(f"{key}: must be a mapping, got {type(value).__name__} {short_repr(value, 60)}")
     return dict(value)
 
 
-def from_config(source: Source) -> PipelineConfig:
-    """Builds a pipeline from a YAML file (read with ``yaml.safe_load``) or an already parsed mapping.
+def _other_config(spec: dict[str, Any], kind: str, label: str) -> Union[AudioConfig, dict[str, Any]]:
+    """Builds an audio or text config with its own loader; its errors become :class:`ConfigError`."""
+    try:
+        if kind == "audio":
+            from .audio.config import load_audio_config
+
+            return load_audio_config(spec)
+        from .text.config import build_text_transforms
+
+        extra = set(spec) - {"kind", "text"}
+        if extra:
+            raise ConfigError(f"{label}: a text config has a 'text' section (and optionally 'kind'), "
+                              f"got {short_repr(sorted(map(str, extra)), 200)}")
+        return build_text_transforms(spec.get("text") or {})
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, KeyError) as err:
+        raise ConfigError(f"{label}: {clip(str(err), 500)}") from err
+
+
+def from_config(source: Source, *, max_bytes: int = MAX_CONFIG_BYTES, max_nodes: int = MAX_CONFIG_NODES,
+                max_depth: int = MAX_CONFIG_DEPTH) -> Union[PipelineConfig, AudioConfig, dict[str, Any]]:
+    """Builds a pipeline from a YAML file (bounded safe YAML) or an already parsed mapping.
 
     Args:
         source: a path to a ``.yaml`` file, or a mapping in the same format.
+        max_bytes: largest config file read (default 1 MiB).
+        max_nodes: most values in the config, each alias counted at its expanded size (default 100,000).
+        max_depth: deepest nesting of lists and mappings (default 100).
 
     Returns:
-        A :class:`PipelineConfig`; ``config.transform`` is the :class:`~augloader.Compose`.
+        For an image config (the default kind) a :class:`PipelineConfig`; ``config.transform`` is the
+        :class:`~augloader.Compose`. For ``kind: audio`` (or a ``collate`` key) an
+        :class:`~augloader.audio.AudioConfig`; for ``kind: text`` (or a ``text`` section) the dict of
+        :func:`~augloader.text.build_text_transforms`.
 
     Raises:
-        ConfigError: unreadable or unsafe YAML, an unknown name or argument (with the closest valid
-            one), a wrong type, or arguments a transform rejects; the message names the place.
+        TypeError: ``source`` is neither a path nor a mapping.
+        ConfigError: unreadable, oversized, non-UTF-8 or unsafe YAML, an unknown name or argument (with the
+            closest valid one), a wrong type, or arguments a transform rejects; the message names the place.
     """
-    spec = _read(source)
+    spec, label = read_config(source, max_bytes=max_bytes, max_nodes=max_nodes, max_depth=max_depth)
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{label}: a config must be a mapping with a 'pipeline' key, got {type(spec).__name__}")
+    kind = _kind(spec, label)
+    if kind != "image":
+        return _other_config(spec, kind, label)
+    _check_image_keys(spec, label)
     steps = spec["pipeline"]
     if not isinstance(steps, list) or not steps:
-        raise ConfigError(f"pipeline: must be a non-empty list of steps, got {steps!r:.80}")
+        raise ConfigError(f"pipeline: must be a non-empty list of steps, got {short_repr(steps)}")
     registry = transform_classes()
     transforms = [_build(s, f"pipeline[{i}]", registry, "transform") for i, s in enumerate(steps)]
     invariances, targets = _mapping(spec, "invariances"), _mapping(spec, "targets")
@@ -261,7 +338,7 @@ def from_config(source: Source) -> PipelineConfig:
     try:
         pipeline = Compose(transforms, **extra)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"pipeline: {err}") from err
+        raise ConfigError(f"pipeline: {clip(str(err), 500)}") from err
     mix = None
     if spec.get("mix") is not None:
         mix = _build(spec["mix"], "mix", mix_classes(), "mix")
@@ -288,7 +365,7 @@ def _value(value: Any, path: str) -> Any:
         return [_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return value.item()
-    raise ConfigError(f"{path}: cannot write a {type(value).__name__} to a config ({value!r:.60})")
+    raise ConfigError(f"{path}: cannot write a {type(value).__name__} to a config ({short_repr(value, 60)})")
 
 
 def _step(obj: Any, path: str) -> dict[str, Any]:

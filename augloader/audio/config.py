@@ -6,6 +6,8 @@ Example (``configs/audio.yaml``)::
       - AddNoise: {snr_db: [10, 40], color: [white, pink, brown], p: 0.5}
       - PitchShift: {semitones: [-4, 4], p: 0.5}
     collate: {mode: pad, length: 16000}
+
+:func:`augloader.from_config` reads these too (a ``collate`` key or ``kind: audio`` marks them).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
-import yaml
-
+from .._config_read import MAX_CONFIG_BYTES, ConfigError, read_config
+from .._repr import clip, short_repr
 from .base import AudioTransform
 from .compose import AudioCompose
 from .mix import AudioMixUp
@@ -58,10 +60,10 @@ def build_audio_pipeline(steps: Sequence[Any]) -> AudioCompose:
     """Builds an :class:`AudioCompose` from ``[{Name: {arg: value}}, "Name", ...]``.
 
     Raises:
-        ValueError: an unknown name, a malformed step, or arguments the transform rejects.
+        ConfigError: (a ``ValueError``) an unknown name, a malformed step, or arguments the transform rejects.
     """
     if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or not steps:
-        raise ValueError(f"pipeline must be a non-empty list of steps, got {steps!r:.80}")
+        raise ConfigError(f"pipeline must be a non-empty list of steps, got {short_repr(steps)}")
     transforms = []
     for i, step in enumerate(steps):
         if isinstance(step, str):
@@ -70,31 +72,40 @@ def build_audio_pipeline(steps: Sequence[Any]) -> AudioCompose:
             name, kwargs = next(iter(step.items()))
             kwargs = {} if kwargs is None else kwargs
         else:
-            raise ValueError(f"pipeline step {i} must be 'Name' or {{Name: {{args}}}}, got {step!r:.80}")
-        if name not in AUDIO_TRANSFORMS:
-            raise ValueError(f"pipeline step {i}: unknown audio transform {name!r}; known: {sorted(AUDIO_TRANSFORMS)}")
-        if not isinstance(kwargs, Mapping):
-            raise ValueError(f"pipeline step {i} ({name}): arguments must be a mapping, got {kwargs!r:.80}")
+            raise ConfigError(f"pipeline step {i} must be 'Name' or {{Name: {{args}}}}, got {short_repr(step)}")
+        if not isinstance(name, str) or name not in AUDIO_TRANSFORMS:
+            raise ConfigError(f"pipeline step {i}: unknown audio transform {short_repr(name, 60)}; known: {sorted(AUDIO_TRANSFORMS)}")
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise ConfigError(f"pipeline step {i} ({name}): arguments must be a mapping {{name: value}}, got {short_repr(kwargs)}")
         try:
             transforms.append(AUDIO_TRANSFORMS[name](**kwargs))
-        except TypeError as err:  # unknown keyword
-            raise ValueError(f"pipeline step {i} ({name}): {err}") from err
+        except (TypeError, ValueError) as err:  # an unknown keyword, or a value the transform rejects
+            raise ConfigError(f"pipeline step {i} ({name}): {clip(str(err), 500)}") from err
     return AudioCompose(transforms)
 
 
-def load_audio_config(source: Union[str, Path, Mapping[str, Any]]) -> AudioConfig:
-    """Reads a YAML file (or an already parsed mapping) with ``pipeline`` and optional ``collate`` keys."""
-    if isinstance(source, Mapping):
-        spec = source
-    else:
-        with open(source, encoding="utf-8") as f:
-            spec = yaml.safe_load(f)
+def load_audio_config(source: Union[str, Path, Mapping[str, Any]], *, max_bytes: int = MAX_CONFIG_BYTES) -> AudioConfig:
+    """Reads a YAML file (or an already parsed mapping) with ``pipeline`` and optional ``collate`` keys.
+
+    Files are read as :func:`augloader.from_config` reads them (bounded safe YAML: size, depth and
+    alias-expansion caps); ``kind: audio`` may mark the file as an audio config.
+
+    Raises:
+        TypeError: ``source`` is neither a path nor a mapping.
+        ConfigError: (a ``ValueError``) an unreadable file or a malformed config, naming the problem.
+    """
+    spec, label = read_config(source, max_bytes=max_bytes)
     if not isinstance(spec, Mapping):
-        raise ValueError(f"an audio config must be a mapping with a 'pipeline' key, got {type(spec).__name__}")
-    unknown = set(spec) - {"pipeline", "collate"}
+        raise ConfigError(f"{label}: an audio config must be a mapping with a 'pipeline' key, got {type(spec).__name__}")
+    if spec.get("kind", "audio") != "audio":
+        raise ConfigError(f"{label}: kind is {short_repr(spec['kind'], 40)}, not 'audio'; load it with augloader.from_config")
+    unknown = set(spec) - {"kind", "pipeline", "collate"}
     if unknown or "pipeline" not in spec:
-        raise ValueError(f"an audio config has keys 'pipeline' and optionally 'collate'; got {sorted(spec)}")
-    collate = dict(spec.get("collate") or {})
+        raise ConfigError(f"{label}: an audio config has keys 'pipeline' and optionally 'collate' and 'kind'; "
+                          f"got {short_repr(sorted(map(str, spec)), 200)}")
+    collate = spec.get("collate") or {}
+    if not isinstance(collate, Mapping):
+        raise ConfigError(f"{label}: collate must be a mapping, got {type(collate).__name__} {short_repr(collate, 60)}")
     if set(collate) - set(_COLLATE_KEYS):
-        raise ValueError(f"collate accepts {_COLLATE_KEYS}, got {sorted(collate)}")
-    return AudioConfig(build_audio_pipeline(spec["pipeline"]), collate)
+        raise ConfigError(f"{label}: collate accepts {_COLLATE_KEYS}, got {short_repr(sorted(map(str, collate)), 200)}")
+    return AudioConfig(build_audio_pipeline(spec["pipeline"]), dict(collate))

@@ -11,8 +11,11 @@ plus ``output_dir/manifest.jsonl`` (see :mod:`augloader.data.manifest`).
   seed writes identical files, and a killed run picks up where it stopped: files present in the
   manifest with a matching checksum are kept (each checksum re-verified), everything else redone.
 - Files are written atomically (a temporary file in the same folder, then ``os.replace``).
-- A source that cannot be decoded is reported and skipped; the run goes on.
+- A source that cannot be decoded is reported and skipped; the run goes on. 16-bit gray sources are
+  scaled to 8 bits (the high byte, see :mod:`augloader.data.bitdepth`), not clipped to white.
 - A missing, non-directory or read-only output folder fails before any work, leaving nothing behind.
+- A write that fails mid-run (a full disk) raises :class:`ExportError` naming the file; what was
+  written and logged so far stays valid, so a rerun resumes.
 """
 
 from __future__ import annotations
@@ -24,20 +27,21 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, TextIO, Union
 
 import torch
 
 from ..config import ConfigError, PipelineConfig, from_config, to_config
 from ..transforms.base import Transform
-from .imagefiles import PathLike, encode_png, list_images, read_image, remove_stale_temps, sha256_bytes, sha256_file, write_atomic
+from .bitdepth import read_image_8bit
+from .imagefiles import PathLike, encode_png, list_images, remove_stale_temps, sha256_bytes, sha256_file, write_atomic
 from .manifest import MANIFEST_NAME, Entry, entry_line, read_manifest, to_jsonable, write_manifest
 
 __all__ = ["ExportError", "ExportResult", "copy_seed", "export_augmented"]
 
 
 class ExportError(RuntimeError):
-    """The export cannot start (bad folders, a float pipeline, nothing to read)."""
+    """The export cannot start (bad folders, a float pipeline, nothing to read) or cannot write (a full disk)."""
 
 
 @dataclass
@@ -61,7 +65,18 @@ def _pipeline(config: Union[PathLike, PipelineConfig, Transform, dict]) -> Trans
         return config
     if isinstance(config, PipelineConfig):
         return config.transform
-    return from_config(config).transform
+    if isinstance(config, bool) or not isinstance(config, (str, os.PathLike, dict)):
+        raise TypeError(f"config must be a path, a mapping, a PipelineConfig or a Transform, got {type(config).__name__}")
+    loaded = from_config(config)
+    if not isinstance(loaded, PipelineConfig):
+        raise ExportError(f"export needs an image pipeline config; {config if not isinstance(config, dict) else 'this config'} "
+                          f"is an {'audio' if hasattr(loaded, 'collate') else 'text'} config")
+    return loaded.transform
+
+
+def _write_error(path: Path, err: OSError) -> ExportError:
+    return ExportError(f"cannot write {path}: {err.strerror or err}; the files written so far are kept and "
+                       "recorded, so a rerun with the same arguments resumes")
 
 
 def _fingerprint(transform: Transform) -> str:
@@ -114,6 +129,24 @@ def _is_complete(entry: Optional[Entry], expected: Entry, output: Path) -> bool:
     return path.is_file() and sha256_file(path) == entry.get("sha256")
 
 
+def _write_copy(transform: Transform, image: torch.Tensor, expected: Entry, output: Path, log: TextIO) -> Entry:
+    """Augments ``image`` with the copy's seed, writes the PNG atomically and appends its manifest line."""
+    out = transform(image, generator=torch.Generator().manual_seed(expected["seed"]))
+    data = encode_png(out)
+    entry = {**expected, "params": to_jsonable(transform.last_params), "sha256": sha256_bytes(data)}
+    path = output / expected["output"]
+    try:
+        write_atomic(path, data)
+    except OSError as err:
+        raise _write_error(path, err) from err
+    try:
+        log.write(entry_line(entry))
+        log.flush()
+    except OSError as err:
+        raise _write_error(output / MANIFEST_NAME, err) from err
+    return entry
+
+
 def export_augmented(
     config: Union[PathLike, PipelineConfig, Transform, dict],
     input_dir: PathLike,
@@ -138,7 +171,8 @@ def export_augmented(
         An :class:`ExportResult` (files written, files kept from an earlier run, sources that failed).
 
     Raises:
-        ExportError: bad folders or a pipeline whose output is not uint8, before any file is written.
+        ExportError: bad folders, a non-image config or a pipeline whose output is not uint8, before any
+            file is written; or a write that failed (a full disk), naming the file.
         ConfigError: an invalid config.
     """
     if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
@@ -161,38 +195,38 @@ def export_augmented(
     manifest = output / MANIFEST_NAME
     previous, config_id = read_manifest(manifest), _fingerprint(transform)
     result, entries = ExportResult(manifest=manifest), []
-    with open(manifest, "a", encoding="utf-8") as log, tqdm(total=len(sources) * copies, unit="img", disable=not progress) as bar:
-        for index, source in enumerate(sources):
-            expected = [{"source": source.as_posix(), "index": index, "copy": c, "seed": copy_seed(seed, index, c),
-                         "config": config_id, "output": _output_name(source, c)} for c in range(copies)]
-            todo = []
-            for c, exp in enumerate(expected):
-                old = previous.get((exp["source"], c))
-                if _is_complete(old, exp, output):
-                    entries.append(old)
-                    result.kept += 1
+    try:
+        with open(manifest, "a", encoding="utf-8") as log, tqdm(total=len(sources) * copies, unit="img", disable=not progress) as bar:
+            for index, source in enumerate(sources):
+                expected = [{"source": source.as_posix(), "index": index, "copy": c, "seed": copy_seed(seed, index, c),
+                             "config": config_id, "output": _output_name(source, c)} for c in range(copies)]
+                todo = []
+                for c, exp in enumerate(expected):
+                    old = previous.get((exp["source"], c))
+                    if _is_complete(old, exp, output):
+                        entries.append(old)
+                        result.kept += 1
+                        bar.update(1)
+                    else:
+                        todo.append(exp)
+                if not todo:
+                    continue
+                try:
+                    image = read_image_8bit(input_dir / source)
+                except Exception as err:  # any decoder failure: report, skip, go on
+                    result.failed.append((source.as_posix(), f"{type(err).__name__}: {err}"))
+                    report(f"skipped {source.as_posix()}: cannot read it ({type(err).__name__}: {err})")
+                    bar.update(len(todo))
+                    continue
+                try:
+                    (output / source).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as err:
+                    raise _write_error(output / source.parent, err) from err
+                for exp in todo:
+                    entries.append(_write_copy(transform, image, exp, output, log))
+                    result.written += 1
                     bar.update(1)
-                else:
-                    todo.append(exp)
-            if not todo:
-                continue
-            try:
-                image = read_image(input_dir / source)
-            except Exception as err:  # any decoder failure: report, skip, go on
-                result.failed.append((source.as_posix(), f"{type(err).__name__}: {err}"))
-                report(f"skipped {source.as_posix()}: cannot read it ({type(err).__name__}: {err})")
-                bar.update(len(todo))
-                continue
-            (output / source).parent.mkdir(parents=True, exist_ok=True)
-            for exp in todo:
-                out = transform(image, generator=torch.Generator().manual_seed(exp["seed"]))
-                data = encode_png(out)
-                write_atomic(output / exp["output"], data)
-                entry = {**exp, "params": to_jsonable(transform.last_params), "sha256": sha256_bytes(data)}
-                log.write(entry_line(entry))
-                log.flush()
-                entries.append(entry)
-                result.written += 1
-                bar.update(1)
-    write_manifest(manifest, entries)
+        write_manifest(manifest, entries)
+    except OSError as err:  # opening, flushing or closing the manifest, or its final rewrite
+        raise _write_error(manifest, err) from err
     return result

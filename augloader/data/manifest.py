@@ -33,21 +33,27 @@ def to_jsonable(value: Any) -> Any:
 
 
 def read_manifest(path: Path) -> dict[tuple[str, int], Entry]:
-    """Entries by ``(source, copy)``; unreadable lines (a run killed mid-write) are skipped."""
+    """Entries by ``(source, copy)``; unreadable lines (a run killed mid-write, damage) are skipped.
+
+    Bytes that are not UTF-8 spoil only their own line, and so does a line nested too deep for
+    ``json`` (``RecursionError``); a skipped entry's file is simply redone.
+    """
     entries: dict[tuple[str, int], Entry] = {}
     if not path.is_file():
         return entries
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             try:
                 entry = json.loads(line)
-                entries[(str(entry["source"]), int(entry["copy"]))] = entry
-            except (ValueError, KeyError, TypeError):
+                if isinstance(entry, dict):
+                    entries[(str(entry["source"]), int(entry["copy"]))] = entry
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
                 continue
     return entries
 
 
 def entry_line(entry: Entry) -> str:
+    """One manifest line: the entry as compact JSON with sorted keys, newline-terminated."""
     return json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n"
 
 

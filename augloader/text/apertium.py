@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 
+from .._repr import short_repr
 from .translator import BackendUnavailableError
 
 __all__ = ["ApertiumTranslator", "ISO_639_3"]
@@ -51,7 +54,8 @@ class ApertiumTranslator:
         name: Identifier used in cache keys (change it to invalidate cached results).
 
     Raises:
-        ValueError: ``timeout`` is not positive.
+        ValueError: ``timeout`` is not a positive, finite number.
+        TypeError: ``executable``, ``name``, ``data_dir`` or ``codes`` has the wrong type.
     """
 
     def __init__(
@@ -62,8 +66,16 @@ class ApertiumTranslator:
         codes: Mapping[str, str] | None = None,
         name: str = "apertium",
     ) -> None:
-        if not timeout or timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+            raise ValueError(f"timeout must be a positive number of seconds, got {short_repr(timeout, 60)}")
+        for arg, value in (("executable", executable), ("name", name)):
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"{arg} must be a non-empty str, got {type(value).__name__} {short_repr(value, 60)}")
+        if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+            raise TypeError(f"data_dir must be a path or None, got {type(data_dir).__name__}")
+        if codes is not None and (not isinstance(codes, Mapping)
+                                  or not all(isinstance(k, str) and isinstance(v, str) for k, v in codes.items())):
+            raise TypeError(f"codes must map language codes to Apertium codes (str -> str), got {short_repr(codes, 60)}")
         self.executable = executable
         self.timeout = float(timeout)
         self.data_dir = data_dir
@@ -103,6 +115,8 @@ class ApertiumTranslator:
             RuntimeError: apertium failed, timed out, or returned a different number of texts.
             TypeError: A text is not a ``str``.
         """
+        if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
+            raise TypeError(f"texts must be a list of str, got {type(texts).__name__}")
         flat: list[str] = []
         for i, t in enumerate(texts):
             if not isinstance(t, str):

@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import overload
 
+from .._repr import short_repr
 from .base import check_batch, make_rng
 from .cache import TranslationCache, cache_key
 from .translator import Translator
@@ -78,15 +79,27 @@ class BackTranslation:
     def _key(self, text: str) -> str:
         return cache_key(self.translator.name, self.source, self.pivot, text)
 
+    def _call(self, texts: list[str], source: str, target: str) -> list[str]:
+        """One backend call, its answer checked: a list with one ``str`` per text."""
+        result = self.translator.translate(texts, source, target)
+        name = short_repr(getattr(self.translator, "name", type(self.translator).__name__), 60)
+        if isinstance(result, (str, bytes)) or not isinstance(result, Sequence):
+            raise TypeError(f"translator {name} ({source} -> {target}) returned {type(result).__name__} "
+                            f"{short_repr(result, 60)}, expected a list of {len(texts)} strings")
+        if len(result) != len(texts):
+            raise RuntimeError(f"translator {name} ({source} -> {target}) returned {len(result)} texts for {len(texts)}")
+        for i, r in enumerate(result):
+            if not isinstance(r, str):
+                raise TypeError(f"translator {name} ({source} -> {target}) returned {type(r).__name__} "
+                                f"{short_repr(r, 60)} for text {i} ({short_repr(texts[i], 60)}), expected a str")
+        return list(result)
+
     def _translate_uncached(self, texts: list[str]) -> list[str]:
         out: list[str] = []
         for start in range(0, len(texts), self.batch_size):
             chunk = texts[start : start + self.batch_size]
-            there = self.translator.translate(chunk, self.source, self.pivot)
-            back = self.translator.translate(there, self.pivot, self.source)
-            if len(back) != len(chunk):
-                raise RuntimeError(f"translator {self.translator.name!r} returned {len(back)} texts for {len(chunk)}")
-            out.extend(back)
+            there = self._call(chunk, self.source, self.pivot)
+            out.extend(self._call(there, self.pivot, self.source))
         return out
 
     def translate_batch(self, texts: Sequence[str]) -> list[str]:

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from .._config_read import MAX_CONFIG_BYTES, ConfigError, read_config
+from .._repr import short_repr
 from .apertium import ApertiumTranslator
 from .backtranslation import BackTranslation
 from .eda import EDA
@@ -23,7 +25,8 @@ def _section(cfg: Mapping[str, Any], name: str, allowed: set[str]) -> dict[str, 
         raise TypeError(f"text config section {name!r} must be a mapping, got {type(sec).__name__}")
     unknown = set(sec) - allowed
     if unknown:
-        raise ValueError(f"unknown keys {sorted(unknown)} in text config section {name!r}; allowed: {sorted(allowed)}")
+        raise ValueError(f"unknown keys {short_repr(sorted(map(str, unknown)), 200)} in text config section {name!r}; "
+                         f"allowed: {sorted(allowed)}")
     return dict(sec)
 
 
@@ -31,7 +34,7 @@ def _thesaurus(cfg: Mapping[str, Any]) -> ThesaurusSource:
     th = cfg.get("thesaurus", "mythes")
     if isinstance(th, Mapping):
         if set(th) - {"source", "path"}:
-            raise ValueError(f"thesaurus config takes 'source' and 'path', got {sorted(th)}")
+            raise ValueError(f"thesaurus config takes 'source' and 'path', got {short_repr(sorted(map(str, th)), 200)}")
         return th.get("path") or th.get("source", "mythes")
     return th
 
@@ -55,7 +58,8 @@ def build_text_transforms(cfg: Mapping[str, Any]) -> dict[str, Any]:
         raise TypeError(f"text config must be a mapping, got {type(cfg).__name__}")
     unknown = set(cfg) - {"thesaurus", "eda", "back_translation"}
     if unknown:
-        raise ValueError(f"unknown text config sections {sorted(unknown)}")
+        raise ValueError(f"unknown text config sections {short_repr(sorted(map(str, unknown)), 200)}; "
+                         "allowed: back_translation, eda, thesaurus")
     out: dict[str, Any] = {}
     if cfg.get("eda") is not None:
         out["eda"] = EDA(thesaurus=_thesaurus(cfg), **_section(cfg, "eda", _EDA_KEYS))
@@ -63,7 +67,7 @@ def build_text_transforms(cfg: Mapping[str, Any]) -> dict[str, Any]:
         bt = _section(cfg, "back_translation", _BT_KEYS)
         backend = bt.pop("backend", "apertium")
         if backend != "apertium":
-            raise ValueError(f"unsupported back_translation backend {backend!r}; only 'apertium' is configurable")
+            raise ValueError(f"unsupported back_translation backend {short_repr(backend, 60)}; only 'apertium' is configurable")
         translator = ApertiumTranslator(executable=bt.pop("executable", "apertium"), timeout=bt.pop("timeout", 300.0))
         cache = bt.pop("cache", None)
         if isinstance(cache, str):
@@ -72,12 +76,23 @@ def build_text_transforms(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_text_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a YAML file and build the transforms of its ``text:`` section."""
-    import yaml
+def load_text_config(path: str | os.PathLike[str], *, max_bytes: int = MAX_CONFIG_BYTES) -> dict[str, Any]:
+    """Read a YAML file and build the transforms of its ``text:`` section.
 
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    The file is read as :func:`augloader.from_config` reads configs (bounded safe YAML: size, depth
+    and alias-expansion caps, UTF-8 only).
+
+    Raises:
+        TypeError: ``path`` is not a path.
+        ConfigError: (a ``ValueError``) the file cannot be read or has no ``text:`` section.
+    """
+    if isinstance(path, Mapping) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_text_config takes a path (str or os.PathLike), got {type(path).__name__}; "
+                        "use build_text_transforms for a mapping")
+    data, label = read_config(path, max_bytes=max_bytes)
+    data = data or {}
     if not isinstance(data, Mapping) or "text" not in data:
-        raise ValueError(f"{os.fspath(path)!r} has no top-level 'text:' section")
+        raise ConfigError(f"{label!r} has no top-level 'text:' section")
+    if data.get("kind", "text") != "text":
+        raise ConfigError(f"{label}: kind is {short_repr(data['kind'], 40)}, not 'text'; load it with augloader.from_config")
     return build_text_transforms(data["text"])

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import augloader.audio as A
+from augloader.config import ConfigError
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "audio.yaml"
 
@@ -161,5 +161,5 @@ def test_bad_configs_raise_value_errors(spec):
 def test_config_loading_is_safe(tmp_path):
     path = tmp_path / "evil.yaml"
     path.write_text("pipeline: !!python/object/apply:os.system ['echo pwned']\n")
-    with pytest.raises(yaml.YAMLError):
+    with pytest.raises(ConfigError, match="Python tags are refused"):
         A.load_audio_config(path)
