@@ -279,3 +279,18 @@ def test_fast_sharpen_equals_filters_sharpen(h, w):
     x = _batch(4, torch.float32)[..., :h, :w]
     f = torch.tensor([0.0, 0.5, 1.0, 1.99])
     torch.testing.assert_close(sharpen(x, f), Fi.sharpen(x, f), atol=2e-6, rtol=0)
+
+
+def test_fast_equalize_keeps_non_finite_samples_and_takes_views():
+    from augloader.ops import color, color_fast
+
+    x = torch.rand(3, 3, 9, 11)
+    x[1, 0, 2, 3] = float("nan")
+    x[2, 1, 0, 0] = float("inf")
+    out = color_fast.equalize(x)
+    assert torch.equal(out[0], color.equalize(x)[0])
+    assert torch.equal(out[1].nan_to_num(-1.0), x[1].nan_to_num(-1.0)) and torch.equal(out[2], x[2])
+    view = torch.rand(3, 9, 11, 3).permute(0, 3, 1, 2)  # not contiguous: a valid input
+    assert torch.allclose(color_fast.equalize(view), color.equalize(view))
+    u8 = (torch.rand(2, 3, 8, 8) * 255).to(torch.uint8).permute(0, 1, 3, 2)
+    assert torch.equal(color_fast.equalize_u8(u8), color.equalize(u8.float() / 255).mul(255).round().to(torch.uint8))

@@ -126,14 +126,17 @@ def solarize_add(image: Tensor, addition: Tensor, threshold: float = 127.5 / 255
 
 
 def equalize(image: Tensor, _: Tensor | None = None) -> Tensor:
-    """``ops.color.equalize`` on float images in ``[0, 1]``."""
+    """``ops.color.equalize`` on float images in ``[0, 1]``; a sample holding NaN or inf is returned
+    unchanged, and a permuted or sliced input is valid, as there."""
     b, c, h, w = image.shape
     if image.numel() == 0:
         return image.clone()
-    levels = torch.round(image * 255.0).clamp_(0, 255).to(torch.int64).view(b, c, h * w)
+    finite = torch.isfinite(image).reshape(b, -1).all(dim=1).view(b, 1, 1)  # (B, 1, 1)
+    levels = torch.round(image * 255.0).nan_to_num_(0.0).clamp_(0, 255).to(torch.int64).reshape(b, c, h * w)
     lut, keep = _equalize_lut(levels)
     eq = lut.gather(2, levels).view(b, c, h, w).to(image.dtype).mul_(1.0 / 255.0)
-    return torch.lerp(eq, image, keep.view(b, c, 1, 1).to(image.dtype))
+    keep = keep | ~finite  # (lerp would turn inf into NaN: inf - (inf - eq) * 0)
+    return torch.where(keep.view(b, c, 1, 1), image, eq)
 
 
 def autocontrast(image: Tensor, _: Tensor | None = None) -> Tensor:
