@@ -14,7 +14,7 @@ from PIL import Image
 
 from augloader import cli
 from augloader.data import export as export_module
-from augloader.data.bitdepth import read_image_8bit
+from augloader.data.imagefiles import read_image
 from augloader.data.export import ExportError, export_augmented
 
 IDENTITY = {"pipeline": [{"RandomHorizontalFlip": {"p": 0.0}}]}  # uint8 in, the same uint8 out
@@ -115,15 +115,15 @@ def test_16_bit_png_exports_scaled_not_white(tmp_path):
     assert (written == 255).mean() < 0.01  # was 99.6% white
 
 
-def test_read_image_8bit_scales_wide_integer_modes(tmp_path):
+def test_read_image_scales_wide_integer_modes(tmp_path):
     values = _gray16(tmp_path / "a.png")
-    assert np.array_equal(read_image_8bit(tmp_path / "a.png")[0].numpy(), values >> 8)
+    assert np.array_equal(read_image(tmp_path / "a.png")[0].numpy(), values >> 8)
     wide = np.array([[-5, 0, 255, 256], [65535, 70000, 32768, 1000]], dtype=np.int32)
     Image.fromarray(wide).save(tmp_path / "b.tif")  # mode I (32-bit integers): clipped to 16 bits, then >> 8
-    assert read_image_8bit(tmp_path / "b.tif")[0].tolist() == [[0, 0, 0, 1], [255, 255, 128, 3]]
+    assert read_image(tmp_path / "b.tif")[0].tolist() == [[0, 0, 0, 1], [255, 255, 128, 3]]
     rgb = np.random.default_rng(0).integers(0, 256, (4, 4, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / "c.png")  # 8-bit files are untouched
-    assert np.array_equal(read_image_8bit(tmp_path / "c.png").permute(1, 2, 0).numpy(), rgb)
+    assert np.array_equal(read_image(tmp_path / "c.png").permute(1, 2, 0).numpy(), rgb)
 
 
 # ---- configs of another kind -----------------------------------------------------------------------

@@ -33,8 +33,7 @@ import torch
 
 from ..config import ConfigError, PipelineConfig, from_config, to_config
 from ..transforms.base import Transform
-from .bitdepth import read_image_8bit
-from .imagefiles import PathLike, encode_png, list_images, remove_stale_temps, sha256_bytes, sha256_file, write_atomic
+from .imagefiles import PathLike, encode_png, list_images, read_image, remove_stale_temps, sha256_bytes, sha256_file, write_atomic
 from .manifest import MANIFEST_NAME, Entry, entry_line, read_manifest, to_jsonable, write_manifest
 
 __all__ = ["ExportError", "ExportResult", "copy_seed", "export_augmented"]
@@ -212,7 +211,7 @@ def export_augmented(
                 if not todo:
                     continue
                 try:
-                    image = read_image_8bit(input_dir / source)
+                    image = read_image(input_dir / source)
                 except Exception as err:  # any decoder failure: report, skip, go on
                     result.failed.append((source.as_posix(), f"{type(err).__name__}: {err}"))
                     report(f"skipped {source.as_posix()}: cannot read it ({type(err).__name__}: {err})")

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .bitdepth import to_8bit
+
 #: Suffixes treated as images (case-insensitive), as torchvision's ImageFolder.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 #: Suffix of the temporary files :func:`write_atomic` leaves behind if it is killed.
@@ -29,7 +31,8 @@ def list_images(root: PathLike) -> list[Path]:
 
 
 def read_image(path: PathLike) -> Tensor:
-    """Decodes an image file to uint8 ``(C, H, W)``: 1 channel for grayscale files, else 3 (RGB).
+    """Decodes an image file to uint8 ``(C, H, W)``: 1 channel for grayscale files, else 3 (RGB); 16-bit
+    gray files are scaled to 8 bits (:func:`augloader.data.bitdepth.to_8bit`).
 
     Raises:
         OSError: the file is missing, truncated or not an image (PIL's ``UnidentifiedImageError`` too).
@@ -38,7 +41,8 @@ def read_image(path: PathLike) -> Tensor:
 
     with Image.open(path) as img:
         img.load()  # decode now, so a truncated file fails here
-        gray = img.mode in ("1", "L", "LA", "I", "I;16", "F")
+        img = to_8bit(img)  # 16-bit gray keeps its high byte (PIL's convert would clip it to white)
+        gray = img.mode in ("1", "L", "LA", "F")
         array = np.asarray(img.convert("L" if gray else "RGB"))
     tensor = torch.from_numpy(array.copy())
     return tensor.unsqueeze(0) if tensor.dim() == 2 else tensor.permute(2, 0, 1).contiguous()

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .bitdepth import to_8bit
+
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 
 
@@ -126,7 +128,7 @@ class LazyImage:
 
         try:
             with Image.open(_stream(self.source)) as img:
-                return img.convert("L" if self.channels == 1 else "RGB")
+                return to_8bit(img).convert("L" if self.channels == 1 else "RGB")
         except (OSError, ValueError, SyntaxError) as e:
             raise ImageDecodeError(f"cannot decode image {self.name}: {e}") from e
 
@@ -180,7 +182,7 @@ def _decode_pil(source: Source, channels: int, at_least: Optional[tuple[int, int
     with Image.open(_stream(source)) as img:
         if at_least is not None:
             img.draft(mode, (at_least[1], at_least[0]))  # a JPEG picks the smallest DCT scale >= this; others ignore it
-        return array_to_chw(np.array(img.convert(mode)))  # one writable copy of the decoded pixels
+        return array_to_chw(np.array(to_8bit(img).convert(mode)))  # one writable copy of the decoded pixels
 
 
 def array_to_chw(array: np.ndarray) -> Tensor:

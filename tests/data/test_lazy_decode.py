@@ -207,3 +207,12 @@ def test_split_pipeline_cuts_at_the_size_fix_and_at_the_float_conversion():
     assert stacked.dtype == torch.uint8 and out.shape == (4, 3, 32, 32) and out.dtype == torch.float32
     with pytest.raises(TypeError, match="augloader Transform"):
         split_pipeline(lambda x: x)
+
+
+def test_sixteen_bit_files_keep_their_high_byte(tmp_path):
+    values = (np.arange(40 * 30, dtype=np.uint16).reshape(30, 40) * 50).astype(np.uint16)
+    Image.fromarray(values).save(tmp_path / "deep.png")  # mode I;16
+    img = LazyImage.open(str(tmp_path / "deep.png"))
+    assert img.channels == 1
+    assert np.array_equal(img.decode()[0].numpy(), (values >> 8).astype(np.uint8))
+    assert np.array_equal(np.asarray(img.to_pil()), (values >> 8).astype(np.uint8))
