@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..transforms import _args
+
 __all__ = ["AdversarialAugment", "fgsm", "pgd"]
 
 Normalize = Union[None, Callable[[Tensor], Tensor], tuple[Sequence[float], Sequence[float]]]
@@ -34,8 +36,13 @@ def _make_normalize(normalize: Normalize) -> Optional[Callable[[Tensor], Tensor]
         return normalize
     if not (isinstance(normalize, (tuple, list)) and len(normalize) == 2):
         raise TypeError(f"normalize must be None, a callable or (mean, std); got {type(normalize).__name__}")
-    mean = torch.as_tensor(normalize[0], dtype=torch.float32).reshape(-1)
-    std = torch.as_tensor(normalize[1], dtype=torch.float32).reshape(-1)
+    try:
+        mean = torch.as_tensor(normalize[0], dtype=torch.float32).reshape(-1)
+        std = torch.as_tensor(normalize[1], dtype=torch.float32).reshape(-1)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"normalize must be (mean, std) of numbers, got {_args.show(normalize)}") from err
+    if not bool(torch.isfinite(mean).all() and torch.isfinite(std).all()):
+        raise ValueError("normalize: mean and std must be finite numbers")
     if mean.numel() != std.numel():
         raise ValueError(f"normalize: mean has {mean.numel()} values, std has {std.numel()}")
     if not bool((std > 0).all()):
@@ -135,17 +142,14 @@ class AdversarialAugment(nn.Module):
         if loss_fn is not None and not callable(loss_fn):
             raise TypeError("loss_fn must be callable(logits, labels)")
         if method not in ("fgsm", "pgd"):
-            raise ValueError(f"method must be 'fgsm' or 'pgd', got {method!r}")
+            raise ValueError(f"method must be 'fgsm' or 'pgd', got {_args.show(method)}")
         if mode not in ("replace", "append"):
-            raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
-        if not 0.0 <= float(eps) <= 1.0:
-            raise ValueError(f"eps is in pixel units and must lie in [0, 1], got {eps}")
-        if not 0.0 <= float(ratio) <= 1.0:
-            raise ValueError(f"ratio must lie in [0, 1], got {ratio}")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"steps must be an int >= 1, got {steps!r}")
-        if alpha is not None and not float(alpha) > 0.0:
-            raise ValueError(f"alpha must be > 0, got {alpha}")
+            raise ValueError(f"mode must be 'replace' or 'append', got {_args.show(mode)}")
+        _args.number(eps, "eps (pixel units)", 0.0, 1.0)
+        _args.number(ratio, "ratio", 0.0, 1.0)
+        _args.integer(steps, "steps", low=1)
+        if alpha is not None:
+            _args.number(alpha, "alpha", low=0.0, low_open=True)
         # Not registered as a submodule: the hook must not show up in (or save) the model's parameters.
         object.__setattr__(self, "model", model)
         self.loss_fn = loss_fn if loss_fn is not None else F.cross_entropy
@@ -153,7 +157,7 @@ class AdversarialAugment(nn.Module):
         self.eps, self.steps, self.ratio = float(eps), int(steps), float(ratio)
         self.alpha = float(alpha) if alpha is not None else 2.5 * self.eps / self.steps
         self.normalize = _make_normalize(normalize)
-        self.random_start = bool(random_start)
+        self.random_start = _args.flag(random_start, "random_start")
 
     def extra_repr(self) -> str:
         return (f"method={self.method!r}, eps={self.eps:.4g}, alpha={self.alpha:.4g}, steps={self.steps}, "

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Optional, Sequence, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -31,6 +32,7 @@ from torch.utils.data import Dataset
 
 from ..data.seeding import make_generator
 from ..data.split import EVAL_ROLES
+from ..transforms import _args
 
 __all__ = ["ConditionalVAE", "SyntheticMix", "SyntheticDataset", "train_vae", "to_uint8", "topup_counts"]
 
@@ -84,24 +86,34 @@ def _check_ratio(ratio: Optional[float], where: str, upper_inclusive: bool = Tru
     if ratio is None:
         return
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not math.isfinite(ratio):
-        raise ValueError(f"{where}: ratio must be a number in [0, 1), got {ratio!r}")
+        raise ValueError(f"{where}: ratio must be a number in [0, 1), got {_args.show(ratio)}")
     if not (0 <= ratio <= 1 if upper_inclusive else 0 <= ratio < 1):
         raise ValueError(f"{where}: ratio must be in [0, {'1]' if upper_inclusive else '1)'}, got {ratio}")
+
+
+def _as_numbers(value: Any, name: str, where: str) -> Tensor:
+    """``value`` (numbers, a tensor or an array) as a flat float64 tensor, or a TypeError naming ``name``."""
+    if isinstance(value, (str, bytes)) or any(isinstance(v, (str, bytes, bool)) for v in (value if isinstance(value, (list, tuple)) else [])):
+        raise TypeError(f"{where}: {name} must be numbers, got {_args.show(value)}")
+    try:
+        return torch.as_tensor(value, dtype=torch.float64).flatten()
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{where}: {name} must be numbers, got {_args.show(value)}") from err
 
 
 def _distribution(target: Optional[Sequence[float]], num_classes: int, where: str) -> Tensor:
     if target is None:
         return torch.full((num_classes,), 1.0 / num_classes, dtype=torch.float64)
-    t = torch.as_tensor(target, dtype=torch.float64).flatten()
+    t = _as_numbers(target, "target", where)
     if t.numel() != num_classes or (t < 0).any() or t.sum() <= 0 or not torch.isfinite(t).all():
-        raise ValueError(f"{where}: target must hold {num_classes} non-negative weights with a positive sum, got {list(target)}")
+        raise ValueError(f"{where}: target must hold {num_classes} non-negative weights with a positive sum, got {_args.show(target)}")
     return t / t.sum()
 
 
 def _class_counts(counts: Sequence[int], num_classes: int, where: str) -> Tensor:
-    c = torch.as_tensor(counts, dtype=torch.float64).flatten()
-    if c.numel() != num_classes or (c < 0).any():
-        raise ValueError(f"{where}: class_counts must hold {num_classes} non-negative counts, got {list(counts)}")
+    c = _as_numbers(counts, "class_counts", where)
+    if c.numel() != num_classes or not bool(((c >= 0) & (c == c.floor()) & torch.isfinite(c)).all()):
+        raise ValueError(f"{where}: class_counts must hold {num_classes} non-negative counts, got {_args.show(counts)}")
     if c.sum() <= 0:
         raise ValueError(f"{where}: class_counts are all zero")
     return c
@@ -159,15 +171,15 @@ class SyntheticMix:
         self.fn = _as_fn(generator_fn)
         self.generator_fn = generator_fn
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"{where}: num_classes must be a positive int, got {num_classes!r}")
+            raise ValueError(f"{where}: num_classes must be a positive int, got {_args.show(num_classes)}")
         if mode not in ("replace", "append"):
-            raise ValueError(f"{where}: mode must be 'replace' or 'append', got {mode!r}")
+            raise ValueError(f"{where}: mode must be 'replace' or 'append', got {_args.show(mode)}")
         if ratio is None and class_counts is None:
             raise ValueError(f"{where}: give a ratio, or ratio=None with class_counts (top-up mode)")
         if ratio is not None and class_counts is not None:
             raise ValueError(f"{where}: ratio and class_counts are exclusive (class_counts selects top-up mode)")
         _check_ratio(ratio, where, upper_inclusive=(mode == "replace"))
-        self.num_classes, self.mode, self.seed = num_classes, mode, seed
+        self.num_classes, self.mode, self.seed = num_classes, mode, _args.integer(seed, "seed")
         if class_counts is None:
             self.ratio = float(ratio)
             self.class_probs = _distribution(target, num_classes, where)
@@ -254,12 +266,14 @@ class SyntheticDataset(Dataset):
                  seed: int = 0) -> None:
         where = "SyntheticDataset"
         self.role = _refuse_eval(real_dataset, where)
+        if not (hasattr(real_dataset, "__len__") and hasattr(real_dataset, "__getitem__")) or isinstance(real_dataset, (str, bytes)):
+            raise TypeError(f"{where}: real_dataset must be a map-style dataset (len() and [i]), got {type(real_dataset).__name__}")
         self.real = real_dataset
         self.fn = _as_fn(generator_fn)
         self.generator_fn = generator_fn
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"{where}: num_classes must be a positive int, got {num_classes!r}")
-        self.num_classes, self.seed, self.epoch = num_classes, seed, 0
+            raise ValueError(f"{where}: num_classes must be a positive int, got {_args.show(num_classes)}")
+        self.num_classes, self.seed, self.epoch = num_classes, _args.integer(seed, "seed"), 0
         n_real = len(real_dataset)
         if ratio is not None:
             if labels is not None or class_counts is not None:
@@ -324,8 +338,11 @@ class SyntheticDataset(Dataset):
         label = self.synthetic_labels[-k - 1].reshape(1)
         g = make_generator(self.seed, "synthetic-sample", self.epoch, index)
         if self._like is None and len(self.real):
-            img = self.real[0][0]
-            self._like = torch.as_tensor(img).unsqueeze(0)
+            first = self.real[0]
+            if not (isinstance(first, (tuple, list)) and len(first) >= 2 and isinstance(first[0], (Tensor, np.ndarray))):
+                raise TypeError(f"SyntheticDataset: real_dataset samples must be (image (C, H, W), label) pairs, "
+                                f"got {type(first).__name__} {_args.show(first)}")
+            self._like = torch.as_tensor(first[0]).unsqueeze(0)
         image = _generate(self.fn, label, g, like=self._like)[0]
         return image, int(label)
 
@@ -346,9 +363,14 @@ class ConditionalVAE(nn.Module):
     def __init__(self, num_classes: int = 10, image_shape: tuple[int, int, int] = (1, 28, 28), latent_dim: int = 8,
                  width: int = 16) -> None:
         super().__init__()
+        _args.integer(num_classes, "num_classes", low=1)
+        _args.integer(latent_dim, "latent_dim", low=1)
+        _args.integer(width, "width", low=1)
+        if not (isinstance(image_shape, Sequence) and len(image_shape) == 3 and all(_args.is_int(v) and v > 0 for v in image_shape)):
+            raise ValueError(f"ConditionalVAE: image_shape must be (C, H, W) positive ints, got {_args.show(image_shape)}")
         c, h, w = image_shape
         if h % 4 or w % 4:
-            raise ValueError(f"ConditionalVAE: image height and width must be multiples of 4, got {image_shape}")
+            raise ValueError(f"ConditionalVAE: image_shape height and width must be multiples of 4, got {image_shape}")
         self.num_classes, self.image_shape, self.latent_dim = num_classes, tuple(image_shape), latent_dim
         self._hw = (h // 4, w // 4)
         feat = 2 * width * self._hw[0] * self._hw[1]

@@ -129,18 +129,18 @@ class FourierAmplitudeMix(Transform):
     def __init__(self, beta: float = 0.1, alpha: float | Sequence[float] = (0.0, 1.0), p: float = 0.5,
                  style_bank: Optional[Tensor] = None) -> None:
         super().__init__(p)
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0.0 < float(beta) <= 0.5:
-            raise ValueError(f"beta must be a fraction in (0, 0.5], got {beta!r}")
-        self.beta = float(beta)
-        if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
-            alpha = (0.0, float(alpha))
+        self.beta = _args.number(beta, "beta", 0.0, 0.5, low_open=True)
+        if _args.is_number(alpha):
+            alpha = (0.0, alpha)
         self.alpha = _args.interval(alpha, "alpha", low_bound=0.0)
         if self.alpha[1] > 1.0:
-            raise ValueError(f"alpha must lie within [0, 1], got {alpha!r}")
+            raise ValueError(f"alpha must lie within [0, 1], got {_args.show(alpha)}")
         if style_bank is not None:
             if not isinstance(style_bank, Tensor) or style_bank.dim() != 4 or style_bank.shape[0] == 0:
                 raise ValueError("style_bank must be a non-empty (N, C, H, W) tensor of images")
             bank = style_bank.detach()
+            if bank.is_floating_point() and not bool(torch.isfinite(bank).all()):
+                raise ValueError("style_bank must hold finite values")
             bank = bank.float().div_(255.0) if bank.dtype == torch.uint8 else bank.float()
             self.register_buffer("style_bank", bank, persistent=False)
             self.cross_sample = False  # partners come from the bank, not the batch
@@ -215,8 +215,8 @@ class StyleNetworkAugment(Transform):
         self.style_net = style_net
         self.strength = _args.interval(strength, "strength", low_bound=0.0)
         if self.strength[1] > 1.0:
-            raise ValueError(f"strength must lie within [0, 1], got {strength!r}")
-        self.run_all = bool(run_all)
+            raise ValueError(f"strength must lie within [0, 1], got {_args.show(strength)}")
+        self.run_all = _args.flag(run_all, "run_all")
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
@@ -271,7 +271,7 @@ class RandomStyle(Transform):
     Args:
         kernel_size: odd encoder kernel size (1: a random colour basis only).
         shift: scale of the random mean shift, in feature standard deviations.
-        scale: scale of the random log standard-deviation change.
+        scale: scale of the random log standard-deviation change, in ``[0, 10]``.
         strength: ``(low, high)`` range of the per-sample blend weight within ``[0, 1]``.
         p: probability of restyling a sample.
         seed: seed of the encoder's weights (the same seed, the same filter bank).
@@ -280,15 +280,13 @@ class RandomStyle(Transform):
     def __init__(self, kernel_size: int = 3, shift: float = 0.5, scale: float = 0.5,
                  strength: Sequence[float] = (1.0, 1.0), p: float = 0.5, seed: int = 0) -> None:
         super().__init__(p)
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
-        for name, v in (("shift", shift), ("scale", scale)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-                raise ValueError(f"{name} must be a non-negative number, got {v!r}")
-        self.kernel_size, self.shift, self.scale, self.seed = kernel_size, float(shift), float(scale), int(seed)
+        self.kernel_size = _args.kernel_size(_args.integer(kernel_size, "kernel_size"))[0]
+        self.shift = _args.number(shift, "shift", low=0.0)
+        self.scale = _args.number(scale, "scale", 0.0, 10.0)  # exp(scale * z) overflows float32 far beyond 10
+        self.seed = _args.integer(seed, "seed")
         self.strength = _args.interval(strength, "strength", low_bound=0.0)
         if self.strength[1] > 1.0:
-            raise ValueError(f"strength must lie within [0, 1], got {strength!r}")
+            raise ValueError(f"strength must lie within [0, 1], got {_args.show(strength)}")
         self._weights: dict = {}
 
     def encoder_weight(self, channels: int, device: torch.device, dtype: torch.dtype) -> Tensor:
@@ -363,7 +361,7 @@ class MixStyle(nn.Module):
     Args:
         p: probability of mixing.
         alpha: Beta concentration.
-        eps: added to the variance.
+        eps: added to the variance (positive; float32 must not round it to 0).
         mix: ``"random"`` or ``"crossdomain"``.
         gate: ``"batch"`` (paper: one coin per batch) or ``"sample"`` (one per sample; skipped
             samples get ``lam = 1`` and keep their statistics).
@@ -379,13 +377,13 @@ class MixStyle(nn.Module):
                  gate: str = "batch", generator: Optional[torch.Generator] = None) -> None:
         super().__init__()
         self.p = check_probability(p)
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
-            raise ValueError(f"alpha must be a positive number, got {alpha!r}")
-        if mix not in self.MIXES:
-            raise ValueError(f"mix must be one of {self.MIXES}, got {mix!r}")
-        if gate not in ("batch", "sample"):
-            raise ValueError(f"gate must be 'batch' or 'sample', got {gate!r}")
-        self.alpha, self.eps, self.mix, self.gate = float(alpha), float(eps), mix, gate
+        self.alpha = _args.number(alpha, "alpha", low=0.0, low_open=True)
+        # 0 (or a value float32 rounds to 0) divides a constant feature map by 0
+        self.eps = _args.number(eps, "eps", low=torch.finfo(torch.float32).tiny)
+        self.mix = _args.choice(mix, "mix", self.MIXES)
+        self.gate = _args.choice(gate, "gate", ("batch", "sample"))
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         self.generator = generator
         self.last_params: Optional[Params] = None
 

@@ -1,48 +1,59 @@
-"""Argument checks shared by the audio transforms (clear errors at construction)."""
+"""Argument checks shared by the audio transforms (clear errors at construction).
+
+The generic checks (finite numbers, ints, ranges, choices) are :mod:`augloader.transforms._args`'s;
+this module adds the audio-specific ones: decibel ranges, STFT sizes, clip durations.
+"""
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import torch
 
-from ..transforms._args import interval, symmetric_range
+from ..transforms._args import choice, flag, integer, interval, is_number, number, show, symmetric_range
 
 __all__ = [
+    "DB_LIMIT",
+    "choice",
+    "decibel_range",
+    "flag",
     "interval",
+    "number",
     "symmetric_range",
     "positive_range",
     "positive_int",
-    "choice",
+    "show",
     "stft_sizes",
     "hann_window",
     "check_duration",
 ]
 
+#: Largest magnitude of a level in dB: 200 dB is a factor of 1e10, beyond which float32 audio
+#: overflows to inf or vanishes into the rounding of the signal.
+DB_LIMIT = 200.0
+
+
+def decibel_range(value: Any, name: str, symmetric: bool = True) -> tuple[float, float]:
+    """A finite ``(low, high)`` range in dB within ``[-DB_LIMIT, DB_LIMIT]`` (``g`` means ``(-g, g)``)."""
+    low, high = symmetric_range(value, name) if symmetric else interval(value, name)
+    if low < -DB_LIMIT or high > DB_LIMIT:
+        raise ValueError(f"{name} must lie within [-{DB_LIMIT:g}, {DB_LIMIT:g}] dB, got {show(value)}")
+    return low, high
+
 
 def positive_range(value: Any, name: str) -> tuple[float, float]:
-    """A positive number ``v`` as ``(v, v)`` or a ``(low, high)`` pair of positive numbers."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    """A positive number ``v`` as ``(v, v)`` or a ``(low, high)`` pair of positive finite numbers."""
+    if is_number(value):
         value = (value, value)
     low, high = interval(value, name)
     if low <= 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
+        raise ValueError(f"{name} must be positive, got {show(value)}")
     return low, high
 
 
 def positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    """An int ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def choice(value: Any, name: str, options: tuple[str, ...]) -> str:
-    """One of ``options``."""
-    if value not in options:
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
-    return value
+    """An int ``>= minimum`` (a bool or a float is refused)."""
+    return integer(value, name, low=minimum)
 
 
 def stft_sizes(

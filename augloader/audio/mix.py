@@ -78,13 +78,9 @@ class AudioMixUp(AudioTransform):
         p: float = 1.0,
     ) -> None:
         super().__init__(p)
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
-            raise ValueError(f"alpha must be a positive number, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = _args.number(alpha, "alpha", low=0.0, low_open=True)
         self.num_classes = None if num_classes is None else _args.positive_int(num_classes, "num_classes", 2)
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = _args.number(label_smoothing, "label_smoothing", 0.0, 1.0, high_open=True)
         self.domain = _args.choice(domain, "domain", ("waveform", "spectrogram"))
 
     def sample_params(self, shape: AudioShape, generator: Optional[torch.Generator] = None) -> Params:

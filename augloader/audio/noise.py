@@ -33,7 +33,7 @@ class Gain(AudioTransform):
 
     def __init__(self, gain_db: float | Sequence[float] = (-6.0, 6.0), p: float = 1.0) -> None:
         super().__init__(p)
-        self.gain_db = _args.symmetric_range(gain_db, "gain_db")
+        self.gain_db = _args.decibel_range(gain_db, "gain_db")
 
     def sample_params(self, shape: AudioShape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
@@ -68,10 +68,10 @@ class AddNoise(AudioTransform):
         self, snr_db: Sequence[float] = (3.0, 30.0), color: str | Sequence[str] = "white", p: float = 1.0
     ) -> None:
         super().__init__(p)
-        self.snr_db = _args.interval(snr_db, "snr_db")
-        colors = [color] if isinstance(color, str) else list(color)
-        if not colors or any(c not in NOISE_COLORS for c in colors):
-            raise ValueError(f"color must be one of {tuple(NOISE_COLORS)} or a non-empty list of them, got {color!r}")
+        self.snr_db = _args.decibel_range(snr_db, "snr_db", symmetric=False)
+        colors = [color] if isinstance(color, str) else list(color) if isinstance(color, Sequence) else None
+        if not colors or any(not isinstance(c, str) or c not in NOISE_COLORS for c in colors):
+            raise ValueError(f"color must be one of {tuple(NOISE_COLORS)} or a non-empty list of them, got {_args.show(color)}")
         self.colors = tuple(colors)
         self._decays = torch.tensor([NOISE_COLORS[c] for c in colors])
         self._coloured = any(NOISE_COLORS[c] != 0.0 for c in colors)
@@ -110,25 +110,25 @@ def _sound_bank(sounds: Sounds, sample_rate: Optional[int]) -> tuple[Tensor, Ten
     elif isinstance(sounds, Tensor):
         if sounds.dim() not in (2, 3) or not sounds.dtype.is_floating_point:
             raise ValueError(
-                f"a tensor of sounds must be float (N, L) or (N, C, L), got {sounds.dtype} {tuple(sounds.shape)}"
+                f"sounds: a tensor of sounds must be float (N, L) or (N, C, L), got {sounds.dtype} {tuple(sounds.shape)}"
             )
         clips = list(sounds if sounds.dim() == 3 else sounds.unsqueeze(1))
     elif isinstance(sounds, Sequence) and all(isinstance(s, Tensor) for s in sounds):
         clips = [s if s.dim() == 2 else s.unsqueeze(0) for s in sounds]
         if any(s.dim() != 2 or not s.dtype.is_floating_point for s in clips):
-            raise ValueError("each sound must be a float tensor (L,) or (C, L)")
+            raise ValueError("sounds: each sound must be a float tensor (L,) or (C, L)")
     else:
         raise TypeError(
             f"sounds must be a folder path, a tensor (N, L) / (N, C, L) or a list of tensors, got {type(sounds).__name__}"
         )
     if not clips:
-        raise ValueError("AddBackgroundNoise needs at least one sound")
+        raise ValueError("AddBackgroundNoise needs at least one sound in sounds, got none")
     channels = {c.shape[0] for c in clips}
     if len(channels) != 1:
-        raise ValueError(f"all sounds must have the same number of channels, got {sorted(channels)}")
+        raise ValueError(f"sounds must all have the same number of channels, got {sorted(channels)}")
     lengths = torch.tensor([c.shape[-1] for c in clips], dtype=torch.int64)
     if int(lengths.min()) == 0:
-        raise ValueError("sounds must not be empty")
+        raise ValueError("sounds must not be empty clips")
     bank = torch.zeros(len(clips), channels.pop(), int(lengths.max()))
     for i, clip in enumerate(clips):  # construction only, not a hot path
         bank[i, :, : clip.shape[-1]] = clip.float()
@@ -156,8 +156,12 @@ class AddBackgroundNoise(AudioTransform):
         self, sounds: Sounds, snr_db: Sequence[float] = (3.0, 30.0), sample_rate: Optional[int] = None, p: float = 1.0
     ) -> None:
         super().__init__(p)
-        self.snr_db = _args.interval(snr_db, "snr_db")
+        self.snr_db = _args.decibel_range(snr_db, "snr_db", symmetric=False)
+        if sample_rate is not None:
+            sample_rate = _args.positive_int(sample_rate, "sample_rate")
         bank, lengths = _sound_bank(sounds, sample_rate)
+        if not bool(torch.isfinite(bank).all()):
+            raise ValueError("sounds must hold finite values (a NaN or inf would spread into every mixed sample)")
         self.register_buffer("bank", bank, persistent=False)  # (N, C, L), zero-padded
         self.register_buffer("bank_lengths", lengths, persistent=False)  # (N,)
 

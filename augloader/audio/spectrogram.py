@@ -37,8 +37,8 @@ class Spectrogram(AudioTransform):
         self.n_fft, self.win_length, self.hop_length = _args.stft_sizes(
             n_fft, win_length, hop_length, hop_divisor=2, overlap=False
         )
-        if power not in (1, 2, 1.0, 2.0):
-            raise ValueError(f"power must be 1 (magnitude) or 2 (power), got {power!r}")
+        if isinstance(power, bool) or power not in (1, 2, 1.0, 2.0):
+            raise ValueError(f"power must be 1 (magnitude) or 2 (power), got {_args.show(power)}")
         self.power = float(power)
         self.register_buffer("window", _args.hann_window(self.win_length), persistent=False)
 
@@ -92,12 +92,16 @@ class MelSpectrogram(AudioTransform):
         self.spectrogram = Spectrogram(n_fft, win_length, hop_length, power)
         self.sample_rate = _args.positive_int(sample_rate, "sample_rate")
         self.n_mels = _args.positive_int(n_mels, "n_mels")
-        self.f_min = float(f_min)
-        self.f_max = float(sample_rate) / 2 if f_max is None else float(f_max)
+        self.f_min = _args.number(f_min, "f_min")
+        self.f_max = float(sample_rate) / 2 if f_max is None else _args.number(f_max, "f_max")
         if not 0.0 <= self.f_min < self.f_max <= sample_rate / 2:
             raise ValueError(f"need 0 <= f_min < f_max <= sample_rate / 2, got f_min={f_min}, f_max={f_max}")
+        _args.choice(norm, "norm", (None, "slaney"))
+        _args.choice(mel_scale, "mel_scale", ("htk", "slaney"))
         n_freqs = self.spectrogram.n_fft // 2 + 1
         fb = O.mel_filterbank(n_freqs, self.f_min, self.f_max, self.n_mels, self.sample_rate, norm, mel_scale)
+        if not bool(torch.isfinite(fb).all()):
+            raise ValueError(f"f_min ({f_min}) and f_max ({f_max}) are too close for {self.n_mels} mel filters")
         self.register_buffer("filters", fb, persistent=False)  # (F, n_mels)
 
     def apply(self, audio: Tensor, params: Params, lengths: Optional[Tensor] = None) -> Tensor:
@@ -119,8 +123,8 @@ def _init_masks(module: AudioTransform, max_width: int, num_masks: int, per_chan
     """Validated SpecAugment settings shared by FrequencyMasking and TimeMasking."""
     module.max_width = _args.positive_int(max_width, "max_width", 0)
     module.num_masks = _args.positive_int(num_masks, "num_masks")
-    module.per_channel = bool(per_channel)
-    module.mask_value = float(mask_value)
+    module.per_channel = _args.flag(per_channel, "per_channel")
+    module.mask_value = _args.number(mask_value, "mask_value")
 
 
 def _draw_masks(module: AudioTransform, shape: AudioShape, axis: int, generator: Optional[torch.Generator]) -> Params:

@@ -40,7 +40,7 @@ class TimeShift(AudioTransform):
         self.mode = _args.choice(mode, "mode", ("roll", "zero"))
         self.shift = _args.symmetric_range(shift, "shift")
         if self.unit == "samples" and not all(float(s).is_integer() for s in self.shift):
-            raise ValueError(f"shift in samples must be whole numbers, got {shift!r}")
+            raise ValueError(f"shift in samples must be whole numbers, got {_args.show(shift)}")
 
     def sample_params(self, shape: AudioShape, generator: Optional[torch.Generator] = None) -> Params:
         b, t = shape[0], shape[-1]
@@ -80,7 +80,7 @@ class SpeedChange(AudioTransform):
         super().__init__(p)
         self.factor = _args.positive_range(factor, "factor")
         self.interpolation = _args.choice(interpolation, "interpolation", ("cubic", "linear"))
-        self.antialias = bool(antialias)
+        self.antialias = _args.flag(antialias, "antialias")
 
     def sample_params(self, shape: AudioShape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
@@ -176,7 +176,7 @@ class PitchShift(AudioTransform):
         _init_stft(self, n_fft, hop_length)
         self.semitones = _args.symmetric_range(semitones, "semitones")
         if max(abs(s) for s in self.semitones) > 24:
-            raise ValueError(f"semitones must lie within two octaves (-24, 24), got {semitones!r}")
+            raise ValueError(f"semitones must lie within two octaves (-24, 24), got {_args.show(semitones)}")
         self.interpolation = _args.choice(interpolation, "interpolation", ("cubic", "linear"))
 
     def sample_params(self, shape: AudioShape, generator: Optional[torch.Generator] = None) -> Params:

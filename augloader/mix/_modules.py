@@ -20,7 +20,7 @@ from ..transforms.base import check_probability
 from ._images import auto_tile_bytes, mix_images
 from ._labels import check_labels, mixed_targets
 from ._params import Params, check_alpha, check_mode, check_params, identity_params, sample_mix_params
-from ._parsing import MixBatch, check_out, check_targets, minmax_arg, parse_batch
+from ._parsing import MixBatch, check_out, check_targets, flag_arg, minmax_arg, parse_batch
 from ._targets import mix_boxes, mix_masks
 
 _OUT_DTYPES = (torch.uint8, torch.float32, torch.float64, torch.float16, torch.bfloat16)
@@ -107,17 +107,17 @@ class MixUpCutMix(nn.Module):
         if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1):
             raise ValueError(f"num_classes must be a positive int or None, got {num_classes!r}")
         self.num_classes = None if num_classes is None else int(num_classes)
-        self.correct_lam = bool(correct_lam)
-        self.multi_label = bool(multi_label)
+        self.correct_lam = flag_arg(correct_lam, "correct_lam")
+        self.multi_label = flag_arg(multi_label, "multi_label")
         self.min_visibility = check_probability(min_visibility, "min_visibility")
         if out_dtype is not None and out_dtype not in _OUT_DTYPES:
             raise ValueError(f"out_dtype must be None, torch.uint8 or a float dtype, got {out_dtype!r}")
         self.out_dtype = out_dtype
-        self.enabled = bool(enabled)
+        self.enabled = flag_arg(enabled, "enabled")
         if off_epoch is not None and (isinstance(off_epoch, bool) or not isinstance(off_epoch, numbers.Integral) or off_epoch < 0):
             raise ValueError(f"off_epoch must be a non-negative int or None, got {off_epoch!r}")
         self.off_epoch = off_epoch
-        self.reuse_buffers = bool(reuse_buffers)
+        self.reuse_buffers = flag_arg(reuse_buffers, "reuse_buffers")
         if tile_bytes not in (None, "auto") and (
             isinstance(tile_bytes, bool) or not isinstance(tile_bytes, numbers.Integral) or tile_bytes < 1
         ):

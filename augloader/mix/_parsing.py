@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from .._batch import check_image
+from ..transforms._args import show
 
 MixBatch = Union[tuple, list, Mapping[str, Any]]
 
@@ -23,6 +24,13 @@ def minmax_arg(value: Optional[Sequence[float]]) -> Optional[tuple[float, float]
     if not 0.0 <= lo < hi <= 1.0:
         raise ValueError(f"cutmix_minmax / minmax must satisfy 0 <= min < max <= 1, got {value!r}")
     return lo, hi
+
+
+def flag_arg(value: Any, name: str) -> bool:
+    """A constructor switch: ``True`` or ``False`` only (``"no"`` would otherwise count as true)."""
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {show(value)}")
+    return bool(value)
 
 
 _TARGET_KEYS = ("mask", "boxes", "boxes_valid", "box_labels", "box_weights")

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from .._batch import Batch, BatchView, params_to
 from .._init_args import record_init_args
+from . import _args
 
 Params = dict[str, Any]
 #: A per-channel affine ``(scale (C,), bias (C,))`` a pixel transform may fold into its last pass.
@@ -24,10 +25,8 @@ Shape = tuple[int, int, int, int]
 
 
 def check_probability(p: float, name: str = "p") -> float:
-    """Returns ``p`` as a float, or raises if it is not a probability."""
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
-    return float(p)
+    """Returns ``p`` as a float, or raises (naming ``name``) if it is not a probability in ``[0, 1]``."""
+    return _args.probability(p, name)
 
 
 class Transform(nn.Module):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Optional, Sequence
 
 import torch
@@ -16,8 +15,9 @@ from .base import Params, Shape, Tail, Transform
 
 
 def _factor_range(value: float | Sequence[float], name: str, center: float = 1.0, bound=(0.0, float("inf"))):
+    """torchvision's ColorJitter ranges: ``f`` means ``[max(0, center - f), center + f]``; finite, within ``bound``."""
     low, high = _args.symmetric_range(value, name, center=center)
-    if isinstance(value, numbers.Real):
+    if _args.is_number(value):
         low = max(low, bound[0])
     if low < bound[0] or high > bound[1]:
         raise ValueError(f"{name} range ({low}, {high}) must lie within {bound}")
@@ -48,9 +48,7 @@ class ColorJitter(Transform):
                  saturation: float | Sequence[float] = 0.0, hue: float | Sequence[float] = 0.0, p: float = 1.0,
                  hue_mode: str = "hsv") -> None:
         super().__init__(p)
-        if hue_mode not in ("hsv", "linear"):
-            raise ValueError(f"hue_mode must be 'hsv' or 'linear', got {hue_mode!r}")
-        self.hue_mode = hue_mode
+        self.hue_mode = _args.choice(hue_mode, "hue_mode", ("hsv", "linear"))
         self.brightness = _factor_range(brightness, "brightness")
         self.contrast = _factor_range(contrast, "contrast")
         self.saturation = _factor_range(saturation, "saturation")
@@ -165,7 +163,7 @@ class RandomGamma(Transform):
     def __init__(self, gamma: Sequence[float] = (0.8, 1.25), gain: float = 1.0, p: float = 0.5) -> None:
         super().__init__(p)
         self.gamma = _args.interval(gamma, "gamma", low_bound=1e-6)
-        self.gain = float(gain)
+        self.gain = _args.number(gain, "gain", low=0.0, low_open=True)  # 0 or below: a black image
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
@@ -178,6 +176,7 @@ class RandomGamma(Transform):
 
 
 def _unit_threshold(threshold: float) -> float:
+    threshold = _args.number(threshold, "threshold")
     if not 0.0 <= threshold <= 255.0:
         raise ValueError(f"threshold must be in [0, 1] (fraction) or in (1, 255] (uint8 scale), got {threshold}")
     return threshold / 255.0 if threshold > 1.0 else threshold
@@ -192,7 +191,7 @@ class RandomSolarize(Transform):
 
     def __init__(self, threshold: float, p: float = 0.5) -> None:
         super().__init__(p)
-        self.threshold = _unit_threshold(float(threshold))
+        self.threshold = _unit_threshold(threshold)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
@@ -208,9 +207,7 @@ class RandomPosterize(Transform):
 
     def __init__(self, bits: int, p: float = 0.5) -> None:
         super().__init__(p)
-        if not isinstance(bits, int) or not 0 <= bits <= 8:
-            raise ValueError(f"bits must be an int in [0, 8], got {bits!r}")
-        self.bits = bits
+        self.bits = _args.integer(bits, "bits", 0, 8)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]

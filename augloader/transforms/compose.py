@@ -6,7 +6,7 @@ the choice is made between matrices, so they fuse with their neighbours into one
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -16,6 +16,7 @@ from .._batch import BatchView, to_working
 from ..ops import matrices
 from ..targets import boxes as Bx
 from ..targets.options import TargetOptions, target_options
+from . import _args
 from . import _subsets as S
 from . import invariances as Inv
 from .base import Params, Shape, Transform
@@ -23,12 +24,17 @@ from .stages import execute, plan
 
 
 def _check_transforms(transforms: Sequence[Transform], owner: str) -> list[Transform]:
+    if isinstance(transforms, Transform):
+        raise TypeError(f"{owner} takes a list of transforms; got a {type(transforms).__name__}, wrap it in a list: "
+                        f"{owner}([{type(transforms).__name__}(...)])")
+    if isinstance(transforms, (str, bytes)) or not isinstance(transforms, Iterable):
+        raise TypeError(f"{owner} takes a list of transforms, got {type(transforms).__name__} {_args.show(transforms)}")
     transforms = list(transforms)
     if not transforms:
-        raise ValueError(f"{owner} needs at least one transform")
+        raise ValueError(f"{owner} needs at least one transform in transforms, got an empty list")
     for i, t in enumerate(transforms):
         if not isinstance(t, Transform):
-            raise TypeError(f"{owner}: item {i} is a {type(t).__name__}, not an augloader Transform")
+            raise TypeError(f"{owner}: transforms[{i}] is a {type(t).__name__}, not an augloader Transform")
     return transforms
 
 
@@ -214,9 +220,11 @@ class RandomChoice(Transform):
         super().__init__()
         self.transforms = nn.ModuleList(_check_transforms(transforms, "RandomChoice"))
         n = len(self.transforms)
-        weights = torch.ones(n) if p is None else torch.as_tensor(p, dtype=torch.float64)
+        if p is not None and (_args.is_number(p) or not hasattr(p, "__len__") or len(p) != n):
+            raise ValueError(f"RandomChoice: p must have {n} non-negative weights with a positive sum, got {_args.show(p)}")
+        weights = torch.ones(n) if p is None else torch.tensor(_args.numbers_seq(p, "p"), dtype=torch.float64)
         if weights.numel() != n or (weights < 0).any() or weights.sum() <= 0:
-            raise ValueError(f"RandomChoice: p must have {n} non-negative weights with a positive sum, got {p!r}")
+            raise ValueError(f"RandomChoice: p must have {n} non-negative weights with a positive sum, got {_args.show(p)}")
         self.weights = (weights / weights.sum()).tolist()
         geometric = all(t.kind == "geometric" for t in self.transforms)
         self.kind = "geometric" if geometric else "pixel"

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
 
 from .._batch import Batch, BatchView, from_working, to_working
 from ..ops import color as C
+from . import _args
 from .base import Params, Transform
+
+
+def _channel_stats(value: Any, name: str) -> list[float]:
+    """Per-channel statistics: a number, a sequence of finite numbers, or a tensor / array of them."""
+    if hasattr(value, "tolist") and not _args.is_number(value):  # a tensor or an array
+        value = value.tolist()
+        value = value if isinstance(value, list) else [value]
+    if _args.is_number(value):
+        value = [value]
+    return _args.numbers_seq(value, name)
 
 
 class Normalize(Transform):
@@ -25,12 +36,13 @@ class Normalize(Transform):
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
-        mean_t = torch.as_tensor(mean, dtype=torch.float32).flatten()
-        std_t = torch.as_tensor(std, dtype=torch.float32).flatten()
-        if mean_t.numel() != std_t.numel() or mean_t.numel() == 0:
-            raise ValueError(f"mean and std must have the same, non-zero length, got {list(mean)} and {list(std)}")
-        if (std_t <= 0).any():
-            raise ValueError(f"std must be positive, got {list(std)}")
+        mean_l, std_l = _channel_stats(mean, "mean"), _channel_stats(std, "std")
+        if len(mean_l) != len(std_l):
+            raise ValueError(f"mean and std must have the same, non-zero length, got {_args.show(mean_l)} and {_args.show(std_l)}")
+        mean_t = torch.tensor(mean_l, dtype=torch.float32)
+        std_t = torch.tensor(std_l, dtype=torch.float32)
+        if (std_t <= 0).any():  # also a positive std too small for float32 (it rounds to 0)
+            raise ValueError(f"std must be positive, got {_args.show(std_l)}")
         self._mean, self._std = mean_t.tolist(), std_t.tolist()
         self.register_buffer("mean", mean_t, persistent=False)
         self.register_buffer("std", std_t, persistent=False)
@@ -56,10 +68,17 @@ class Normalize(Transform):
 
 
 class ToFloat(Transform):
-    """uint8 ``[0, 255]`` -> float32 ``[0, 1]``; float input becomes float32."""
+    """uint8 ``[0, 255]`` -> float32 ``[0, 1]``; float input becomes float32.
+
+    A conversion always applies: it takes no ``p`` (a pipeline whose dtype depended on a coin flip
+    could not be batched), so ``ToFloat(p=0)`` is a ``TypeError`` rather than an ignored argument.
+    """
 
     native = True
     randomized = False
+
+    def __init__(self) -> None:
+        super().__init__()
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
         return to_working(image) if image.dtype == torch.uint8 else image.to(torch.float32)
@@ -88,6 +107,9 @@ class ToUint8(Transform):
 
     native = True
     randomized = False
+
+    def __init__(self) -> None:
+        super().__init__()  # no p: like ToFloat, a conversion always applies
 
     def _run(self, view: BatchView, params: Params) -> Batch:
         _refuse_nan(view.image, "sample {first}")

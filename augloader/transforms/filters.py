@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Optional, Sequence
 
 import torch
@@ -24,14 +23,6 @@ def _seed(b: int, generator: Optional[torch.Generator]) -> Tensor:
     return torch.randint(0, 2**31 - 1, (b,), generator=generator, device=dev)
 
 
-def _range(value: float | Sequence[float], name: str, low_bound: float = 0.0) -> tuple[float, float]:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if value < low_bound:
-            raise ValueError(f"{name} must be >= {low_bound}, got {value}")
-        return float(value), float(value)
-    return _args.interval(value, name, low_bound=low_bound)
-
-
 class GaussianBlur(Transform):
     """Separable Gaussian blur with ``sigma`` drawn per sample (torchvision's ``GaussianBlur``).
 
@@ -45,11 +36,8 @@ class GaussianBlur(Transform):
 
     def __init__(self, kernel_size: int | Sequence[int], sigma: float | Sequence[float] = (0.1, 2.0), p: float = 1.0) -> None:
         super().__init__(p)
-        ky, kx = _args.pair(kernel_size, "kernel_size")[::-1] if not isinstance(kernel_size, int) else (kernel_size, kernel_size)
-        if kx % 2 == 0 or ky % 2 == 0:
-            raise ValueError(f"kernel_size must be odd, got {kernel_size!r}")
-        self.kernel_size = (kx, ky)
-        self.sigma = _range(sigma, "sigma", low_bound=1e-6)
+        self.kernel_size = _args.kernel_size(kernel_size)  # (kx, ky)
+        self.sigma = _args.value_range(sigma, "sigma", low_bound=1e-6)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
@@ -70,7 +58,7 @@ class RandomSharpness(Transform):
 
     def __init__(self, sharpness_factor: float | Sequence[float] = 2.0, p: float = 0.5) -> None:
         super().__init__(p)
-        self.sharpness = _range(sharpness_factor, "sharpness_factor")
+        self.sharpness = _args.value_range(sharpness_factor, "sharpness_factor")
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
@@ -86,8 +74,8 @@ class GaussianNoise(Transform):
 
     def __init__(self, sigma: float | Sequence[float] = 0.1, clip: bool = True, p: float = 1.0) -> None:
         super().__init__(p)
-        self.sigma = _range(sigma, "sigma")
-        self.clip = bool(clip)
+        self.sigma = _args.value_range(sigma, "sigma")
+        self.clip = _args.flag(clip, "clip")
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
@@ -103,12 +91,8 @@ class SaltAndPepperNoise(Transform):
 
     def __init__(self, amount: float | Sequence[float] = (0.01, 0.05), salt_ratio: float = 0.5, p: float = 1.0) -> None:
         super().__init__(p)
-        self.amount = _range(amount, "amount")
-        if self.amount[1] > 1.0:
-            raise ValueError(f"amount must be in [0, 1], got {amount!r}")
-        self.salt_ratio = _args.interval((salt_ratio, salt_ratio), "salt_ratio", low_bound=0.0)[0]
-        if self.salt_ratio > 1.0:
-            raise ValueError(f"salt_ratio must be in [0, 1], got {salt_ratio}")
+        self.amount = _args.value_range(amount, "amount", 0.0, 1.0)
+        self.salt_ratio = _args.number(salt_ratio, "salt_ratio", 0.0, 1.0)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
@@ -137,15 +121,15 @@ class RandomErasing(Transform):
     def __init__(self, p: float = 0.5, scale: Sequence[float] = (0.02, 0.33), ratio: Sequence[float] = (0.3, 3.3),
                  value: float | Sequence[float] | str = 0.0, tries: int = 10) -> None:
         super().__init__(p)
-        self.scale = _args.interval(scale, "scale", low_bound=0.0)
+        self.scale = _args.interval(scale, "scale", low_bound=0.0, high_bound=1.0)
         self.ratio = _args.interval(ratio, "ratio", low_bound=1e-6)
         if isinstance(value, str):
             if value != "random":
-                raise ValueError(f"value must be a number, a sequence of numbers or 'random', got {value!r}")
+                raise ValueError(f"value must be a number, a sequence of numbers or 'random', got {_args.show(value)}")
             self.value = None
         else:
-            self.value = _args.fill_value(value)
-        self.tries = int(tries)
+            self.value = _args.fill_value(value, "value")
+        self.tries = _args.integer(tries, "tries", low=1)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b, _, h, w = shape
@@ -166,5 +150,6 @@ class RandomErasing(Transform):
         return {"box": torch.stack([left, top, ew, eh], dim=1), "seed": _seed(b, generator)}
 
     def apply(self, image: Tensor, params: Params, inplace: bool = False) -> Tensor:
+        _args.check_fill(self.value, image.shape[1], "RandomErasing", "value")
         value = None if self.value is None else const(self.value, image.device, image.dtype)
         return E.erase(image, params["box"], value, params["seed"], inplace=inplace)

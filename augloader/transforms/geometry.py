@@ -39,6 +39,11 @@ class _SafeDraw:
                              t.output_size((h, w)), targets, t.bbox_safe, t.min_visibility)
 
 
+def _center(center: Any) -> Optional[tuple[float, float]]:
+    """A rotation centre: None (the image centre) or ``(x, y)`` finite pixel coordinates."""
+    return None if center is None else tuple(_args.numbers_seq(center, "center", 2))  # type: ignore[return-value]
+
+
 def _centre(b: int, size: tuple[int, int], center: Optional[Sequence[float]], device: torch.device | str = "cpu") -> Tensor:
     h, w = size
     c = (w / 2.0, h / 2.0) if center is None else (float(center[0]), float(center[1]))
@@ -118,22 +123,23 @@ class RandomAffine(Transform):
         _SafeDraw.setup(self, bbox_safe, min_visibility, safe_tries)
         self.degrees = _args.symmetric_range(degrees, "degrees")
         if translate is not None:
-            if not (isinstance(translate, Sequence) and len(translate) == 2 and all(0.0 <= float(t) <= 1.0 for t in translate)):
-                raise ValueError(f"translate must be a pair of fractions in [0, 1], got {translate!r}")
-            translate = (float(translate[0]), float(translate[1]))
+            tx, ty = _args.numbers_seq(translate, "translate", 2)
+            if not (0.0 <= tx <= 1.0 and 0.0 <= ty <= 1.0):
+                raise ValueError(f"translate must be a pair of fractions in [0, 1], got {_args.show(translate)}")
+            translate = (tx, ty)
         self.translate = translate
         self.scale = _args.interval(scale, "scale", low_bound=1e-6) if scale is not None else (1.0, 1.0)
         self.shear = self._parse_shear(shear)
         self.interpolation = _args.interpolation(interpolation)
         self.padding_mode = "constant"
         self.fill = _args.fill_value(fill)
-        self.center = center
+        self.center = _center(center)
 
     @staticmethod
     def _parse_shear(shear: Any) -> tuple[float, float, float, float]:
         if shear is None:
             return (0.0, 0.0, 0.0, 0.0)
-        if isinstance(shear, Sequence) and len(shear) == 4:
+        if isinstance(shear, Sequence) and not isinstance(shear, str) and len(shear) == 4:
             return (*_args.interval(shear[:2], "shear[0:2]"), *_args.interval(shear[2:], "shear[2:4]"))
         return (*_args.symmetric_range(shear, "shear"), 0.0, 0.0)
 
@@ -194,10 +200,10 @@ class RandomRotation(Transform):
         super().__init__(p)
         self.degrees = _args.symmetric_range(degrees, "degrees")
         self.interpolation = _args.interpolation(interpolation)
-        if expand and center is not None:
+        self.expand = _args.flag(expand, "expand")
+        self.center = _center(center)
+        if self.expand and self.center is not None:
             raise ValueError("RandomRotation: center cannot be combined with expand=True")
-        self.expand = bool(expand)
-        self.center = center
         self.padding_mode = "constant"
         self.fill = _args.fill_value(fill)
 
@@ -249,9 +255,7 @@ class RandomPerspective(Transform):
 
     def __init__(self, distortion_scale: float = 0.5, p: float = 0.5, interpolation: str = "bilinear", fill: float | Sequence[float] = 0.0) -> None:
         super().__init__(p)
-        if not 0.0 <= float(distortion_scale) <= 1.0:
-            raise ValueError(f"distortion_scale must be in [0, 1], got {distortion_scale!r}")
-        self.distortion_scale = float(distortion_scale)
+        self.distortion_scale = _args.number(distortion_scale, "distortion_scale", 0.0, 1.0)
         self.interpolation = _args.interpolation(interpolation)
         self.padding_mode = "constant"
         self.fill = _args.fill_value(fill)
@@ -309,7 +313,7 @@ class RandomCrop(Transform):
         _SafeDraw.setup(self, bbox_safe, min_visibility, safe_tries)
         self.size = _args.pair(size, "size")
         self.padding = _args.padding(padding) if padding is not None else (0, 0, 0, 0)
-        self.pad_if_needed = bool(pad_if_needed)
+        self.pad_if_needed = _args.flag(pad_if_needed, "pad_if_needed")
         self.fill = _args.fill_value(fill)
         self.padding_mode = _args.padding_mode(padding_mode)
         self.may_sample_outside = any(self.padding) or self.pad_if_needed
@@ -446,19 +450,21 @@ class Resize(Transform):
         self, size: int | Sequence[int], interpolation: str = "bilinear", max_size: Optional[int] = None, antialias: bool = True
     ) -> None:
         super().__init__()
-        if isinstance(size, int) and not isinstance(size, bool):
-            if size <= 0:
-                raise ValueError(f"size must be positive, got {size}")
-            self.size: int | tuple[int, int] = size
+        if isinstance(size, Sequence) and not isinstance(size, str) and len(size) == 1:
+            size = size[0]  # torchvision: a one-item sequence is the shorter edge
+        if _args.is_int(size):
+            self.size: int | tuple[int, int] = _args.integer(size, "size", low=1)
         else:
             self.size = _args.pair(size, "size")
             if max_size is not None:
                 raise ValueError("max_size is only allowed when size is an int (the shorter edge)")
+        if max_size is not None:
+            max_size = _args.integer(max_size, "max_size", low=1)
+            if max_size <= self.size:
+                raise ValueError(f"max_size ({max_size}) must be greater than size ({self.size}), the shorter edge")
         self.max_size = max_size
         self.interpolation = _args.interpolation(interpolation)
-        if not isinstance(antialias, bool):
-            raise TypeError(f"antialias must be a bool, got {antialias!r}")
-        self.antialias = antialias
+        self.antialias = _args.flag(antialias, "antialias")
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
         return resize_output_size(in_size, self.size, self.max_size)
@@ -511,14 +517,14 @@ class RandomResizedCrop(Transform):
     ) -> None:
         super().__init__()
         _SafeDraw.setup(self, bbox_safe, min_visibility, safe_tries)
-        if not isinstance(antialias, bool):
-            raise TypeError(f"antialias must be a bool, got {antialias!r}")
-        self.antialias = antialias
+        self.antialias = _args.flag(antialias, "antialias")
         self.size = _args.pair(size, "size")
         self.scale = _args.interval(scale, "scale", low_bound=0.0)
+        if self.scale[1] <= 0:
+            raise ValueError(f"scale must have high > 0 (the crop's share of the image area), got {_args.show(scale)}")
         self.ratio = _args.interval(ratio, "ratio", low_bound=1e-6)
         self.interpolation = _args.interpolation(interpolation)
-        self.tries = int(tries)
+        self.tries = _args.integer(tries, "tries", low=1)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
         return _SafeDraw.sample(self, shape, generator, targets)
@@ -554,12 +560,13 @@ class RandomResizedCrop(Transform):
         return {"box": box}  # (B, 4): x, y, w, h in input pixels
 
     def _fallback(self, h: int, w: int) -> tuple[int, int]:
-        """torchvision's fallback: the central crop clamped to the ratio range, as ``(w, h)``."""
+        """torchvision's fallback: the central crop clamped to the ratio range, as ``(w, h)`` (at least one
+        pixel a side: an extreme ratio would otherwise round a side to 0 and divide by it)."""
         in_ratio = w / h
         if in_ratio < self.ratio[0]:
-            return w, int(round(w / self.ratio[0]))
+            return w, max(1, int(round(w / self.ratio[0])))
         if in_ratio > self.ratio[1]:
-            return int(round(h * self.ratio[1])), h
+            return max(1, int(round(h * self.ratio[1]))), h
         return w, h
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:

@@ -11,6 +11,8 @@ import math
 import numbers
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from . import _args
+
 #: name -> kind of value: a bound in degrees, or whether the transform is allowed at all.
 KNOWN = {"max_rotation": "degrees", "max_shear": "degrees", "horizontal_flip": "bool", "vertical_flip": "bool",
          "perspective": "bool"}
@@ -28,9 +30,9 @@ def parse(invariances: Optional[Mapping[str, Any]]) -> dict[str, Any]:
             raise ValueError(f"unknown invariance {key!r}; known: {sorted(KNOWN)}")
         if KNOWN[key] == "bool":
             if not isinstance(value, bool):
-                raise ValueError(f"invariance {key!r} must be True or False, got {value!r}")
-        elif isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
-            raise ValueError(f"invariance {key!r} must be a non-negative number of degrees, got {value!r}")
+                raise ValueError(f"invariance {key!r} must be True or False, got {_args.show(value)}")
+        elif isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:  # NaN too
+            raise ValueError(f"invariance {key!r} must be a non-negative number of degrees, got {_args.show(value)}")
         out[key] = value
     return out
 

@@ -67,6 +67,8 @@ SIGNED = {"ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Brightness"
 def _check_ops(ops: Optional[Sequence[str]]) -> tuple[str, ...]:
     if ops is None:
         return ALL_OPS
+    if isinstance(ops, str) or not isinstance(ops, Sequence):
+        raise TypeError(f"ops must be a list of op names, got {type(ops).__name__} {_args.show(ops)}")
     ops = tuple(ops)
     unknown = [o for o in ops if o not in ALL_OPS]
     if unknown or not ops:
@@ -137,11 +139,12 @@ class RandAugment(Transform):
                  ops: Optional[Sequence[str]] = None, interpolation: str = "bilinear", fill: float = 0.0,
                  invariances: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__()
-        if not isinstance(num_ops, int) or num_ops < 1:
-            raise ValueError(f"num_ops must be a positive int, got {num_ops!r}")
-        if not 0 <= magnitude < num_magnitude_bins:
-            raise ValueError(f"magnitude must be in [0, {num_magnitude_bins}), got {magnitude!r}")
-        self.num_ops, self.magnitude, self.num_magnitude_bins = num_ops, int(magnitude), int(num_magnitude_bins)
+        num_ops = _args.integer(num_ops, "num_ops", low=1)
+        num_magnitude_bins = _args.integer(num_magnitude_bins, "num_magnitude_bins", low=2)
+        magnitude = _args.integer(magnitude, "magnitude", low=0)  # 2.5 is refused, not truncated
+        if magnitude >= num_magnitude_bins:
+            raise ValueError(f"magnitude must be in [0, num_magnitude_bins) = [0, {num_magnitude_bins}), got {magnitude}")
+        self.num_ops, self.magnitude, self.num_magnitude_bins = num_ops, magnitude, num_magnitude_bins
         self.ops = _check_ops(ops)
         self._policy = PolicyRunner(self.ops, BinnedSpace(RANDAUGMENT_SPACE, self.num_magnitude_bins),
                                     _args.interpolation(interpolation), _args.fill_value(fill))
@@ -181,9 +184,7 @@ class TrivialAugmentWide(Transform):
                  interpolation: str = "bilinear", fill: float = 0.0,
                  invariances: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__()
-        if num_magnitude_bins < 2:
-            raise ValueError(f"num_magnitude_bins must be >= 2, got {num_magnitude_bins}")
-        self.num_magnitude_bins = int(num_magnitude_bins)
+        self.num_magnitude_bins = _args.integer(num_magnitude_bins, "num_magnitude_bins", low=2)
         self.ops = _check_ops(ops)
         self._policy = PolicyRunner(self.ops, BinnedSpace(TRIVIALAUGMENT_WIDE_SPACE, self.num_magnitude_bins),
                                     _args.interpolation(interpolation), _args.fill_value(fill))

@@ -18,6 +18,7 @@ from ..targets.batch import Targets
 from ..targets.options import TargetOptions, target_options
 from ..ops.resize import RESIZE_INTERPOLATIONS, axis_aligned_boxes, resized_crop
 from ..ops.warp import warp, warp_integer
+from ._args import check_fill
 from .base import Params, Transform
 
 
@@ -206,6 +207,7 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
         mask_padding = stage.padding_mode if any(t.may_sample_outside for t in stage.transforms) else "edge"
         state.targets.move(total, inverse, size, mask_padding, frames, stage.integer, projective, prefixes)
     fill = stage.fill
+    check_fill(fill, image.shape[1], "/".join(type(t).__name__ for t in stage.transforms))
     if _run_resized_crop(stage, state, total, frames, size):
         return
     if stage.integer:

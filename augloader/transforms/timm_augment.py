@@ -118,6 +118,8 @@ class TimmSpace:
 
 
 def _check_timm_ops(ops: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(ops, str) or not isinstance(ops, Sequence):
+        raise TypeError(f"ops must be a list of timm op names, got {type(ops).__name__} {_args.show(ops)}")
     ops = tuple(ops)
     unknown = [o for o in ops if o not in TIMM_OPS]
     if unknown or not ops:
@@ -126,9 +128,7 @@ def _check_timm_ops(ops: Sequence[str]) -> tuple[str, ...]:
 
 
 def _number(value: Any, name: str, low: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low:
-        raise ValueError(f"{name} must be a number >= {low}, got {value!r}")
-    return float(value)
+    return _args.number(value, name, low=low)
 
 
 class TimmRandAugment(Transform):
@@ -166,11 +166,10 @@ class TimmRandAugment(Transform):
                  interpolation: str = "bilinear", fill: float | Sequence[float] = 128.0 / 255.0,
                  invariances: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__(p)
-        if isinstance(num_ops, bool) or not isinstance(num_ops, int) or num_ops < 1:
-            raise ValueError(f"num_ops must be a positive int, got {num_ops!r}")
-        self.num_ops = num_ops
+        self.num_ops = _args.integer(num_ops, "num_ops", low=1)
         self.magnitude = _number(magnitude, "magnitude")
-        self.magnitude_std = _number(magnitude_std, "magnitude_std")
+        # inf is timm's documented "uniform in [0, magnitude]"; NaN and -inf are refused.
+        self.magnitude_std = math.inf if magnitude_std == math.inf else _number(magnitude_std, "magnitude_std")
         self.magnitude_max = None if magnitude_max is None else _number(magnitude_max, "magnitude_max")
         self.timm_ops = _check_timm_ops(ops)
         self.weights = None if weights is None else self._check_weights(weights)
@@ -181,9 +180,9 @@ class TimmRandAugment(Transform):
         self.restrict_ops(invariances)
 
     def _check_weights(self, weights: Sequence[float]) -> tuple[float, ...]:
-        w = tuple(float(v) for v in weights)
+        w = tuple(_args.numbers_seq(weights, "weights"))
         if len(w) != len(self.timm_ops) or any(not v >= 0 for v in w) or sum(w) <= 0:
-            raise ValueError(f"weights must be {len(self.timm_ops)} non-negative numbers with a positive sum, got {weights!r}")
+            raise ValueError(f"weights must be {len(self.timm_ops)} non-negative numbers with a positive sum, got {_args.show(weights)}")
         if sum(v > 0 for v in w) < self.num_ops:
             raise ValueError(f"weights: ops are drawn without replacement, so num_ops={self.num_ops} needs as many "
                              f"ops of positive weight, got {sum(v > 0 for v in w)}")
