@@ -20,7 +20,7 @@ from augloader import policies
 from augloader.policies import from_timm
 from augloader.transforms import timm_augment as TM
 
-from conftest import natural_batch
+from photos import natural_batch
 
 TA = pytest.importorskip("timm.data.auto_augment")
 

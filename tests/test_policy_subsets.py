@@ -22,7 +22,7 @@ from augloader.transforms.policies import SIGNED
 from augloader.transforms.policy_engine import GEOMETRIC_OPS
 from augloader.transforms.stages import execute, plan
 
-from conftest import natural_batch
+from photos import natural_batch
 
 
 # ---- the previous whole-batch execution --------------------------------------------------------------
