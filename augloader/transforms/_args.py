@@ -209,3 +209,14 @@ def check_fill(fill: Any, channels: int, owner: str, name: str = "fill") -> None
     if isinstance(fill, (list, tuple)) and len(fill) not in (1, channels):
         raise ValueError(f"{owner}: {name} has {len(fill)} values but the image has {channels} channels "
                          f"(give one number, or one per channel)")
+
+
+def op_names(ops: Any, known: Sequence[str], label: str = "policy ops") -> tuple[str, ...]:
+    """A non-empty list of op names, each one of ``known`` (a policy's ``ops=`` argument)."""
+    if isinstance(ops, str) or not isinstance(ops, Sequence):
+        raise TypeError(f"ops must be a list of op names, got {type(ops).__name__} {show(ops)}")
+    ops = tuple(ops)
+    unknown = [o for o in ops if o not in known]
+    if unknown or not ops:
+        raise ValueError(f"unknown {label} {unknown}; choose from {tuple(known)}")
+    return ops

@@ -65,15 +65,7 @@ SIGNED = {"ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Brightness"
 
 
 def _check_ops(ops: Optional[Sequence[str]]) -> tuple[str, ...]:
-    if ops is None:
-        return ALL_OPS
-    if isinstance(ops, str) or not isinstance(ops, Sequence):
-        raise TypeError(f"ops must be a list of op names, got {type(ops).__name__} {_args.show(ops)}")
-    ops = tuple(ops)
-    unknown = [o for o in ops if o not in ALL_OPS]
-    if unknown or not ops:
-        raise ValueError(f"unknown policy ops {unknown}; choose from {ALL_OPS}")
-    return ops
+    return ALL_OPS if ops is None else _args.op_names(ops, ALL_OPS)
 
 
 @dataclass(frozen=True)

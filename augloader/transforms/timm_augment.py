@@ -117,16 +117,6 @@ class TimmSpace:
         return torch.zeros_like(level) if fn is None else fn(level, params["sign"][:, step], self, size)
 
 
-def _check_timm_ops(ops: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(ops, str) or not isinstance(ops, Sequence):
-        raise TypeError(f"ops must be a list of timm op names, got {type(ops).__name__} {_args.show(ops)}")
-    ops = tuple(ops)
-    unknown = [o for o in ops if o not in TIMM_OPS]
-    if unknown or not ops:
-        raise ValueError(f"unknown timm ops {unknown}; choose from {sorted(TIMM_OPS)}")
-    return ops
-
-
 def _number(value: Any, name: str, low: float = 0.0) -> float:
     return _args.number(value, name, low=low)
 
@@ -171,7 +161,7 @@ class TimmRandAugment(Transform):
         # inf is timm's documented "uniform in [0, magnitude]"; NaN and -inf are refused.
         self.magnitude_std = math.inf if magnitude_std == math.inf else _number(magnitude_std, "magnitude_std")
         self.magnitude_max = None if magnitude_max is None else _number(magnitude_max, "magnitude_max")
-        self.timm_ops = _check_timm_ops(ops)
+        self.timm_ops = _args.op_names(ops, sorted(TIMM_OPS), "timm ops")
         self.weights = None if weights is None else self._check_weights(weights)
         self.ops = tuple(TIMM_OPS[o][0] for o in self.timm_ops)
         space = TimmSpace(self.timm_ops, _number(translate_pct, "translate_pct"), _number(translate_const, "translate_const"))
