@@ -30,8 +30,8 @@ conversion counted). torchvision's policies default to nearest interpolation, au
 bilinear: the "nearest" column is the like-for-like comparison, the "bilinear" one augloader's
 default. augloader applies all geometric picks of a sample first, in one resampling (see
 augloader.transforms.policies); torchvision resamples once per geometric op in the drawn order.
-On the CPU the engine runs batches in chunks of about 8 MB (13 images of 224x224), so augloader's
-per-call overhead repeats per chunk and its cost per image flattens above that size. The machine
+Policies run on the whole batch (the CPU engine does not split it into cache-sized chunks for them),
+so their per-call overhead is paid once per batch. The machine
 is shared with other work (2 cores): single numbers move by 10-20% between runs; the interleaved
 rounds keep each row's columns comparable.
 """
