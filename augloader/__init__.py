@@ -44,7 +44,7 @@ from .mix import CutMix, MixUp, MixUpCutMix
 from .targets import TargetOptions
 from . import policies
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version source: pyproject.toml reads it (tool.setuptools.dynamic)
 
 __all__ = [
     "CenterCrop", "ColorJitter", "Compose", "GaussianBlur", "GaussianNoise", "Normalize", "Pad", "RandAugment",
