@@ -3,8 +3,10 @@
 glibc serves large allocations with fresh ``mmap`` pages and returns freed ones to the OS, so every
 temporary of a few MB costs page faults on first touch (measured here: a 12.8 MB elementwise op took
 8 ms with a fresh output and 2 ms with a reused one). Raising the mmap and trim thresholds lets
-freed blocks be reused. :func:`tune_malloc` does this once per process; set
-``AUGLOADER_NO_MALLOC_TUNING=1`` to keep the system defaults.
+freed blocks be reused. The setting is process-wide, so augloader makes it only where it is asked
+to: :func:`tune_memory` applies it in the calling process (call it in your main process to get the
+same speed there), and the engine applies it by itself only inside DataLoader worker processes
+(:func:`tune_malloc`).
 """
 
 from __future__ import annotations
@@ -22,22 +24,51 @@ _M_MMAP_THRESHOLD = -3
 _done = False
 
 
-def tune_malloc(mmap_threshold: int = 32 * 1024 * 1024, trim_threshold: int = 1 << 30) -> bool:
-    """Keeps blocks up to ``mmap_threshold`` bytes on the heap for reuse (glibc only; once per process).
+def tune_memory(mmap_threshold: int = 32 * 1024 * 1024, trim_threshold: int = 1 << 30) -> bool:
+    """Keeps freed blocks up to ``mmap_threshold`` bytes on the heap for reuse, in this process.
 
-    Returns True when the settings were applied.
+    This changes glibc's ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD`` for the whole process (every
+    library in it), so augloader never does it in your main process unless you call this function;
+    batches augmented there run up to a few times slower per large temporary without it. DataLoader
+    worker processes are tuned automatically (see :func:`tune_malloc`). Linux with glibc only; once
+    per process.
+
+    Args:
+        mmap_threshold: allocations below this many bytes come from the heap instead of fresh pages.
+        trim_threshold: free heap memory kept before it is returned to the OS.
+
+    Returns:
+        True when the settings were applied (now or by an earlier call), False where there is no glibc.
     """
     global _done
     if _done:
         return True
     _done = True
-    if os.environ.get("AUGLOADER_NO_MALLOC_TUNING") or not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold))
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to tune
         return False
+
+
+def tune_malloc() -> bool:
+    """The engine's hook, called on every pipeline run: tunes malloc only inside a DataLoader worker.
+
+    A worker process exists to produce batches (it is where the batch stage runs), so the
+    process-wide :func:`tune_memory` is applied there once; the main process is never changed
+    behind the user's back. ``AUGLOADER_NO_MALLOC_TUNING=1`` keeps the system defaults in workers
+    too.
+
+    Returns:
+        True when this process is tuned.
+    """
+    if _done:
+        return True
+    if torch.utils.data.get_worker_info() is None or os.environ.get("AUGLOADER_NO_MALLOC_TUNING"):
+        return False
+    return tune_memory()
 
 
 _MADV_HUGEPAGE = 14
