@@ -7,7 +7,7 @@ from .device import DeviceAugmenter
 from .export import ExportError, ExportResult, export_augmented
 from .folder import ImageFolder
 from .lazy import ImageDecodeError, LazyImage
-from .loader import AugmentedLoader, loader
+from .augmented_loader import AugmentedLoader, loader
 from .placement import PipelineParts, split_pipeline
 from .preview import make_grid, preview_grid, save_image
 from .seeding import BatchIndices, IndexedBatchSampler, SampleBatch, SeededRandomSampler, derive_seed, make_generator

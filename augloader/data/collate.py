@@ -26,7 +26,7 @@ from .._memory import new_batch
 from ._samples import batch_indices, check_same_structure, name_batch
 from .decode import call_transform, decoder, split_sample, takes_generator, to_image_tensor
 from .seeding import Seeded, indices_key, make_generator
-from .split import check_role
+from .roles import check_role, role_of
 
 
 def _collate_targets(values: list) -> Any:
@@ -122,7 +122,7 @@ class BatchAugment(Seeded):
 
     def check_dataset(self, dataset: Any) -> None:
         """Raises if ``dataset`` is a val/test view and this collate draws random augmentations."""
-        role = getattr(dataset, "role", None)
+        role = role_of(dataset)  # through Subset / ConcatDataset too
         check_role(self.transform, role, self.allow_random, "BatchAugment")
         check_role(self.mix, role, self.allow_random, "BatchAugment (mix)")
 

@@ -24,7 +24,7 @@ from .decode import call_transform, decoder, split_sample, takes_generator
 from .first_stage import transform_lazy
 from .lazy import ImageDecodeError, LazyImage
 from .seeding import SampleBatch, Seeded, batch_tags, make_generator
-from .split import check_role
+from .roles import check_role, role_of
 
 
 class _SampleStage(Seeded):
@@ -36,7 +36,7 @@ class _SampleStage(Seeded):
         self._key, self._decode = decoder(kind)
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable, got {type(transform).__name__}")
-        self.role = getattr(dataset, "role", None)
+        self.role = role_of(dataset)  # through Subset / ConcatDataset too
         check_role(transform, self.role, allow_random, "AugmentedDataset")
         self.dataset = dataset
         self.transform = transform

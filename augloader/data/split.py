@@ -1,4 +1,4 @@
-"""Deterministic, stratified train/val/test splits, and the guard against random transforms on val/test.
+"""Deterministic, stratified train/val/test splits; views carry their role for the val/test guard (``roles``).
 
 Example::
 
@@ -14,24 +14,11 @@ from typing import Any, Optional, Sequence, Union
 import torch
 from torch.utils.data import Dataset, Subset
 
+from .dataset import AugmentedDataset
+from .roles import EVAL_ROLES, check_role, is_random, role_of  # noqa: F401  (the guard's home is roles.py)
 from .seeding import SampleBatch, batch_tags, make_generator
 
-EVAL_ROLES = ("val", "test")
-
-
-def is_random(transform: Any) -> bool:
-    """True when ``transform`` draws random values (its ``randomized`` flag; unknown callables count as random)."""
-    return transform is not None and bool(getattr(transform, "randomized", True))
-
-
-def check_role(transform: Any, role: Optional[str], allow_random: bool, where: str) -> None:
-    """Raises if a random ``transform`` is attached to data whose ``role`` is val or test."""
-    if role in EVAL_ROLES and not allow_random and is_random(transform):
-        raise ValueError(
-            f"{where}: {type(transform).__name__} is a random transform and this data is the {role!r} split; "
-            f"evaluation data should only get deterministic transforms (Resize, CenterCrop, Normalize). "
-            f"Pass allow_random=True if this is intended (e.g. test-time augmentation)."
-        )
+__all__ = ["EVAL_ROLES", "SplitView", "check_role", "is_random", "role_of", "split_dataset"]
 
 
 class SplitView(Subset):
@@ -46,10 +33,9 @@ class SplitView(Subset):
         samples = [self.dataset[self.indices[i]] for i in indices]
         return SampleBatch(samples, indices, batch_index, epoch, self.role)
 
-    def with_transform(self, transform: Any, seed: Optional[int] = None, allow_random: bool = False, **kwargs: Any):
+    def with_transform(self, transform: Any, seed: Optional[int] = None, allow_random: bool = False,
+                       **kwargs: Any) -> AugmentedDataset:
         """This view wrapped in an :class:`~augloader.data.AugmentedDataset` (guarded for val/test)."""
-        from .dataset import AugmentedDataset
-
         return AugmentedDataset(self, transform, seed=seed, allow_random=allow_random, **kwargs)
 
     def __repr__(self) -> str:

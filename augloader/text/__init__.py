@@ -18,7 +18,7 @@ from .marian import MarianTranslator
 from .mythes import MyThesThesaurus
 from .stopwords import DEFAULT_PROTECTED, ENGLISH_STOPWORDS
 from .thesaurus import CallableThesaurus, DictThesaurus, Thesaurus, resolve_thesaurus
-from .tokenize import detokenize, tokenize
+from .tokens import detokenize, tokenize
 from .translator import BackendUnavailableError, Translator
 from .word_ops import RandomDeletion, RandomInsertion, RandomSwap, SynonymReplacement
 from .wordnet import WordNetThesaurus

@@ -6,7 +6,7 @@ import random
 from collections.abc import Sequence
 from typing import overload
 
-from .tokenize import detokenize, tokenize
+from .tokens import detokenize, tokenize
 
 __all__ = ["TextTransform", "make_rng", "check_batch"]
 

@@ -9,7 +9,7 @@ from typing import Any, overload
 from .base import check_batch, make_rng
 from .lexicon import Lexicon, PosTagger
 from .thesaurus import ThesaurusSource
-from .tokenize import detokenize, tokenize
+from .tokens import detokenize, tokenize
 from .word_ops import RandomDeletion, RandomInsertion, RandomSwap, SynonymReplacement, WordOperation, check_rate
 
 __all__ = ["EDA"]
