@@ -8,8 +8,9 @@ Example::
 
 The batch's draws come from a generator keyed by ``(seed, epoch, rank, batch index)`` when the
 sampler tags batches (:func:`augloader.data.loader`), else by a hash of the batch's sample indices
-(:class:`AugmentedDataset` or a split view passes them), else by a per-process counter (then the
-stream depends on ``num_workers``).
+(:class:`AugmentedDataset` or a split view passes them), else by the batch's position in the epoch,
+counted from the DataLoader's round-robin order (the same for any ``num_workers`` when ``set_epoch``
+is called each epoch; not with persistent workers).
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class BatchAugment(Seeded):
 
     def set_epoch(self, epoch: int) -> None:
         super().set_epoch(epoch)
+        self._calls = 0  # the fallback key counts batches within an epoch
         if hasattr(self.mix, "set_epoch"):
             self.mix.set_epoch(epoch)
 
@@ -141,9 +143,22 @@ class BatchAugment(Seeded):
         elif getattr(samples, "indices", None) is not None:
             key = ("i", indices_key(samples.indices))
         else:
-            info = torch.utils.data.get_worker_info()
-            key = ("c", info.id if info is not None else -1, self._calls)
+            key = ("c", self._batch_position())
         return make_generator(self.seed, epoch, self.get_rank(), stream, *key)
+
+    def _batch_position(self) -> int:
+        """This batch's index in the epoch, from this process's call count: the DataLoader deals batches
+        to its workers round-robin (batch k to worker ``k % num_workers``) and each worker collates its
+        batches in order, so worker ``w``'s ``c``-th call is batch ``c * num_workers + w``.
+
+        Exact with ``set_epoch`` called before each epoch (it resets the count; a worker gets the
+        reset copy). Persistent workers keep counting across epochs without seeing ``set_epoch``:
+        there the stream depends on ``num_workers``; :func:`augloader.data.loader` tags batches instead.
+        """
+        info = torch.utils.data.get_worker_info()
+        if info is None:
+            return self._calls
+        return self._calls * info.num_workers + info.id
 
     def __call__(self, samples: Sequence[Any]) -> Any:
         if len(samples) == 0:
