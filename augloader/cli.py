@@ -16,19 +16,36 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 
+class CommandError(Exception):
+    """A command cannot run here (a missing optional package, no source checkout): one ``error:`` line."""
+
+
+def _sample_photos() -> list:
+    """scikit-image's sample photographs, or a :class:`CommandError` that says how to get them."""
+    from .data.preview_files import sample_photos
+
+    try:
+        return sample_photos()
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] != "skimage":
+            raise
+        raise CommandError("preview without --input shows scikit-image's sample photos, and scikit-image is not "
+                           "installed: pip install scikit-image, or pass --input <image or folder>") from err
+
+
 def _preview(args: argparse.Namespace) -> int:
     import torch
 
     from .config import ConfigError, PipelineConfig, from_config
     from .data.preview import save_image
-    from .data.preview_files import load_inputs, render_preview, sample_photos
+    from .data.preview_files import load_inputs, render_preview
 
     config = from_config(args.config)
     if not isinstance(config, PipelineConfig):
         raise ConfigError(f"{args.config}: preview needs an image pipeline config, this is an audio or text config")
-    inputs = load_inputs(args.input) if args.input else sample_photos()
-    grid, notes = render_preview(inputs, config.transform, variants=args.variants,
-                                 generator=torch.Generator().manual_seed(args.seed), cell=args.cell or None)
+    inputs = load_inputs(args.input) if args.input else _sample_photos()
+    grid, notes = render_preview(inputs, config.transform, variants=args.variants, cell=args.cell or None,
+                                 generator=torch.Generator().manual_seed(args.seed), progress=not args.quiet)
     path = save_image(grid, args.out)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -39,19 +56,28 @@ def _preview(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from .data.export import export_augmented
 
-    result = export_augmented(args.config, args.input, args.output, args.copies, seed=args.seed, progress=not args.no_progress)
+    result = export_augmented(args.config, args.input, args.output, args.copies, seed=args.seed, progress=not args.quiet)
     print(f"wrote {result.written} files, kept {result.kept} verified files from an earlier run; manifest: {result.manifest}")
     if result.failed:
         print(f"skipped {len(result.failed)} unreadable source(s): " + ", ".join(s for s, _ in result.failed), file=sys.stderr)
     return 0
 
 
+def _source_checkout() -> Optional[Path]:
+    """The repository root when this package runs from a source checkout (an editable install), else None."""
+    root = Path(__file__).resolve().parent.parent
+    if all((root / name).is_file() for name in ("pyproject.toml", "scripts/bench.py", "scripts/benchlib.py")):
+        return root
+    return None
+
+
 def _bench(args: argparse.Namespace) -> int:
-    script = Path(__file__).resolve().parent.parent / "scripts" / "bench.py"
-    if not script.is_file():
-        print("augloader bench runs scripts/bench.py from a source checkout (git clone the augloader repository and "
-              "run it there, with `pip install -e .[test,bench]`); this installation has no scripts/ folder.", file=sys.stderr)
-        return 2
+    root = _source_checkout()
+    if root is None:
+        raise CommandError("benchmarks run from a source checkout: git clone the augloader repository, "
+                           "pip install -e '.[test,bench]', then make bench "
+                           "(this installation has no scripts/bench.py)")
+    script = root / "scripts" / "bench.py"
     saved = sys.argv
     sys.argv = [str(script), *args.rest]
     try:
@@ -75,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", type=int, default=6, help="augmented copies per image (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--cell", type=int, default=160, help="tile height in pixels, 0 for original sizes (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
     p.set_defaults(run=_preview)
 
     e = sub.add_parser("export", help="write N augmented copies of an image folder, with a manifest",
@@ -86,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--output", required=True, help="output folder (must exist and be writable)")
     e.add_argument("--copies", type=int, required=True, help="augmented copies per image")
     e.add_argument("--seed", type=int, default=0, help="base seed; same seed, same files (default: %(default)s)")
-    e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    e.add_argument("-q", "--quiet", "--no-progress", dest="quiet", action="store_true",
+                   help="no progress bar (it shows only on a terminal anyway)")
     e.set_defaults(run=_export)
 
     b = sub.add_parser("bench", help="run the benchmark suites (source checkout only)", add_help=False,
@@ -114,7 +142,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.rest = ["--help"]
     try:
         return args.run(args)
-    except (ConfigError, ExportError, ValueError) as err:
+    except (CommandError, ConfigError, ExportError, ValueError) as err:
         print(f"augloader {args.command}: error: {clip(str(err), 2000)}", file=sys.stderr)
         return 2
     except OSError as err:  # a full disk, a missing or unwritable path: one line, not a traceback

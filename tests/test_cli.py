@@ -71,4 +71,45 @@ def test_bench_outside_a_source_checkout(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(cli, "__file__", str(tmp_path / "site-packages" / "augloader" / "cli.py"))
     assert cli.main(["bench", "--suite", "images"]) == 2
-    assert "source checkout" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("augloader bench: error: benchmarks run from a source checkout") and "make bench" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_preview_without_scikit_image_says_how_to_fix_it(tmp_path, monkeypatch, capsys):
+    from augloader import cli
+
+    monkeypatch.setitem(sys.modules, "skimage", None)  # import skimage now raises ModuleNotFoundError
+    out = tmp_path / "grid.png"
+    assert cli.main(["preview", "--config", str(ROOT / "configs/cifar.yaml"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("augloader preview: error: ") and err.count("\n") == 1
+    assert "pip install scikit-image" in err and "--input" in err
+    assert not out.exists()
+
+
+def _tiny_image_folder(root: Path) -> Path:
+    for i, cls in enumerate(("a", "a", "b")):
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (40, 32), (40 * i, 90, 200)).save(root / cls / f"img{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_export_progress_bar_and_quiet(tmp_path, monkeypatch, capsys, quiet):
+    from augloader import _progress, cli
+
+    monkeypatch.setattr(_progress, "stderr_is_terminal", lambda: True)  # as if run in a terminal
+    monkeypatch.delenv(_progress.QUIET_ENV, raising=False)
+    src, out = _tiny_image_folder(tmp_path / "src"), tmp_path / "out"
+    out.mkdir()
+    config = tmp_path / "export.yaml"
+    config.write_text("pipeline:\n  - RandomCrop: {size: 24}\n  - RandomHorizontalFlip: {}\n")
+    argv = ["export", "--config", str(config), "--input", str(src), "--output", str(out), "--copies", "2"]
+    assert cli.main(argv + (["--quiet"] if quiet else [])) == 0
+    captured = capsys.readouterr()
+    assert "wrote 6 files" in captured.out
+    if quiet:
+        assert captured.err == ""
+    else:
+        assert "export: 100%" in captured.err and "6/6" in captured.err

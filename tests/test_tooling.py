@@ -28,8 +28,8 @@ def test_one_version_source():
 def test_license_is_the_full_apache_2_text():
     text = (ROOT / "LICENSE").read_text()
     assert text.lstrip().startswith("Apache License\n") and "Version 2.0, January 2004" in text
-    for heading in ("TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION", "9. Accepting Warranty or Additional Liability.",
-                    "END OF TERMS AND CONDITIONS", "APPENDIX: How to apply the Apache License to your work."):
+    for heading in ("TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION",
+                    "9. Accepting Warranty or Additional Liability.", "END OF TERMS AND CONDITIONS", "APPENDIX: How to apply the Apache License to your work."):
         assert heading in text
     assert _pyproject()["project"]["license"] == "Apache-2.0"
 
@@ -37,3 +37,16 @@ def test_license_is_the_full_apache_2_text():
 def test_py_typed_marker_is_shipped():
     assert (Path(augloader.__file__).parent / "py.typed").is_file()
     assert "py.typed" in _pyproject()["tool"]["setuptools"]["package-data"]["augloader"]
+
+
+def test_progress_bar_shows_only_on_a_terminal(monkeypatch):
+    from augloader import _progress
+
+    monkeypatch.delenv(_progress.QUIET_ENV, raising=False)
+    assert not _progress.stderr_is_terminal()  # pytest captures stderr
+    assert not _progress.progress_enabled() and _progress.progress(range(3)).disable
+    monkeypatch.setattr(_progress, "stderr_is_terminal", lambda: True)
+    assert _progress.progress_enabled() and not _progress.progress(range(3)).disable
+    assert not _progress.progress_enabled(quiet=True)
+    monkeypatch.setenv(_progress.QUIET_ENV, "1")
+    assert not _progress.progress_enabled()

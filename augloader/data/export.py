@@ -163,7 +163,8 @@ def export_augmented(
         output_dir: an existing, writable folder; the class subfolders are mirrored inside it.
         copies: augmented copies per source image (>= 1).
         seed: base seed; the same seed gives byte-identical files.
-        progress: show a tqdm progress bar on stderr.
+        progress: show a progress bar with an ETA on stderr (only when stderr is a terminal and
+            ``AUGLOADER_QUIET`` is unset; False: never).
         report: called with a message for each skipped source (default: print to stderr).
 
     Returns:
@@ -188,6 +189,8 @@ def export_augmented(
     sources = _check_sources(input_dir, output)
     from tqdm import tqdm
 
+    from .._progress import progress as progress_bar
+
     report = report or (lambda msg: tqdm.write(msg, file=sys.stderr))
 
     remove_stale_temps(output)
@@ -195,7 +198,8 @@ def export_augmented(
     previous, config_id = read_manifest(manifest), _fingerprint(transform)
     result, entries = ExportResult(manifest=manifest), []
     try:
-        with open(manifest, "a", encoding="utf-8") as log, tqdm(total=len(sources) * copies, unit="img", disable=not progress) as bar:
+        bar = progress_bar(total=len(sources) * copies, desc="export", unit="img", quiet=not progress)
+        with open(manifest, "a", encoding="utf-8") as log, bar:
             for index, source in enumerate(sources):
                 expected = [{"source": source.as_posix(), "index": index, "copy": c, "seed": copy_seed(seed, index, c),
                              "config": config_id, "output": _output_name(source, c)} for c in range(copies)]

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._progress import progress as progress_bar
 from ..transforms.base import Transform
 from .annotate import draw_annotations, has_targets, read_sidecar
 from .imagefiles import IMAGE_SUFFIXES, PathLike, read_image
@@ -76,7 +77,8 @@ def _augment(transform: Transform, item: PreviewInput, variants: int, generator:
 
 
 def render_preview(inputs: list[PreviewInput], transform: Transform, variants: int = 6,
-                   generator: Optional[torch.Generator] = None, cell: Optional[int] = 160) -> tuple[Tensor, list[str]]:
+                   generator: Optional[torch.Generator] = None, cell: Optional[int] = 160,
+                   progress: bool = False) -> tuple[Tensor, list[str]]:
     """The preview grid as uint8 ``(3, H, W)``, and notes for the user (targets not moved, ...).
 
     Args:
@@ -85,10 +87,11 @@ def render_preview(inputs: list[PreviewInput], transform: Transform, variants: i
         variants: augmented copies per source.
         generator: makes the grid reproducible.
         cell: tile height in pixels (aspect kept); None keeps each tile's size.
+        progress: show a progress bar with an ETA, one step per row (on a terminal only).
     """
     generator = generator or torch.Generator().manual_seed(0)
     rows, notes = [], []
-    for item in inputs:
+    for item in progress_bar(inputs, desc="preview", unit="img", quiet=not progress):
         images, moved, ok = _augment(transform, item, variants, generator)
         tiles = [draw_annotations(item.image, **{k: item.targets.get(k) for k in ("boxes", "keypoints", "mask")})]
         for v, img in enumerate(_display(images)):
