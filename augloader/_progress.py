@@ -32,7 +32,7 @@ def progress_enabled(quiet: bool = False) -> bool:
 
 
 def progress(iterable: Optional[Iterable[T]] = None, total: Optional[int] = None, desc: Optional[str] = None,
-             unit: str = "it", quiet: bool = False) -> "tqdm[T]":
+             unit: str = "it", quiet: bool = False, leave: bool = True) -> "tqdm[T]":
     """A tqdm bar with an ETA on stderr, disabled by :func:`progress_enabled`.
 
     Args:
@@ -41,6 +41,7 @@ def progress(iterable: Optional[Iterable[T]] = None, total: Optional[int] = None
         desc: a short label in front of the bar.
         unit: what one step is ("img", "run", ...).
         quiet: never draw the bar.
+        leave: keep the finished bar on screen (False: erase it).
     """
-    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True,
+    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=leave,
                 disable=not progress_enabled(quiet))

@@ -1,4 +1,9 @@
-"""Shared by the benchmark suites: the machine and version header of every report."""
+"""Shared by the benchmark suites: the machine and version header of every report, the measure loop.
+
+The measure loop shows a progress bar with an ETA on a terminal (``AUGLOADER_QUIET=1`` hides it).
+Malloc is tuned for the whole benchmark process (:func:`augloader._memory.tune_memory`): augloader
+no longer does that by itself outside DataLoader workers, and the published numbers were taken with it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from augloader._memory import tune_memory
+from augloader._progress import progress
+
+tune_memory()
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,13 +58,16 @@ def write_report(name: str, title: str, header: str, lines: list[str]) -> Path:
     return out
 
 
-def measure(runners: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
+def measure(runners: dict[str, Callable[[], int]], repeats: int, desc: str = "bench") -> dict[str, float]:
     """Items/s per runner (each call returns how many items it processed): median over ``repeats``
-    interleaved rounds, so every runner sees the same machine state."""
+    interleaved rounds, so every runner sees the same machine state. A progress bar (one step per
+    runner call, erased when done) shows on a terminal."""
     times: dict[str, list[float]] = {k: [] for k in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            t0 = time.perf_counter()
-            n = run()
-            times[name].append(n / (time.perf_counter() - t0))
+    with progress(total=repeats * len(runners), desc=desc, unit="run", leave=False) as bar:
+        for _ in range(repeats):
+            for name, run in runners.items():
+                t0 = time.perf_counter()
+                n = run()
+                times[name].append(n / (time.perf_counter() - t0))
+                bar.update(1)
     return {k: statistics.median(v) for k, v in times.items()}

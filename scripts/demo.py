@@ -13,7 +13,10 @@ Every claim is measured over ``--seeds`` seeds and reported as mean and spread. 
 (loss and accuracy per epoch), ``pipeline.png`` (the pipeline on Fashion-MNIST) and
 ``photos.png`` (the ImageNet-style preset on photographs).
 
-Usage: ``python scripts/demo.py [--seeds 3] [--epochs 60] [--out out/demo] [--fast]``.
+A progress bar with an ETA (one step per epoch) shows on a terminal; ``--quiet`` or ``AUGLOADER_QUIET=1``
+hides it.
+
+Usage: ``python scripts/demo.py [--seeds 3] [--epochs 60] [--out out/demo] [--fast] [--quiet]``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -34,6 +37,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 import augloader as A
+from augloader._progress import progress
 from augloader.data import AugmentedDataset, ClassBalancedAugment, loader, preview_grid, save_image, split_dataset
 from augloader.losses import SoftTargetCrossEntropy
 from augloader.mix import MixUpCutMix
@@ -140,8 +144,8 @@ def strong_pipeline() -> A.Compose:
 
 
 def train_run(kind: str, train_view: Any, data: dict[str, Tensor], val: tuple[Tensor, Tensor], epochs: int, seed: int,
-              batch_size: int = 64) -> dict[str, Any]:
-    """Trains one model; returns per-epoch curves and the final metrics."""
+              batch_size: int = 64, on_epoch: Optional[Callable[[], None]] = None) -> dict[str, Any]:
+    """Trains one model; returns per-epoch curves and the final metrics (``on_epoch`` is called after each epoch)."""
     torch.manual_seed(seed)
     model = SmallCNN()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -178,6 +182,8 @@ def train_run(kind: str, train_view: Any, data: dict[str, Tensor], val: tuple[Te
         vl, va, _ = evaluate(model, *val)
         for k, v in zip(curves, (tl, ta, vl, va)):
             curves[k].append(v)
+        if on_epoch is not None:
+            on_epoch()
     test_loss, test_acc, recall = evaluate(model, data["test_x"], data["test_y"])
     return {
         "curves": curves, "train_acc": curves["train_acc"][-1], "val_acc": curves["val_acc"][-1],
@@ -249,6 +255,7 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     ap.add_argument("--val-size", type=int, default=2000)
     ap.add_argument("--out", default="out/demo")
     ap.add_argument("--fast", action="store_true", help="a tiny smoke run (one seed, one epoch, small subsets)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar (also AUGLOADER_QUIET=1; none off a terminal)")
     args = ap.parse_args(argv)
     if args.fast:
         args.seeds, args.epochs, args.train_size, args.val_size = 1, 1, 200, 200
@@ -262,6 +269,8 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     full = Pairs(data["train_x"], data["train_y"])
     labels = data["train_y"].tolist()
     results: dict[str, list[dict[str, Any]]] = {"baseline": [], "augmented": [], "imbalanced": [], "balanced": []}
+    kinds = len(results)
+    bar = progress(total=args.seeds * kinds * args.epochs, desc="demo", unit="epoch", quiet=args.quiet)
     for seed in range(args.seeds):
         train_view, val_view = split_dataset(full, (args.train_size, args.val_size), stratify=labels, seed=seed)
         val = (data["train_x"][val_view.indices], data["train_y"][val_view.indices])
@@ -273,10 +282,11 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
         imbalanced_view = torch.utils.data.Subset(full, sorted(keep))
         imbalanced_view.role = "train"
         for kind, view in (("baseline", train_view), ("augmented", train_view), ("imbalanced", imbalanced_view), ("balanced", imbalanced_view)):
-            r = train_run(kind, view, data, val, args.epochs, seed)
+            r = train_run(kind, view, data, val, args.epochs, seed, on_epoch=lambda: bar.update(1))
             results[kind].append(r)
-            print(f"seed {seed} {kind:>10}: train {100 * r['train_acc']:.1f}%  val {100 * r['val_acc']:.1f}%  "
-                  f"test {100 * r['test_acc']:.1f}%  minority recall {100 * r['minority_recall']:.1f}%", flush=True)
+            bar.write(f"seed {seed} {kind:>10}: train {100 * r['train_acc']:.1f}%  val {100 * r['val_acc']:.1f}%  "
+                      f"test {100 * r['test_acc']:.1f}%  minority recall {100 * r['minority_recall']:.1f}%", file=sys.stdout)
+    bar.close()
     rows = table(results)
     summary = {
         "seeds": args.seeds, "epochs": args.epochs, "train_size": args.train_size, "val_size": args.val_size,
