@@ -39,6 +39,7 @@ from .transforms import (
 
 from .config import ConfigError, PipelineConfig, from_config, save_config, to_config
 from .data import AugmentedDataset, BatchAugment, ClassBalancedAugment, DeviceAugmenter, split_dataset
+from ._memory import tune_memory
 from .losses import SoftTargetCrossEntropy
 from .mix import CutMix, MixUp, MixUpCutMix
 from .targets import TargetOptions
@@ -54,5 +55,5 @@ __all__ = [
     "RandomSolarize", "RandomVerticalFlip", "Resize", "SaltAndPepperNoise", "ToFloat", "ToUint8", "Transform",
     "TimmRandAugment", "TrivialAugmentWide", "policies", "CutMix", "MixUp", "MixUpCutMix", "SoftTargetCrossEntropy", "TargetOptions",
     "AugmentedDataset", "BatchAugment", "ClassBalancedAugment", "DeviceAugmenter", "split_dataset",
-    "ConfigError", "PipelineConfig", "from_config", "save_config", "to_config", "__version__",
+    "ConfigError", "PipelineConfig", "from_config", "save_config", "to_config", "tune_memory", "__version__",
 ]
