@@ -16,12 +16,10 @@ from torch import Tensor, nn
 from .._batch import Batch, BatchView, params_to
 from .._init_args import record_init_args
 from . import _args
+from ._types import Params, Shape, Tail
+from .stages import box_targets, execute, plan  # the engine; it imports this module for annotations only
 
-Params = dict[str, Any]
-#: A per-channel affine ``(scale (C,), bias (C,))`` a pixel transform may fold into its last pass.
-Tail = tuple[Tensor, Tensor]
-#: ``(B, C, H, W)`` of the batch a transform receives.
-Shape = tuple[int, int, int, int]
+__all__ = ["Params", "Shape", "Tail", "Transform", "check_probability"]
 
 
 def check_probability(p: float, name: str = "p") -> float:
@@ -59,6 +57,15 @@ class Transform(nn.Module):
     - ``needs_targets``: :meth:`sample_params` takes ``targets=`` (the batch's boxes as
       ``{"boxes": (B, N, 4) xyxy pixels, "boxes_valid": (B, N)}``, or None), e.g. for safe crops.
 
+    Attributes the engine reads on the transforms that set them (declared here, not defaulted: a
+    class-level value would hide a submodule that ``nn.Module`` keeps in ``_modules``):
+
+    - ``_policy``: a RandAugment-style policy's op runner (``PolicyRunner``); None on other transforms.
+    - ``_warp``: the policy's geometric half (a Transform whose matrix is each sample's warp); set
+      together with ``_policy``.
+    - ``transforms``: a container's transforms (Compose, RandomApply, RandomChoice, RandomOrder),
+      read through :meth:`sub_transforms`.
+
     Shape:
         a tensor ``(C, H, W)`` or ``(B, C, H, W)``, or a dict with an ``image`` of that shape.
     """
@@ -80,6 +87,9 @@ class Transform(nn.Module):
     cross_sample: bool = False
     writes_in_place: ClassVar[bool] = False
     needs_targets: bool = False
+    _policy: Any = None
+    _warp: Optional[Transform]
+    transforms: nn.ModuleList
 
     # Geometric resampling options; None means "no opinion" (the stage takes another transform's).
     interpolation: Optional[str] = None
@@ -119,6 +129,10 @@ class Transform(nn.Module):
         """Dtype delivered for an input of ``dtype`` (only conversions change it)."""
         return dtype
 
+    def sub_transforms(self) -> list[Transform]:
+        """The transforms a container runs inside itself (its ``transforms``); empty for a leaf."""
+        return list(getattr(self, "transforms", ()))
+
     # ---- the engine ------------------------------------------------------------------------------
     def forward(self, batch: Batch, params: Optional[Params] = None, generator: Optional[torch.Generator] = None) -> Batch:
         """Draws parameters once (or replays ``params``) and transforms every target of ``batch``.
@@ -128,8 +142,6 @@ class Transform(nn.Module):
         view = BatchView.parse(batch)
         if params is None:
             if self.needs_targets:
-                from .stages import box_targets
-
                 targets = box_targets(view, getattr(self, "target_options", None))
                 params = self.sample_params(tuple(view.image.shape), generator, targets=targets)
             else:
@@ -139,8 +151,6 @@ class Transform(nn.Module):
         return self._run(view, params)
 
     def _run(self, view: BatchView, params: Params) -> Batch:
-        from .stages import execute, plan
-
         return execute(plan([self]), view, [params])
 
     def extra_repr(self) -> str:

@@ -20,7 +20,7 @@ from . import _args
 from . import _subsets as S
 from . import invariances as Inv
 from .base import Params, Shape, Transform
-from .stages import execute, plan
+from .stages import Stage, execute, plan
 
 
 def _check_transforms(transforms: Sequence[Transform], owner: str) -> list[Transform]:
@@ -96,11 +96,35 @@ class Compose(Transform):
         self.transforms = nn.ModuleList(_flatten(_check_transforms(transforms, "Compose")))
         self.invariances = Inv.check(list(self.transforms), invariances)
         self.target_options = target_options(targets)
-        self.stages = plan(list(self.transforms))
-        self.randomized = any(t.randomized for t in self.transforms)
-        self.needs_targets = any(t.needs_targets for t in self.transforms)
+        self._planned: tuple[tuple[int, ...], list[Stage]] = ((), [])
+        _ = self.stages  # plan now: a bad order raises here
+
+    # Derived from ``transforms``, so editing the list (append, insert, replace) never leaves a stale plan.
+    @property
+    def stages(self) -> list[Stage]:
+        """The fused stages of the current ``transforms``, re-planned when the list changed."""
+        key = tuple(id(t) for t in self.transforms)
+        if key != self._planned[0]:
+            if any(isinstance(t, Compose) for t in self.transforms):  # an appended Compose: flatten it
+                self.transforms = nn.ModuleList(_flatten(_check_transforms(self.transforms, "Compose")))
+                key = tuple(id(t) for t in self.transforms)
+            if self.invariances:
+                Inv.check(list(self.transforms), self.invariances)
+            self._planned = (key, plan(list(self.transforms)))
+        return self._planned[1]
+
+    @property
+    def randomized(self) -> bool:  # type: ignore[override]
+        """Whether any transform of the pipeline draws random values."""
+        return any(t.randomized for t in self.transforms)
+
+    @property
+    def needs_targets(self) -> bool:  # type: ignore[override]
+        """Whether any transform of the pipeline draws from the batch's boxes."""
+        return any(t.needs_targets for t in self.transforms)
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
+        _ = self.stages  # an edited list is flattened and checked before drawing (params follow positions)
         return _draw_all(self.transforms, shape, generator, chain=True, targets=targets)
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
@@ -114,7 +138,8 @@ class Compose(Transform):
         return dtype
 
     def _run(self, view: BatchView, params: Params):
-        return execute(self.stages, view, [params[str(i)] for i in range(len(self.transforms))], self.target_options)
+        stages = self.stages
+        return execute(stages, view, [params[str(i)] for i in range(len(self.transforms))], self.target_options)
 
     def __repr__(self) -> str:
         lines = [f"  {i}: {t!r}" for i, t in enumerate(self.transforms)]

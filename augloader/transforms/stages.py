@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 from torch import Tensor
@@ -19,7 +19,10 @@ from ..targets.options import TargetOptions, target_options
 from ..ops.resize import RESIZE_INTERPOLATIONS, axis_aligned_boxes, resized_crop
 from ..ops.warp import warp, warp_integer
 from ._args import check_fill
-from .base import Params, Transform
+from ._types import Params
+
+if TYPE_CHECKING:  # base.py imports this module (its forward runs the engine); annotations only here
+    from .base import Transform
 
 
 @dataclass
@@ -100,7 +103,7 @@ def plan(transforms: Sequence[Transform]) -> list[Stage]:
                 f"{type(t).__name__} expects values in [0, 1] but comes after {normalized_by}; "
                 f"move {normalized_by} to the end of the pipeline"
             )
-        if getattr(t, "normalizes", False):
+        if t.normalizes:
             normalized_by = type(t).__name__
         last = stages[-1] if stages else None
         if t.kind == "geometric":
@@ -277,7 +280,7 @@ def _scale_fill(fill: Any, factor: float) -> Any:
 
 def _policy_warp(t: Transform) -> Transform | None:
     """The geometric half of a RandAugment-style policy (its ops' matrices), if it has geometric ops."""
-    policy = getattr(t, "_policy", None)
+    policy = t._policy
     if policy is None or not any(o in ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate") for o in policy.ops):
         return None
     return t._warp
@@ -286,10 +289,9 @@ def _policy_warp(t: Transform) -> Transform | None:
 def _hidden_geometry(t: Transform) -> bool:
     """Whether a pixel-kind container (a mixed RandomApply/Choice/Order) moves pixels that the engine
     cannot follow; policies can be followed (:func:`_policy_warp`)."""
-    if getattr(t, "_policy", None) is not None:
+    if t._policy is not None:
         return False
-    subs = getattr(t, "transforms", None)
-    return subs is not None and any(s.kind == "geometric" or _hidden_geometry(s) for s in subs)
+    return any(s.kind == "geometric" or _hidden_geometry(s) for s in t.sub_transforms())
 
 
 def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> None:
