@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from ..data.seeding import make_generator
-from ..data.split import EVAL_ROLES
+from ..data.roles import EVAL_ROLES, role_of
 from ..transforms import _args
 
 __all__ = ["ConditionalVAE", "SyntheticMix", "SyntheticDataset", "train_vae", "to_uint8", "topup_counts"]
@@ -73,9 +73,9 @@ def _generate(fn: Callable, labels: Tensor, generator: torch.Generator, like: Op
 
 
 def _refuse_eval(split: Any, where: str) -> Optional[str]:
-    """The role of ``split`` (a role string or a dataset with ``.role``); raises for val/test (see
-    :data:`augloader.data.split.EVAL_ROLES`)."""
-    role = split if isinstance(split, str) or split is None else getattr(split, "role", None)
+    """The role of ``split`` (a role string or a dataset with ``.role``, seen through ``Subset``); raises
+    for val/test (see :data:`augloader.data.roles.EVAL_ROLES`)."""
+    role = split if isinstance(split, str) or split is None else role_of(split)
     if role in EVAL_ROLES:
         raise ValueError(f"{where}: synthetic samples are for the training split only, and this data is the {role!r} "
                          f"split; evaluate on real data only (attach {where} to the 'train' split view).")

@@ -265,3 +265,14 @@ def test_hook_in_the_loader_mix_slot_and_its_val_guard():
     assert total == 80 and abs(syn / total - 0.25) < 0.1
     with pytest.raises(ValueError, match="'val' split"):
         next(iter(loader(AugmentedDataset(val), 16, mix=SyntheticMix(painter, ratio=0.25, num_classes=K), seed=0)))
+
+
+def test_synthetic_mix_sees_the_val_role_through_a_subset():
+    import torch.utils.data as tud
+
+    from augloader.advanced.generative import _refuse_eval
+    from augloader.data import split_dataset
+
+    _, val = split_dataset(list(range(10)), (0.5, 0.5), seed=0)
+    with pytest.raises(ValueError, match="'val'"):
+        _refuse_eval(tud.Subset(val, [0, 1]), "SyntheticMix")
