@@ -267,9 +267,9 @@ def _other_domain(name: Any, kind: str) -> str:
     """A hint when an image pipeline names an audio transform."""
     if kind != "transform" or not isinstance(name, str):
         return ""
-    from .audio.config import AUDIO_TRANSFORMS
+    from .audio.config import AUDIO_TRANSFORMS, DEPRECATED_AUDIO_TRANSFORMS
 
-    return " (an audio transform: add 'kind: audio' to the config)" if name in AUDIO_TRANSFORMS else ""
+    return " (an audio transform: add 'kind: audio' to the config)" if name in AUDIO_TRANSFORMS or name in DEPRECATED_AUDIO_TRANSFORMS else ""
 
 
 def _mapping(spec: dict[str, Any], key: str) -> dict[str, Any]:

@@ -134,7 +134,7 @@ class AudioTransform(nn.Module):
         with an ``"audio"`` tensor of that shape; the same structure comes back.
     """
 
-    domain: str = "waveform"  # an instance may override it (TimeMasking, AudioMixUp, AudioCompose)
+    domain: str = "waveform"  # an instance may override it (RandomTimeMasking, AudioMixUp, AudioCompose)
     output_domain: Optional[str] = None  # None: same as ``domain``
     randomized: ClassVar[bool] = True
 

@@ -3,8 +3,8 @@
 Example (``configs/audio.yaml``)::
 
     pipeline:
-      - AddNoise: {snr_db: [10, 40], color: [white, pink, brown], p: 0.5}
-      - PitchShift: {semitones: [-4, 4], p: 0.5}
+      - AudioGaussianNoise: {snr_db: [10, 40], color: [white, pink, brown], p: 0.5}
+      - RandomPitchShift: {semitones: [-4, 4], p: 0.5}
     collate: {mode: pad, length: 16000}
 
 :func:`augloader.from_config` reads these too (a ``collate`` key or ``kind: audio`` marks them).
@@ -18,30 +18,32 @@ from typing import Any, Mapping, Sequence, Union
 
 from .._config_read import MAX_CONFIG_BYTES, ConfigError, read_config
 from .._repr import clip, short_repr
+from ._aliases import DEPRECATED_AUDIO_TRANSFORMS
 from .base import AudioTransform
 from .compose import AudioCompose
 from .mix import AudioMixUp
-from .noise import AddBackgroundNoise, AddNoise, Gain
-from .spectrogram import FrequencyMasking, MelSpectrogram, Spectrogram, TimeMasking
-from .time import PitchShift, SpeedChange, TimeShift, TimeStretch
+from .noise import AudioGaussianNoise, RandomBackgroundNoise, RandomGain
+from .spectrogram import MelSpectrogram, RandomFrequencyMasking, RandomTimeMasking, Spectrogram
+from .time import RandomPitchShift, RandomSpeed, RandomTimeShift, RandomTimeStretch
 
-__all__ = ["AUDIO_TRANSFORMS", "AudioConfig", "build_audio_pipeline", "load_audio_config"]
+__all__ = ["AUDIO_TRANSFORMS", "DEPRECATED_AUDIO_TRANSFORMS", "AudioConfig", "build_audio_pipeline", "load_audio_config"]
 
-#: The names a config may use, and nothing else.
+#: The names a config may use (plus the deprecated old names in ``DEPRECATED_AUDIO_TRANSFORMS``, which
+#: warn and build the new class), and nothing else.
 AUDIO_TRANSFORMS: dict[str, type[AudioTransform]] = {
     cls.__name__: cls
     for cls in (
-        AddNoise,
-        AddBackgroundNoise,
-        Gain,
-        TimeShift,
-        SpeedChange,
-        TimeStretch,
-        PitchShift,
+        AudioGaussianNoise,
+        RandomBackgroundNoise,
+        RandomGain,
+        RandomTimeShift,
+        RandomSpeed,
+        RandomTimeStretch,
+        RandomPitchShift,
         Spectrogram,
         MelSpectrogram,
-        FrequencyMasking,
-        TimeMasking,
+        RandomFrequencyMasking,
+        RandomTimeMasking,
         AudioMixUp,
     )
 }
@@ -73,12 +75,14 @@ def build_audio_pipeline(steps: Sequence[Any]) -> AudioCompose:
             kwargs = {} if kwargs is None else kwargs
         else:
             raise ConfigError(f"pipeline step {i} must be 'Name' or {{Name: {{args}}}}, got {short_repr(step)}")
-        if not isinstance(name, str) or name not in AUDIO_TRANSFORMS:
+        known = isinstance(name, str) and (name in AUDIO_TRANSFORMS or name in DEPRECATED_AUDIO_TRANSFORMS)
+        if not known:
             raise ConfigError(f"pipeline step {i}: unknown audio transform {short_repr(name, 60)}; known: {sorted(AUDIO_TRANSFORMS)}")
         if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
             raise ConfigError(f"pipeline step {i} ({name}): arguments must be a mapping {{name: value}}, got {short_repr(kwargs)}")
         try:
-            transforms.append(AUDIO_TRANSFORMS[name](**kwargs))
+            cls = AUDIO_TRANSFORMS.get(name) or DEPRECATED_AUDIO_TRANSFORMS[name]  # an old name warns here
+            transforms.append(cls(**kwargs))
         except (TypeError, ValueError) as err:  # an unknown keyword, or a value the transform rejects
             raise ConfigError(f"pipeline step {i} ({name}): {clip(str(err), 500)}") from err
     return AudioCompose(transforms)

@@ -1,4 +1,4 @@
-"""Level and noise: Gain, AddNoise (white/pink/brown) and AddBackgroundNoise, each per sample."""
+"""Level and noise: RandomGain, AudioGaussianNoise (white/pink/brown) and RandomBackgroundNoise, each per sample."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from . import _args
 from . import ops as O
 from .base import AudioShape, AudioTransform, Params
 
-__all__ = ["Gain", "AddNoise", "AddBackgroundNoise", "NOISE_COLORS"]
+__all__ = ["RandomGain", "AudioGaussianNoise", "RandomBackgroundNoise", "NOISE_COLORS"]
 
 #: Exponent of the noise power spectral density ``1 / f ** decay`` for each colour.
 NOISE_COLORS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
 
-class Gain(AudioTransform):
+class RandomGain(AudioTransform):
     """Multiplies each sample by a gain drawn uniformly in decibels.
 
     Args:
@@ -47,7 +47,7 @@ class Gain(AudioTransform):
         return f"gain_db={self.gain_db}, p={self.p}"
 
 
-class AddNoise(AudioTransform):
+class AudioGaussianNoise(AudioTransform):
     """Adds coloured Gaussian noise at a signal-to-noise ratio drawn per sample.
 
     The noise is scaled against each clip's own RMS (over channels and its valid length), so the SNR
@@ -104,7 +104,7 @@ def _sound_bank(sounds: Sounds, sample_rate: Optional[int]) -> tuple[Tensor, Ten
 
         if sample_rate is None:
             raise ValueError(
-                "AddBackgroundNoise needs sample_rate to load sounds from files (they are resampled to it)"
+                "RandomBackgroundNoise needs sample_rate to load sounds from files (they are resampled to it)"
             )
         clips = load_folder(sounds, sample_rate)
     elif isinstance(sounds, Tensor):
@@ -122,7 +122,7 @@ def _sound_bank(sounds: Sounds, sample_rate: Optional[int]) -> tuple[Tensor, Ten
             f"sounds must be a folder path, a tensor (N, L) / (N, C, L) or a list of tensors, got {type(sounds).__name__}"
         )
     if not clips:
-        raise ValueError("AddBackgroundNoise needs at least one sound in sounds, got none")
+        raise ValueError("RandomBackgroundNoise needs at least one sound in sounds, got none")
     channels = {c.shape[0] for c in clips}
     if len(channels) != 1:
         raise ValueError(f"sounds must all have the same number of channels, got {sorted(channels)}")
@@ -135,7 +135,7 @@ def _sound_bank(sounds: Sounds, sample_rate: Optional[int]) -> tuple[Tensor, Ten
     return bank, lengths
 
 
-class AddBackgroundNoise(AudioTransform):
+class RandomBackgroundNoise(AudioTransform):
     """Mixes in a clip from a bank of sounds (a folder of WAV files or tensors) at a random SNR.
 
     Each sample draws a clip, a random starting point in it (clips shorter than the batch loop) and an

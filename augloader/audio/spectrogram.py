@@ -12,7 +12,7 @@ from . import _args
 from . import ops as O
 from .base import AudioShape, AudioTransform, Params
 
-__all__ = ["Spectrogram", "MelSpectrogram", "FrequencyMasking", "TimeMasking"]
+__all__ = ["Spectrogram", "MelSpectrogram", "RandomFrequencyMasking", "RandomTimeMasking"]
 
 
 class Spectrogram(AudioTransform):
@@ -120,7 +120,7 @@ class MelSpectrogram(AudioTransform):
 
 
 def _init_masks(module: AudioTransform, max_width: int, num_masks: int, per_channel: bool, mask_value: float) -> None:
-    """Validated SpecAugment settings shared by FrequencyMasking and TimeMasking."""
+    """Validated SpecAugment settings shared by RandomFrequencyMasking and RandomTimeMasking."""
     module.max_width = _args.positive_int(max_width, "max_width", 0)
     module.num_masks = _args.positive_int(num_masks, "num_masks")
     module.per_channel = _args.flag(per_channel, "per_channel")
@@ -144,7 +144,7 @@ def _masks_repr(module: AudioTransform) -> str:
     return f"max_width={module.max_width}, num_masks={module.num_masks}, per_channel={module.per_channel}, p={module.p}"
 
 
-class FrequencyMasking(AudioTransform):
+class RandomFrequencyMasking(AudioTransform):
     """Zeroes ``num_masks`` bands of up to ``max_width`` frequency bins per sample (SpecAugment).
 
     Widths are drawn uniformly in ``[0, max_width]`` and starts uniformly where the band fits.
@@ -178,7 +178,7 @@ class FrequencyMasking(AudioTransform):
         return _masks_repr(self)
 
 
-class TimeMasking(AudioTransform):
+class RandomTimeMasking(AudioTransform):
     """Zeroes ``num_masks`` spans of up to ``max_width`` frames per sample (SpecAugment).
 
     Widths are drawn uniformly in ``[0, max_width]`` and starts uniformly where the span fits. On a

@@ -1,7 +1,7 @@
-"""Time-domain transforms with a parameter per sample: TimeShift, SpeedChange, TimeStretch, PitchShift.
+"""Time-domain transforms with a parameter per sample: RandomTimeShift, RandomSpeed, RandomTimeStretch, RandomPitchShift.
 
-All keep the input length: SpeedChange and TimeStretch crop or zero-pad their output to ``T`` (and
-update a dict's ``"lengths"``); PitchShift keeps the duration by construction.
+All keep the input length: RandomSpeed and RandomTimeStretch crop or zero-pad their output to ``T`` (and
+update a dict's ``"lengths"``); RandomPitchShift keeps the duration by construction.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from . import _args
 from . import ops as O
 from .base import AudioShape, AudioTransform, Params
 
-__all__ = ["TimeShift", "SpeedChange", "TimeStretch", "PitchShift"]
+__all__ = ["RandomTimeShift", "RandomSpeed", "RandomTimeStretch", "RandomPitchShift"]
 
 
-class TimeShift(AudioTransform):
+class RandomTimeShift(AudioTransform):
     """Shifts each sample in time by its own whole number of samples.
 
     Args:
@@ -58,7 +58,7 @@ class TimeShift(AudioTransform):
         return f"shift={self.shift}, unit={self.unit!r}, mode={self.mode!r}, p={self.p}"
 
 
-class SpeedChange(AudioTransform):
+class RandomSpeed(AudioTransform):
     """Plays each sample faster or slower (tempo and pitch together) by resampling; keeps length ``T``.
 
     A factor ``f`` makes a clip last ``T / f``: faster clips end in silence, slower ones are cropped.
@@ -98,7 +98,7 @@ class SpeedChange(AudioTransform):
 
 
 def _init_stft(module: AudioTransform, n_fft: int, hop_length: Optional[int]) -> None:
-    """STFT settings shared by TimeStretch and PitchShift: sizes, and a Hann window kept as a buffer."""
+    """STFT settings shared by RandomTimeStretch and RandomPitchShift: sizes, and a Hann window kept as a buffer."""
     module.n_fft, _, module.hop_length = _args.stft_sizes(n_fft, None, hop_length)
     module.register_buffer("window", _args.hann_window(module.n_fft), persistent=False)
 
@@ -109,7 +109,7 @@ def _window(module: AudioTransform, audio: Tensor) -> Tensor:
     return module.window.to(audio.device, audio.dtype)
 
 
-class TimeStretch(AudioTransform):
+class RandomTimeStretch(AudioTransform):
     """Changes each sample's tempo by its own rate with a phase vocoder, keeping the pitch.
 
     One batched STFT, a phase vocoder with a per-sample rate on a shared frame grid, one inverse
@@ -146,7 +146,7 @@ class TimeStretch(AudioTransform):
         return f"rate={self.rate}, n_fft={self.n_fft}, hop_length={self.hop_length}, p={self.p}"
 
 
-class PitchShift(AudioTransform):
+class RandomPitchShift(AudioTransform):
     """Shifts each sample's pitch by its own number of semitones, keeping the duration.
 
     Fully batched (torch-audiomentations loops over examples): a phase vocoder stretches every sample

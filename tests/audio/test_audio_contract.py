@@ -15,22 +15,22 @@ import augloader.audio as A
 from augloader._batch import slice_params
 
 WAVEFORM = {
-    "AddNoise": lambda **kw: A.AddNoise(snr_db=(5, 20), color=["white", "pink", "brown"], **kw),
-    "AddBackgroundNoise": lambda **kw: A.AddBackgroundNoise(
+    "AudioGaussianNoise": lambda **kw: A.AudioGaussianNoise(snr_db=(5, 20), color=["white", "pink", "brown"], **kw),
+    "RandomBackgroundNoise": lambda **kw: A.RandomBackgroundNoise(
         alsa_file("Noise"), snr_db=(5, 20), sample_rate=16000, **kw
     ),
-    "Gain": lambda **kw: A.Gain((-9, 9), **kw),
-    "TimeShift-roll": lambda **kw: A.TimeShift(0.3, **kw),
-    "TimeShift-zero": lambda **kw: A.TimeShift((-800, 800), unit="samples", mode="zero", **kw),
-    "SpeedChange": lambda **kw: A.SpeedChange((0.7, 1.4), **kw),
-    "TimeStretch": lambda **kw: A.TimeStretch((0.7, 1.4), **kw),
-    "PitchShift": lambda **kw: A.PitchShift((-5, 5), **kw),
-    "TimeMasking-waveform": lambda **kw: A.TimeMasking(1600, num_masks=2, domain="waveform", **kw),
+    "RandomGain": lambda **kw: A.RandomGain((-9, 9), **kw),
+    "RandomTimeShift-roll": lambda **kw: A.RandomTimeShift(0.3, **kw),
+    "RandomTimeShift-zero": lambda **kw: A.RandomTimeShift((-800, 800), unit="samples", mode="zero", **kw),
+    "RandomSpeed": lambda **kw: A.RandomSpeed((0.7, 1.4), **kw),
+    "RandomTimeStretch": lambda **kw: A.RandomTimeStretch((0.7, 1.4), **kw),
+    "RandomPitchShift": lambda **kw: A.RandomPitchShift((-5, 5), **kw),
+    "RandomTimeMasking-waveform": lambda **kw: A.RandomTimeMasking(1600, num_masks=2, domain="waveform", **kw),
 }
 SPECTROGRAM = {
-    "FrequencyMasking": lambda **kw: A.FrequencyMasking(12, num_masks=2, **kw),
-    "FrequencyMasking-per-channel": lambda **kw: A.FrequencyMasking(12, per_channel=True, **kw),
-    "TimeMasking": lambda **kw: A.TimeMasking(10, num_masks=2, **kw),
+    "RandomFrequencyMasking": lambda **kw: A.RandomFrequencyMasking(12, num_masks=2, **kw),
+    "RandomFrequencyMasking-per-channel": lambda **kw: A.RandomFrequencyMasking(12, per_channel=True, **kw),
+    "RandomTimeMasking": lambda **kw: A.RandomTimeMasking(10, num_masks=2, **kw),
 }
 ALL = {**WAVEFORM, **SPECTROGRAM}
 
@@ -110,7 +110,7 @@ def test_empty_batch_and_unbatched(name, speech, generator):
     torch.testing.assert_close(y, t(x[:1], params=t.last_params)[0])
 
 
-@pytest.mark.parametrize("name", ["Gain", "SpeedChange", "PitchShift", "TimeMasking-waveform"])
+@pytest.mark.parametrize("name", ["RandomGain", "RandomSpeed", "RandomPitchShift", "RandomTimeMasking-waveform"])
 def test_dict_batch_keeps_other_keys(name, speech, generator):
     extra = object()
     batch = {"audio": speech, "label": torch.arange(4), "speaker": ["a", "b", "c", "d"], "extra": extra}
@@ -142,42 +142,42 @@ def test_pipeline_contract(speech, generator):
 )
 def test_bad_input_errors(bad, error):
     with pytest.raises(error):
-        A.Gain()(bad)
+        A.RandomGain()(bad)
 
 
 def test_stft_transform_rejects_short_clip():
     with pytest.raises(ValueError, match="n_fft"):
-        A.PitchShift()(torch.zeros(1, 1, 100))
+        A.RandomPitchShift()(torch.zeros(1, 1, 100))
 
 
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: A.Gain(p=1.5),
-        lambda: A.Gain(gain_db=(3, -3)),
-        lambda: A.AddNoise(color="purple"),
-        lambda: A.AddNoise(snr_db=5),
-        lambda: A.TimeShift(unit="seconds"),
-        lambda: A.TimeShift(mode="reflect"),
-        lambda: A.TimeShift((0.5, 1.5), unit="samples"),
-        lambda: A.SpeedChange((0.0, 2.0)),
-        lambda: A.SpeedChange(interpolation="nearest"),
-        lambda: A.TimeStretch((-1.0, 1.0)),
-        lambda: A.TimeStretch(n_fft=512, hop_length=400),
-        lambda: A.PitchShift(30),
-        lambda: A.FrequencyMasking(-1),
-        lambda: A.TimeMasking(10, num_masks=0),
-        lambda: A.TimeMasking(10, domain="image"),
+        lambda: A.RandomGain(p=1.5),
+        lambda: A.RandomGain(gain_db=(3, -3)),
+        lambda: A.AudioGaussianNoise(color="purple"),
+        lambda: A.AudioGaussianNoise(snr_db=5),
+        lambda: A.RandomTimeShift(unit="seconds"),
+        lambda: A.RandomTimeShift(mode="reflect"),
+        lambda: A.RandomTimeShift((0.5, 1.5), unit="samples"),
+        lambda: A.RandomSpeed((0.0, 2.0)),
+        lambda: A.RandomSpeed(interpolation="nearest"),
+        lambda: A.RandomTimeStretch((-1.0, 1.0)),
+        lambda: A.RandomTimeStretch(n_fft=512, hop_length=400),
+        lambda: A.RandomPitchShift(30),
+        lambda: A.RandomFrequencyMasking(-1),
+        lambda: A.RandomTimeMasking(10, num_masks=0),
+        lambda: A.RandomTimeMasking(10, domain="image"),
         lambda: A.MelSpectrogram(f_max=9000.0),
         lambda: A.MelSpectrogram(mel_scale="bark"),
         lambda: A.Spectrogram(power=3),
         lambda: A.AudioMixUp(alpha=0),
-        lambda: A.AddBackgroundNoise(torch.zeros(0, 100)),
-        lambda: A.AddBackgroundNoise("/nonexistent-folder", sample_rate=16000),
-        lambda: A.AddBackgroundNoise(alsa_file("Noise")),  # files need a sample rate
+        lambda: A.RandomBackgroundNoise(torch.zeros(0, 100)),
+        lambda: A.RandomBackgroundNoise("/nonexistent-folder", sample_rate=16000),
+        lambda: A.RandomBackgroundNoise(alsa_file("Noise")),  # files need a sample rate
         lambda: A.AudioCompose([]),
-        lambda: A.AudioCompose([A.Gain(), A.FrequencyMasking(4)]),
-        lambda: A.AudioCompose([A.MelSpectrogram(), A.Gain()]),
+        lambda: A.AudioCompose([A.RandomGain(), A.RandomFrequencyMasking(4)]),
+        lambda: A.AudioCompose([A.MelSpectrogram(), A.RandomGain()]),
     ],
 )
 def test_bad_arguments_raise_value_errors(make):
@@ -189,11 +189,11 @@ def test_compose_rejects_non_audio_transforms():
     from augloader import RandomHorizontalFlip
 
     with pytest.raises(TypeError, match="not an AudioTransform"):
-        A.AudioCompose([A.Gain(), RandomHorizontalFlip()])
+        A.AudioCompose([A.RandomGain(), RandomHorizontalFlip()])
 
 
 def test_background_channel_mismatch_is_clear(generator):
-    t = A.AddBackgroundNoise(torch.randn(2, 3, 500))
+    t = A.RandomBackgroundNoise(torch.randn(2, 3, 500))
     with pytest.raises(ValueError, match="channels"):
         t(torch.randn(2, 2, 1000), generator=generator)
 

@@ -61,7 +61,7 @@ def test_pad_or_crop_property(sizes, length, crop):
 
 def test_collate_feeds_a_pipeline_with_lengths(speech_clips, generator):
     batch, lengths = A.pad_or_crop(speech_clips)
-    out = A.AudioCompose([A.AddNoise((20, 20)), A.SpeedChange((1.2, 1.2))])(
+    out = A.AudioCompose([A.AudioGaussianNoise((20, 20)), A.RandomSpeed((1.2, 1.2))])(
         {"audio": batch, "lengths": lengths}, generator=generator
     )
     assert out["audio"].shape == batch.shape
@@ -144,13 +144,13 @@ def test_shipped_config_builds_and_runs(speech_clips, generator):
     "spec",
     [
         {"pipeline": [{"Explode": {}}]},
-        {"pipeline": [{"Gain": {"gain": 3}}]},
-        {"pipeline": [{"Gain": {"gain_db": [3, -3]}}]},
-        {"pipeline": "Gain"},
+        {"pipeline": [{"RandomGain": {"gain": 3}}]},
+        {"pipeline": [{"RandomGain": {"gain_db": [3, -3]}}]},
+        {"pipeline": "RandomGain"},
         {"pipeline": []},
-        {"pipeline": ["Gain"], "extra": 1},
-        {"pipeline": ["Gain"], "collate": {"pad_to": 3}},
-        {"steps": ["Gain"]},
+        {"pipeline": ["RandomGain"], "extra": 1},
+        {"pipeline": ["RandomGain"], "collate": {"pad_to": 3}},
+        {"steps": ["RandomGain"]},
     ],
 )
 def test_bad_configs_raise_value_errors(spec):

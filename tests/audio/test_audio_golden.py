@@ -33,7 +33,7 @@ def snr_db(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
 
 def test_pitch_shift_octave_doubles_frequency_and_keeps_duration():
     x = sine(440.0, batch=3)
-    t = A.PitchShift((-12, 12))
+    t = A.RandomPitchShift((-12, 12))
     semitones = torch.tensor([12.0, -12.0, 7.0])
     y = t(x, params={"semitones": semitones})
     assert y.shape == x.shape
@@ -46,14 +46,14 @@ def test_pitch_shift_octave_doubles_frequency_and_keeps_duration():
 
 def test_pitch_shift_of_speech_scales_its_spectrum(speech):
     semitones = torch.tensor([12.0, -12.0, 5.0, -3.0])
-    y = A.PitchShift(12)(speech, params={"semitones": semitones})
+    y = A.RandomPitchShift(12)(speech, params={"semitones": semitones})
     found = torch.tensor(spectral_scale(speech, y), dtype=torch.float64)
     torch.testing.assert_close(found, 2.0 ** (semitones.double() / 12), rtol=0.02, atol=0.0)
 
 
 def test_speed_change_two_times_halves_duration_and_doubles_frequency():
     x = sine(300.0, batch=2)
-    t = A.SpeedChange((0.5, 2.0))
+    t = A.RandomSpeed((0.5, 2.0))
     out = t({"audio": x, "lengths": torch.tensor([SR, SR])}, params={"factor": torch.tensor([2.0, 0.5])})
     y = out["audio"]
     assert last_nonzero(y)[0] == (SR - 1) // 2  # content ends at T / 2 ...
@@ -65,7 +65,7 @@ def test_speed_change_two_times_halves_duration_and_doubles_frequency():
 
 def test_time_stretch_keeps_pitch_and_changes_duration():
     x = sine(440.0, batch=2)
-    out = A.TimeStretch((0.5, 2.0))(
+    out = A.RandomTimeStretch((0.5, 2.0))(
         {"audio": x, "lengths": torch.tensor([SR, SR])}, params={"rate": torch.tensor([2.0, 0.5])}
     )
     y = out["audio"]
@@ -92,7 +92,7 @@ def test_phase_vocoder_matches_torchaudio():
 
 def test_pitch_shift_zero_semitones_is_exact_identity():
     x = sine(440.0, batch=2)
-    y = A.PitchShift(3)(x, params={"semitones": torch.tensor([0.0, 3.0])})
+    y = A.RandomPitchShift(3)(x, params={"semitones": torch.tensor([0.0, 3.0])})
     assert torch.equal(y[0], x[0]) and not torch.equal(y[1], x[1])
 
 
@@ -105,7 +105,7 @@ def test_time_shift_moves_an_impulse_exactly(mode):
     x = torch.zeros(6, 2, t)
     x[:, :, 100] = 1.0
     shifts = torch.tensor([0, 1, 37, -100, 899, -101])
-    y = A.TimeShift((-t, t), unit="samples", mode=mode)(x, params={"shift": shifts})
+    y = A.RandomTimeShift((-t, t), unit="samples", mode=mode)(x, params={"shift": shifts})
     for i, s in enumerate(shifts.tolist()):
         target = 100 + s
         if mode == "roll":
@@ -132,7 +132,7 @@ def test_time_shift_roll_is_a_rotation(shift, length):
 @pytest.mark.parametrize("color", ["white", "pink", "brown"])
 def test_noise_snr_is_the_requested_one(color, speech):
     request = torch.tensor([0.0, 6.0, 17.5, 35.0])
-    t = A.AddNoise((0, 40), color=color)
+    t = A.AudioGaussianNoise((0, 40), color=color)
     y = t(speech, params={**t.sample_params(tuple(speech.shape), torch.Generator().manual_seed(3)), "snr_db": request})
     assert (snr_db(speech, y) - request.double()).abs().max() < 0.5
 
@@ -140,7 +140,7 @@ def test_noise_snr_is_the_requested_one(color, speech):
 def test_noise_snr_with_padded_batch(speech):
     lengths = torch.tensor([16000, 12000, 8000, 3000])
     x = speech * O.length_mask(lengths, SR).unsqueeze(1)
-    t = A.AddNoise((10, 10))
+    t = A.AudioGaussianNoise((10, 10))
     y = t({"audio": x, "lengths": lengths}, generator=torch.Generator().manual_seed(0))["audio"]
     for i, n in enumerate(lengths.tolist()):
         assert torch.equal(y[i, :, n:], x[i, :, n:])  # padding stays silent
@@ -148,14 +148,14 @@ def test_noise_snr_with_padded_batch(speech):
 
 
 def test_background_noise_snr_and_looping(speech):
-    t = A.AddBackgroundNoise(alsa_file("Noise"), snr_db=(-5, 25), sample_rate=SR)
+    t = A.RandomBackgroundNoise(alsa_file("Noise"), snr_db=(-5, 25), sample_rate=SR)
     request = torch.tensor([-5.0, 3.0, 12.0, 25.0])
     params = {**t.sample_params(tuple(speech.shape), torch.Generator().manual_seed(1)), "snr_db": request}
     y = t(speech, params=params)
     assert (snr_db(speech, y) - request.double()).abs().max() < 0.5
 
     short = torch.tensor([[1.0, 2.0, 3.0]])  # one 3-sample clip tiles a longer batch, from the drawn offset
-    looped = A.AddBackgroundNoise(short)
+    looped = A.RandomBackgroundNoise(short)
     silent_plus = looped(
         torch.zeros(1, 1, 8),
         params={"snr_db": torch.tensor([0.0]), "index": torch.tensor([0]), "offset": torch.tensor([0.4])},
@@ -171,15 +171,15 @@ def test_background_noise_snr_and_looping(speech):
 
 def test_background_noise_from_a_tensor_bank_and_a_folder(speech, generator):
     bank = torch.randn(5, 4000)
-    y = A.AddBackgroundNoise(bank, snr_db=(10, 10))(speech, generator=generator)
+    y = A.RandomBackgroundNoise(bank, snr_db=(10, 10))(speech, generator=generator)
     assert (snr_db(speech, y) - 10).abs().max() < 0.5
-    folder = A.AddBackgroundNoise(alsa_file("Noise").parent, sample_rate=SR)
+    folder = A.RandomBackgroundNoise(alsa_file("Noise").parent, sample_rate=SR)
     assert folder.bank.shape[0] == 9  # every .wav of the folder
 
 
 @pytest.mark.parametrize("color, slope", [("white", 0.0), ("pink", -1.0), ("brown", -2.0)])
 def test_noise_colour_has_the_right_spectral_slope(color, slope):
-    t = A.AddNoise((0, 0), color=color)
+    t = A.AudioGaussianNoise((0, 0), color=color)
     params = t.sample_params((8, 1, 32768), torch.Generator().manual_seed(0))
     noise = O.colored_noise(params["noise"], params["decay"]) if color != "white" else params["noise"]
     power = torch.fft.rfft(noise.double(), dim=-1).abs().square().mean(dim=(0, 1))  # (F,)
@@ -192,7 +192,7 @@ def test_noise_colour_has_the_right_spectral_slope(color, slope):
 
 def test_gain_is_exact(speech):
     g = torch.tensor([-6.0, 0.0, 3.0, 20.0])
-    y = A.Gain((-20, 20))(speech, params={"gain_db": g})
+    y = A.RandomGain((-20, 20))(speech, params={"gain_db": g})
     torch.testing.assert_close(y, speech * (10 ** (g / 20)).view(-1, 1, 1))
 
 
@@ -200,7 +200,7 @@ def test_gain_is_exact(speech):
 
 
 @pytest.mark.parametrize("per_channel", [False, True])
-@pytest.mark.parametrize("cls, axis", [(A.FrequencyMasking, -2), (A.TimeMasking, -1)])
+@pytest.mark.parametrize("cls, axis", [(A.RandomFrequencyMasking, -2), (A.RandomTimeMasking, -1)])
 def test_masks_cover_exactly_the_requested_widths(cls, axis, per_channel):
     spec = torch.ones(16, 2, 40, 60)
     t = cls(25, per_channel=per_channel)
@@ -229,7 +229,7 @@ def test_mask_width_property(start, width, axis):
 
 
 def test_time_masking_on_waveform_masks_samples(speech):
-    t = A.TimeMasking(400, domain="waveform")
+    t = A.RandomTimeMasking(400, domain="waveform")
     y = t(
         speech,
         params={"start": torch.tensor([[0], [100], [15600], [7]]), "width": torch.tensor([[400], [0], [400], [1]])},
@@ -272,7 +272,7 @@ def test_spectrogram_is_the_stft_power(speech):
 
 def test_pipeline_to_specaugment_tracks_frame_lengths(speech, generator):
     pipe = A.AudioCompose(
-        [A.Gain(), A.MelSpectrogram(n_mels=64, hop_length=160), A.FrequencyMasking(8), A.TimeMasking(10)]
+        [A.RandomGain(), A.MelSpectrogram(n_mels=64, hop_length=160), A.RandomFrequencyMasking(8), A.RandomTimeMasking(10)]
     )
     out = pipe({"audio": speech, "lengths": torch.tensor([16000, 8000, 160, 0])}, generator=generator)
     assert out["audio"].shape == (4, 1, 64, 101)
