@@ -1,7 +1,8 @@
-"""README.md's code blocks run, so the documentation cannot drift from the code.
+"""The code blocks of README.md and of every docs/*.md page run, so the documentation cannot drift
+from the code.
 
-- Every ```python block runs, in README order, with one shared namespace per ``##`` section (a reader
-  runs a section's blocks in order). What the text assumes exists but cannot show (a folder of photos,
+- Every ```python block runs, in page order, with one shared namespace per ``##`` section of the
+  README and one per docs page (a reader runs a section's, or a page's, blocks in order). What the text assumes exists but cannot show (a folder of photos,
   a model, a checkpoint) comes from the small fixtures below: per section, or just before the block
   that needs it (keyed by a piece of that block's code).
 - A top-level statement commented ``# SomeError: message`` must raise that error with that message
@@ -12,7 +13,7 @@
 - ```yaml blocks are configs that load with ``augloader.from_config``; one that names a shipped file
   has that file's pipeline. The ConfigError messages shown are the real ones.
 
-A failing block is reported as ``README.md (<block id>):<README line>``.
+A failing block is reported as ``<page> (<block id>):<line>``. tests/test_docs.py checks the links.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create:User
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
+PAGES = [README] + sorted((REPO / "docs").glob("*.md"))  # the README first, then docs/ by name
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
@@ -55,9 +57,15 @@ FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 class Block:
     lang: str
     section: str  # the enclosing "## " title
-    line: int  # README line of the first line of code (1-based)
+    line: int  # page line of the first line of code (1-based)
     code: str
     id: str
+    page: str = "README.md"  # relative to the repository
+
+    @property
+    def namespace(self) -> str:
+        """README blocks share a namespace per "## " section, docs blocks one per page."""
+        return f"README.md#{self.section}" if self.page == "README.md" else self.page
 
 
 def _slug(title: str) -> str:
@@ -65,7 +73,7 @@ def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
-def parse_readme(text: str) -> list[Block]:
+def parse_readme(text: str, page: str = "README.md") -> list[Block]:
     lines = text.splitlines()
     blocks: list[Block] = []
     section = ""
@@ -81,17 +89,19 @@ def parse_readme(text: str) -> list[Block]:
             end = i + 1
             while end < len(lines) and not lines[end].startswith("```"):
                 end += 1
-            assert end < len(lines), f"README.md:{i + 1}: unterminated code fence"
+            assert end < len(lines), f"{page}:{i + 1}: unterminated code fence"
             key = (section, lang)
             counts[key] = counts.get(key, 0) + 1
             block_id = f"{_slug(section)}-{lang or 'plain'}{counts[key]}"
-            blocks.append(Block(lang, section, i + 2, "\n".join(lines[i + 1 : end]), block_id))
+            if page != "README.md":
+                block_id = f"{Path(page).stem}-{block_id}"
+            blocks.append(Block(lang, section, i + 2, "\n".join(lines[i + 1 : end]), block_id, page))
             i = end
         i += 1
     return blocks
 
 
-BLOCKS = parse_readme(README.read_text(encoding="utf-8"))
+BLOCKS = [b for p in PAGES for b in parse_readme(p.read_text(encoding="utf-8"), p.relative_to(REPO).as_posix())]
 PYTHON = [b for b in BLOCKS if b.lang == "python"]
 BASH = [b for b in BLOCKS if b.lang == "bash"]
 YAML = [b for b in BLOCKS if b.lang == "yaml"]
@@ -176,7 +186,29 @@ def _detection(ws: Workspace) -> dict[str, Any]:
     boxes = torch.tensor([[[40.0, 60.0, 300.0, 420.0], [350.0, 100.0, 560.0, 380.0]]]).repeat(4, 1, 1)
     masks = torch.zeros(4, 600, 600, dtype=torch.uint8)
     masks[:, 100:400, 50:300] = 1
-    return {"images": images, "boxes": boxes, "labels": torch.tensor([[1, 2]]).repeat(4, 1), "masks": masks}
+    g = torch.Generator().manual_seed(2)
+    kps = torch.rand(4, 7, 2, generator=g) * 600  # seven keypoints: flip_pairs name 1..6
+    return {"images": images, "boxes": boxes, "labels": torch.tensor([[1, 2]]).repeat(4, 1), "masks": masks,
+            "valid": torch.ones(4, 2, dtype=torch.bool), "kps": kps}
+
+
+def _shards(ws: Workspace) -> dict[str, Any]:
+    """shards/train-00000{0..3}.tar: four webdataset shards of four small PNGs and a class each."""
+    import tarfile
+
+    (ws.cwd / "shards").mkdir(exist_ok=True)
+    g = torch.Generator().manual_seed(3)
+    for s in range(4):
+        with tarfile.open(ws.cwd / "shards" / f"train-{s:06d}.tar", "w") as tar:
+            for i in range(4):
+                png = io.BytesIO()
+                pixels = torch.randint(0, 256, (40, 48, 3), dtype=torch.uint8, generator=g).numpy()
+                Image.fromarray(pixels).save(png, format="PNG")
+                for ext, data in (("png", png.getvalue()), ("cls", str(i % 3).encode())):
+                    info = tarfile.TarInfo(f"s{s}-{i:03d}.{ext}")
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+    return {}
 
 
 def _mix(ws: Workspace) -> dict[str, Any]:
@@ -221,19 +253,21 @@ def _text(ws: Workspace) -> dict[str, Any]:
     return {"pairs": [("The film was not good, but the acting was wonderful.", 1), ("A dull, tired plot.", 0)]}
 
 
-# Names given to a whole "## " section (by title prefix) before its first block runs ...
+# Names given to a namespace (a README "## " section, "README.md#<title prefix>", or a docs page,
+# "docs/<page>.md") before its first block runs ...
 SECTION_FIXTURES: dict[str, Callable[[Workspace], dict[str, Any]]] = {
-    "Where it plugs in": lambda ws: {"root": str(ws.photos)},
-    "Detection, segmentation and pose targets": _detection,
-    "Data layer": _data_layer,
-    "MixUp and CutMix": _mix,
-    "Text augmentation": _text,
+    "README.md#Where it plugs in": lambda ws: {"root": str(ws.photos)},
+    "docs/targets.md": _detection,
+    "docs/data.md": _data_layer,
+    "docs/mix.md": _mix,
+    "docs/text.md": _text,
 }
 # ... and names set just before the block whose code contains the key (they replace earlier ones).
 BLOCK_FIXTURES: dict[str, Callable[[Workspace], dict[str, Any]]] = {
     "multi_label=True": _multi_label,
     "AdversarialAugment(model": _adversarial,
     "ConditionalVAE(**": _generative,
+    'urls = "shards/train-': _shards,
 }
 
 
@@ -302,7 +336,7 @@ def _same(value: Any, expected: Any) -> bool:
     return value == expected
 
 
-def _with_output_checks(code: str, first_line: int, ns: dict[str, Any]) -> tuple[ast.Module, list[int]]:
+def _with_output_checks(code: str, first_line: int, ns: dict[str, Any], page: str = "README.md") -> tuple[ast.Module, list[int]]:
     """``code`` parsed, each expression statement with a documented output wrapped in a check (and the
     README lines of those statements)."""
     tree = ast.parse(code)
@@ -318,14 +352,14 @@ def _with_output_checks(code: str, first_line: int, ns: dict[str, Any]) -> tuple
 
     def check(value: Any, k: int) -> Any:
         line, literal = expected[k]
-        assert _same(value, literal), f"README.md:{line} documents {literal!r}, the code gives {value!r}"
+        assert _same(value, literal), f"{page}:{line} documents {literal!r}, the code gives {value!r}"
         return value
 
     ns["__readme_check__"] = check
     return ast.fix_missing_locations(tree), [line for line, _ in expected]
 
 
-CHECKED_OUTPUTS: set[int] = set()  # README lines whose documented output was compared
+CHECKED_OUTPUTS: set[tuple[str, int]] = set()  # (page, line) of each documented output compared
 
 
 def _shift(code: types.CodeType, lines: int) -> types.CodeType:
@@ -363,10 +397,10 @@ class Runner:
 
     def run(self, block: Block) -> dict[str, Any]:
         for earlier in PYTHON[: PYTHON.index(block)]:
-            if earlier.section == block.section:
-                self._ensure(earlier, f"an earlier block of this section, {earlier.id} (README.md:{earlier.line}), failed")
-        self._ensure(block, f"{block.id} (README.md:{block.line}) failed above")
-        return self.namespaces[block.section]
+            if earlier.namespace == block.namespace:
+                self._ensure(earlier, f"an earlier block of this section, {earlier.id} ({earlier.page}:{earlier.line}), failed")
+        self._ensure(block, f"{block.id} ({block.page}:{block.line}) failed above")
+        return self.namespaces[block.namespace]
 
     def _ensure(self, block: Block, failure: str) -> None:
         if block.id in self.failed:
@@ -375,24 +409,24 @@ class Runner:
             self._exec(block)
 
     def _exec(self, block: Block) -> None:
-        ns = self.namespaces.get(block.section)
+        ns = self.namespaces.get(block.namespace)
         if ns is None:
-            ns = self.namespaces[block.section] = {"__name__": f"readme_{_slug(block.section).replace('-', '_')}"}
+            ns = self.namespaces[block.namespace] = {"__name__": f"readme_{_slug(block.namespace).replace('-', '_')}"}
             for prefix, make in SECTION_FIXTURES.items():
-                if block.section.startswith(prefix):
+                if block.namespace.startswith(prefix):
                     ns.update(make(self.ws))
         for key, make in BLOCK_FIXTURES.items():
             if key in block.code:
                 ns.update(make(self.ws))
-        # Tracebacks name the block and show its README line numbers and source.
-        filename = f"README.md ({block.id})"
+        # Tracebacks name the block and show its page's line numbers and source.
+        filename = f"{block.page} ({block.id})"
         source = "\n" * (block.line - 1) + block.code + "\n"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         try:
             with _environment(self.ws):
                 for line, code, expect in _segments(block):
-                    tree, checked = _with_output_checks(code, line, ns)
-                    CHECKED_OUTPUTS.update(checked)
+                    tree, checked = _with_output_checks(code, line, ns, block.page)
+                    CHECKED_OUTPUTS.update((block.page, c) for c in checked)
                     compiled = _shift(compile(tree, filename, "exec"), line - 1)
                     if expect is None:
                         exec(compiled, ns)
@@ -416,7 +450,8 @@ def runner(tmp_path_factory) -> Runner:
 
 
 def test_readme_has_its_blocks():
-    assert len(PYTHON) >= 20, f"only {len(PYTHON)} python blocks found in README.md"
+    assert len(PYTHON) >= 20, f"only {len(PYTHON)} python blocks found in README.md and docs/"
+    assert {b.page for b in PYTHON} >= {"README.md", "docs/data.md", "docs/mix.md", "docs/text.md"}
     assert len({b.id for b in BLOCKS}) == len(BLOCKS)
 
 
@@ -433,9 +468,9 @@ def test_every_python_block_ran(runner: Runner):
 
 
 def test_fixtures_are_used():
-    """A fixture keyed to a section or a piece of code that the README no longer has is stale."""
+    """A fixture keyed to a section, a page or a piece of code that the pages no longer have is stale."""
     for prefix in SECTION_FIXTURES:
-        assert any(b.section.startswith(prefix) for b in PYTHON), f"no README section starts with {prefix!r}"
+        assert any(b.namespace.startswith(prefix) for b in PYTHON), f"no README section or docs page starts with {prefix!r}"
     for key in BLOCK_FIXTURES:
         assert sum(key in b.code for b in PYTHON) == 1, f"{key!r} should be in exactly one python block"
 
@@ -501,14 +536,24 @@ def test_bash_block(block: Block, help_outputs):
     parser and `augloader <subcommand> --help` exits 0, scripts exist and list the flags given."""
     from augloader.cli import build_parser
 
-    assert _commands(block), f"README.md:{block.line}: empty bash block"
+    assert _commands(block), f"{block.page}:{block.line}: empty bash block"
     for words in _commands(block):
-        where = f"README.md:{block.line} `{' '.join(words)}`"
+        where = f"{block.page}:{block.line} `{' '.join(words)}`"
         if words[0] == "make":
             missing = set(words[1:]) - _make_targets()
             assert not missing, f"{where}: no Makefile target {sorted(missing)}"
             continue
         if words[0] == "mkdir":  # coreutils
+            continue
+        if words[:3] == ["pip", "install", "-e"]:  # extras named must be in pyproject.toml
+            import tomllib
+
+            project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+            spec = re.fullmatch(r"\.(?:\[([\w,-]+)\])?", words[3])
+            assert spec, f"{where}: installs {words[3]!r}, not this checkout"
+            extras = set((spec.group(1) or "").split(",")) - {""}
+            missing = extras - set(project.get("optional-dependencies", {}))
+            assert not missing, f"{where}: no extra {sorted(missing)} in pyproject.toml"
             continue
         if words[0] == "augloader":
             try:
@@ -532,7 +577,7 @@ def test_yaml_block(block: Block):
     import augloader as A
 
     spec = yaml.safe_load(block.code)
-    assert isinstance(spec, dict) and "pipeline" in spec, f"README.md:{block.line}: not a pipeline config"
+    assert isinstance(spec, dict) and "pipeline" in spec, f"{block.page}:{block.line}: not a pipeline config"
     config = A.from_config(spec)
     assert config.transform is not None
     first = block.code.splitlines()[0]
@@ -540,7 +585,7 @@ def test_yaml_block(block: Block):
     if named:
         shipped = yaml.safe_load((REPO / named.group(1)).read_text(encoding="utf-8"))
         for key in ("pipeline", "mix"):
-            assert spec.get(key) == shipped.get(key), f"README.md:{block.line}: `{key}` differs from {named.group(1)}"
+            assert spec.get(key) == shipped.get(key), f"{block.page}:{block.line}: `{key}` differs from {named.group(1)}"
         built = A.to_config(A.from_config(shipped).transform)["pipeline"]
         assert A.to_config(config.transform)["pipeline"] == built
 
