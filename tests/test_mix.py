@@ -569,3 +569,33 @@ def test_partner_weight_layouts():
     assert w.shape == (2, 1, 2, 4) and torch.allclose(w, expected)
     mixup_only = make_params([0.7, 0.6], [1, 0], pairing="half", cutmix=False)
     assert partner_weight(mixup_only, (2, 4)).shape == (2, 1, 1, 1)  # no per-pixel weight needed
+
+
+# ---- the one Beta sampler ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alpha", [0.2, 0.4, 1.0, 2.0, 8.0])
+def test_beta_draws_match_the_beta_mean_and_variance(alpha):
+    from augloader.mix._params import beta
+
+    lam = beta(20000, alpha, torch.Generator().manual_seed(7))
+    assert lam.dtype == torch.float64 and lam.shape == (20000,)
+    assert bool(((lam >= 0) & (lam <= 1)).all())
+    var = 1.0 / (4 * (2 * alpha + 1))  # Beta(a, a): mean 1/2, variance 1 / (4 (2a + 1))
+    assert abs(float(lam.mean()) - 0.5) < 5 * (var / 20000) ** 0.5
+    assert abs(float(lam.var()) / var - 1) < 0.05
+
+
+def test_beta_same_generator_same_draws_and_no_private_torch_api():
+    import inspect
+
+    import augloader.audio.mix as audio_mix
+    import augloader.mix._params as params
+
+    a = params.beta(1000, 0.4, torch.Generator().manual_seed(3))
+    b = params.beta(1000, 0.4, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and not torch.equal(a, params.beta(1000, 0.4, torch.Generator().manual_seed(4)))
+    # audio MixUp draws from the same sampler
+    torch.testing.assert_close(audio_mix.sample_beta(1000, 0.4, torch.Generator().manual_seed(3)), a.float())
+    for module in (params, audio_mix):
+        assert "torch._" not in inspect.getsource(module)

@@ -5,15 +5,14 @@ A small local version until the shared mixing module (``augloader.mix``) takes a
 
 from __future__ import annotations
 
-import math
 from typing import Any, Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _random as R
-from ..mix._labels import check_label_rows
+from ..mix._labels import mix_labels, soft_labels
+from ..mix._params import beta
 from . import _args
 from . import ops as O
 from .base import AudioShape, AudioTransform, Params
@@ -21,33 +20,9 @@ from .base import AudioShape, AudioTransform, Params
 __all__ = ["AudioMixUp", "sample_beta"]
 
 
-def _sample_gamma(n: int, shape: float, generator: Optional[torch.Generator], candidates: int = 16) -> Tensor:
-    """``n`` draws from ``Gamma(shape, 1)`` (Marsaglia-Tsang), vectorised with a fixed number of candidates.
-
-    torch's own Gamma sampler takes no generator. Each draw keeps the first of ``candidates`` proposals
-    that is accepted (probability > 0.95 each, so all rejected is below 1e-20).
-    """
-    device = R._device(generator)
-    boost = shape < 1.0  # Gamma(a) = Gamma(a + 1) * U ** (1 / a)
-    a = shape + 1.0 if boost else shape
-    d = a - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * d)
-    x = torch.randn((n, candidates), generator=generator, device=device)
-    u = torch.rand((n, candidates), generator=generator, device=device)
-    v = (1.0 + c * x) ** 3
-    accept = (v > 0) & (torch.log(u) < 0.5 * x * x + d - d * v + d * torch.log(v.clamp(min=1e-30)))
-    first = accept.to(torch.uint8).argmax(dim=1, keepdim=True)  # first accepted proposal
-    draw = torch.where(accept.any(dim=1), d * v.gather(1, first).squeeze(1), torch.full((n,), d, device=device))
-    if boost:
-        draw = draw * torch.rand(n, generator=generator, device=device).pow(1.0 / shape)
-    return draw
-
-
 def sample_beta(n: int, alpha: float, generator: Optional[torch.Generator] = None) -> Tensor:
-    """``n`` draws from ``Beta(alpha, alpha)`` on the generator's device."""
-    g1 = _sample_gamma(n, alpha, generator)
-    g2 = _sample_gamma(n, alpha, generator)
-    return g1 / (g1 + g2).clamp(min=1e-30)
+    """``n`` float32 draws from ``Beta(alpha, alpha)`` on the generator's device (:func:`augloader.mix`'s sampler)."""
+    return beta(n, alpha, generator).float()
 
 
 class AudioMixUp(AudioTransform):
@@ -102,20 +77,12 @@ class AudioMixUp(AudioTransform):
     def apply_label(self, label: Any, params: Params) -> Tensor:
         if not isinstance(label, Tensor):
             raise TypeError(f"AudioMixUp needs batch['label'] as a tensor, got {type(label).__name__}")
-        if label.dtype.is_floating_point:
-            if label.dim() != 2:
-                raise ValueError(f"soft labels must have shape (B, K), got {tuple(label.shape)}")
-            if label.device.type == "cpu" and label.numel():  # checked where it costs no device sync
-                check_label_rows(label, multi_label=False)
-            soft = label.float()
-        else:
-            if self.num_classes is None:
-                raise ValueError("AudioMixUp needs num_classes to mix integer class labels")
-            if label.dim() != 1:
-                raise ValueError(f"class labels must have shape (B,), got {tuple(label.shape)}")
-            soft = F.one_hot(label.long(), self.num_classes).float()
-            soft = soft * (1.0 - self.label_smoothing) + self.label_smoothing / self.num_classes
-        return O.mix(soft, params["index"].to(soft.device), params["lam"].to(soft.device))
+        if label.dim() == 1 and self.num_classes is None:
+            raise ValueError("AudioMixUp needs num_classes to mix integer class labels")
+        # smoothing applies to class indices; soft rows are taken as they are
+        smoothing = self.label_smoothing if label.dim() == 1 else 0.0
+        soft = soft_labels(label, self.num_classes, smoothing).float()  # (B, K), checked as augloader.mix checks
+        return mix_labels(soft, params["lam"], params["index"])
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, num_classes={self.num_classes}, p={self.p}"

@@ -36,10 +36,38 @@ def _device(generator: Optional[torch.Generator]) -> torch.device:
     return generator.device if generator is not None else torch.device("cpu")
 
 
+def _gamma(n: int, shape: float, generator: Optional[torch.Generator], candidates: int = 16) -> Tensor:
+    """``n`` float64 draws from ``Gamma(shape, 1)`` (Marsaglia-Tsang), vectorised, on the generator's device.
+
+    torch's own Gamma sampler takes no generator. Each draw keeps the first of ``candidates`` proposals
+    that is accepted (probability > 0.95 each, so all rejected is below 1e-20; then the mode is used).
+    The uniforms and normals are drawn in float32 (the stream audio MixUp has always used) and the
+    arithmetic is done in float64.
+    """
+    device = _device(generator)
+    boost = shape < 1.0  # Gamma(a) = Gamma(a + 1) * U ** (1 / a)
+    d = (shape + 1.0 if boost else shape) - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    x = torch.randn((n, candidates), generator=generator, device=device).double()  # (n, candidates)
+    u = torch.rand((n, candidates), generator=generator, device=device).double()
+    v = (1.0 + c * x) ** 3
+    accept = (v > 0) & (torch.log(u) < 0.5 * x * x + d - d * v + d * torch.log(v.clamp(min=1e-300)))
+    first = accept.to(torch.uint8).argmax(dim=1, keepdim=True)  # (n, 1): the first accepted proposal
+    draw = torch.where(accept.any(dim=1), d * v.gather(1, first).squeeze(1), torch.full((n,), d, dtype=torch.float64, device=device))
+    if boost:
+        draw = draw * torch.rand(n, generator=generator, device=device).double().pow(1.0 / shape)
+    return draw
+
+
 def beta(n: int, alpha: float, generator: Optional[torch.Generator] = None) -> Tensor:
-    """``n`` draws from ``Beta(alpha, alpha)`` as float64 (a 2-class Dirichlet, which takes a generator)."""
-    concentration = torch.full((n, 2), float(alpha), dtype=torch.float64, device=_device(generator))
-    return torch._sample_dirichlet(concentration, generator=generator)[:, 0]
+    """``n`` float64 draws from ``Beta(alpha, alpha)`` on the generator's device (CPU without one).
+
+    ``G1 / (G1 + G2)`` with ``G1, G2 ~ Gamma(alpha)``; public torch only, every draw from ``generator``.
+    The one Beta sampler of the package (mixing, audio MixUp, style mixing).
+    """
+    g1 = _gamma(n, float(alpha), generator)
+    g2 = _gamma(n, float(alpha), generator)
+    return g1 / (g1 + g2).clamp(min=1e-300)
 
 
 def partner_index(batch_size: int, pairing: str, mode: str, generator: Optional[torch.Generator] = None) -> Tensor:
