@@ -114,3 +114,16 @@ def test_a_subclass_of_an_old_name_still_works_and_warns():
         warnings.simplefilter("error", DeprecationWarning)
         t = Louder((6, 6))
     assert type(t) is Louder and isinstance(t, A.RandomGain)
+
+
+def test_shared_helpers_are_defined_once():
+    """``Params`` lives in transforms/_types.py; audio, mix and advanced take no helper from the base-class module."""
+    from pathlib import Path
+
+    root = Path(augloader.__file__).parent
+    sources = {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*.py")}
+    assert [p for p, s in sources.items() if "\nParams = dict[" in s] == ["transforms/_types.py"]
+    for path, src in sources.items():
+        if path.split("/")[0] in ("audio", "mix", "advanced"):
+            assert "check_probability\n" not in src.split("transforms.base import")[-1].split("\n")[0] + "\n", path
+            assert "_sample_dirichlet" not in src and "def _sample_gamma" not in src, path

@@ -33,7 +33,8 @@ from torch import Tensor, nn
 from .. import _random as R
 from ..mix._params import beta as _beta
 from ..transforms import _args
-from ..transforms.base import Params, Shape, Transform, check_probability
+from ..transforms._types import Params, Shape
+from ..transforms.base import Transform
 
 __all__ = [
     "FourierAmplitudeMix",
@@ -376,7 +377,7 @@ class MixStyle(nn.Module):
     def __init__(self, p: float = 0.5, alpha: float = 0.1, eps: float = 1e-6, mix: str = "random",
                  gate: str = "batch", generator: Optional[torch.Generator] = None) -> None:
         super().__init__()
-        self.p = check_probability(p)
+        self.p = _args.probability(p)
         self.alpha = _args.number(alpha, "alpha", low=0.0, low_open=True)
         # 0 (or a value float32 rounds to 0) divides a constant feature map by 0
         self.eps = _args.number(eps, "eps", low=torch.finfo(torch.float32).tiny)

@@ -21,9 +21,8 @@ import torch
 from torch import Tensor, nn
 
 from .._batch import params_to, working_dtype
-from ..transforms.base import check_probability
-
-Params = dict[str, Any]
+from ..transforms._args import probability as check_probability
+from ..transforms._types import Params
 #: ``(B, C, T)`` for waveforms, ``(B, C, F, N)`` for spectrograms.
 AudioShape = tuple[int, ...]
 AudioBatch = Union[Tensor, Mapping[str, Any]]

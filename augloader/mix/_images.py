@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Optional, Union
 import torch
 from torch import Tensor
 
-from ._params import Params
+from ..transforms._types import Params
 
 #: ``scratch(name, shape, dtype, device) -> Tensor``: a reusable buffer that never leaves the op.
 Scratch = Callable[[str, tuple, torch.dtype, torch.device], Tensor]

@@ -16,10 +16,11 @@ from torch import Tensor, nn
 
 from .._batch import params_to
 from .._memory import new_batch
-from ..transforms.base import check_probability
+from ..transforms._args import probability as check_probability
+from ..transforms._types import Params
 from ._images import auto_tile_bytes, mix_images
 from ._labels import check_labels, mixed_targets
-from ._params import Params, check_alpha, check_mode, check_params, identity_params, sample_mix_params
+from ._params import check_alpha, check_mode, check_params, identity_params, sample_mix_params
 from ._parsing import MixBatch, check_out, check_targets, flag_arg, minmax_arg, parse_batch
 from ._targets import mix_boxes, mix_masks
 

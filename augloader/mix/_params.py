@@ -25,8 +25,8 @@ import torch
 from torch import Tensor
 
 from .._random import bernoulli, randint
+from ..transforms._types import Params
 
-Params = dict[str, Any]
 
 MODES = ("batch", "pair", "elem")
 PAIRINGS = ("half", "flip", "permute")

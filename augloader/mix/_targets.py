@@ -7,8 +7,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..transforms._types import Params
 from ._images import lerp_partner, paste_mask, select_partner
-from ._params import Params
 
 
 def mix_masks(mask: Tensor, params: Params) -> Tensor:
