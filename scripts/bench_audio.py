@@ -208,11 +208,11 @@ class _Reference:
 def _augloader_transforms(sample_rate: int) -> dict[str, Any]:
     import augloader.audio as A
 
-    noise = A.AddNoise(snr_db=(10, 40), color="white")
-    gain = A.Gain((-6, 6))
-    shift = A.TimeShift(0.1, mode="roll")
-    pitch = A.PitchShift((-4, 4))
-    mask = A.TimeMasking(int(MASK_SECONDS * sample_rate), domain="waveform")
+    noise = A.AudioGaussianNoise(snr_db=(10, 40), color="white")
+    gain = A.RandomGain((-6, 6))
+    shift = A.RandomTimeShift(0.1, mode="roll")
+    pitch = A.RandomPitchShift((-4, 4))
+    mask = A.RandomTimeMasking(int(MASK_SECONDS * sample_rate), domain="waveform")
     return _named(A.AudioCompose([noise, gain, shift, pitch, mask]), noise, gain, shift, pitch, mask)
 
 

@@ -382,14 +382,14 @@ REFUSED = [
     (lambda: A.ToFloat(p=0), "p"),
     (lambda: A.ToUint8(p=0.5), "p"),
     (lambda: A.MixUp(1.0, correct_lam="no"), "correct_lam"),
-    (lambda: AU.Gain(gain_db=NAN), "gain_db"),
-    (lambda: AU.Gain(gain_db=(-6, INF)), "gain_db"),
-    (lambda: AU.AddNoise(snr_db=(NAN, 10)), "snr_db"),
-    (lambda: AU.TimeShift(shift=INF), "shift"),
-    (lambda: AU.SpeedChange(factor=(0.9, NAN)), "factor"),
-    (lambda: AU.TimeStretch(rate=(-1.0, 1.0)), "rate"),
-    (lambda: AU.PitchShift(semitones=NAN), "semitones"),
-    (lambda: AU.FrequencyMasking(4, mask_value=NAN), "mask_value"),
+    (lambda: AU.RandomGain(gain_db=NAN), "gain_db"),
+    (lambda: AU.RandomGain(gain_db=(-6, INF)), "gain_db"),
+    (lambda: AU.AudioGaussianNoise(snr_db=(NAN, 10)), "snr_db"),
+    (lambda: AU.RandomTimeShift(shift=INF), "shift"),
+    (lambda: AU.RandomSpeed(factor=(0.9, NAN)), "factor"),
+    (lambda: AU.RandomTimeStretch(rate=(-1.0, 1.0)), "rate"),
+    (lambda: AU.RandomPitchShift(semitones=NAN), "semitones"),
+    (lambda: AU.RandomFrequencyMasking(4, mask_value=NAN), "mask_value"),
     (lambda: AU.MelSpectrogram(f_min=NAN), "f_min"),
     (lambda: AU.Spectrogram(power=True), "power"),
     (lambda: AU.AudioMixUp(alpha=INF), "alpha"),
@@ -409,7 +409,7 @@ def test_compose_of_a_single_transform_says_to_wrap_it():
     with pytest.raises(TypeError, match=r"Compose takes a list of transforms; got a RandomCrop, wrap it in a list"):
         A.Compose(A.RandomCrop(8))
     with pytest.raises(TypeError, match="AudioCompose takes a list"):
-        AU.AudioCompose(AU.Gain())
+        AU.AudioCompose(AU.RandomGain())
 
 
 def test_fill_of_the_wrong_length_is_named_at_call_time():

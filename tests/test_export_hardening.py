@@ -130,7 +130,7 @@ def test_read_image_scales_wide_integer_modes(tmp_path):
 def test_export_and_preview_refuse_an_audio_config(tmp_path, capsys):
     src, out = _folder(tmp_path / "in"), tmp_path / "out"
     out.mkdir()
-    audio = _config(tmp_path, {"pipeline": ["Gain"], "collate": {"length": 100}})
+    audio = _config(tmp_path, {"pipeline": ["RandomGain"], "collate": {"length": 100}})
     with pytest.raises(ExportError, match="needs an image pipeline config; .* is an audio config"):
         export_augmented(audio, src, out, copies=1, progress=False)
     with pytest.raises(TypeError, match="config must be a path, a mapping, a PipelineConfig or a Transform, got int"):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from augloader.audio import AddNoise, AudioCompose, AudioMixUp, Gain, TimeShift, load_folder
+from augloader.audio import AudioCompose, AudioGaussianNoise, AudioMixUp, RandomGain, RandomTimeShift, load_folder
 from augloader.data import AugmentedDataset, BatchAugment, DeviceAugmenter
 
 ALSA = Path("/usr/share/sounds/alsa")
@@ -23,7 +23,7 @@ def speech() -> list[torch.Tensor]:
 
 
 def _pipeline():
-    return AudioCompose([Gain(p=1.0), AddNoise(p=1.0), TimeShift(p=1.0)])
+    return AudioCompose([RandomGain(p=1.0), AudioGaussianNoise(p=1.0), RandomTimeShift(p=1.0)])
 
 
 def test_pad_mode_keeps_every_sample_and_masks_the_padding(speech):
@@ -49,7 +49,7 @@ def test_crop_mode_and_fixed_length(speech):
 
 
 def test_stream_independent_of_workers(speech):
-    ds = AugmentedDataset([(clip, i % 3) for i, clip in enumerate(speech)], transform=Gain(p=0.5), seed=3, kind="audio")
+    ds = AugmentedDataset([(clip, i % 3) for i, clip in enumerate(speech)], transform=RandomGain(p=0.5), seed=3, kind="audio")
     collate = BatchAugment(_pipeline(), seed=3, kind="audio")
     runs = []
     for workers in (0, 2):
@@ -62,7 +62,7 @@ def test_stream_independent_of_workers(speech):
 def test_device_augmenter_takes_audio_dicts(speech):
     collate = BatchAugment(None, seed=0, kind="audio")
     loader = DataLoader(list(speech), batch_size=3, collate_fn=collate)
-    hook = DeviceAugmenter(loader, AudioCompose([Gain(p=1.0)]), "cpu", seed=0)
+    hook = DeviceAugmenter(loader, AudioCompose([RandomGain(p=1.0)]), "cpu", seed=0)
     batches = list(hook)
     assert len(batches) == 2 and all(set(b) >= {"audio", "lengths", "mask"} for b in batches)
     plain = list(loader)

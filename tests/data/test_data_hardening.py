@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from torch.utils.data import DataLoader
 
 import augloader as A
-from augloader.audio import AudioCompose, AudioMixUp, Gain
+from augloader.audio import AudioCompose, AudioMixUp, RandomGain
 from augloader.data import AugmentedDataset, BatchAugment, ClassBalancedAugment, DeviceAugmenter, split_dataset
 from augloader.data.decode import to_image_tensor
 from augloader.mix import CutMix, MixUp, MixUpCutMix
@@ -123,7 +123,7 @@ def test_cutmix_refuses_bad_valid_boxes(bad, match):
 
 
 @pytest.mark.parametrize("lengths", [[100, 120, 80], [100, -1, 80]])
-@pytest.mark.parametrize("transform", [Gain(p=1.0), AudioCompose([Gain(p=1.0)])])
+@pytest.mark.parametrize("transform", [RandomGain(p=1.0), AudioCompose([RandomGain(p=1.0)])])
 def test_audio_lengths_outside_the_clip_are_refused(lengths, transform):
     batch = {"audio": torch.randn(3, 1, 100), "lengths": torch.tensor(lengths)}
     with pytest.raises(ValueError, match=r"lengths'\] of sample 1 is .*outside \[0, 100\]"):
