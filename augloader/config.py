@@ -11,7 +11,8 @@ The format (``configs/imagenet.yaml``)::
     invariances: {vertical_flip: false}         # optional; given to Compose (label integrity checks)
     targets: {boxes_format: xyxy}               # optional; given to Compose (how boxes/masks/keypoints are read)
 
-Names are the public transform classes of :mod:`augloader` (``mix``: those of :mod:`augloader.mix`);
+Names are the public transform classes of :mod:`augloader` and the image-side ones of
+:mod:`augloader.advanced` (``FourierAmplitudeMix``, ``RandomStyle``; ``mix``: those of :mod:`augloader.mix`);
 containers (``Compose``, ``RandomApply``, ``RandomChoice``, ``RandomOrder``) take a ``transforms:``
 list of steps. Files are read with a bounded safe YAML loader only (see :mod:`augloader._config_read`:
 files over 1 MiB, nesting over 100 levels, over 100,000 values counting alias expansions, and
@@ -87,16 +88,32 @@ class PipelineConfig:
 
 
 # ---- names -------------------------------------------------------------------------------------------
-def transform_classes() -> dict[str, type]:
-    """Every public transform class of :mod:`augloader` by name (what a ``pipeline`` step may use)."""
-    import augloader
+#: Public image-side transforms of :mod:`augloader.advanced` that a config cannot name, and why.
+NOT_IN_CONFIGS: dict[str, str] = {
+    "StyleNetworkAugment": "its style_net is an nn.Module; build it in Python",
+}
+#: Arguments a config cannot give (Python objects, not YAML values), by class name, and why.
+PYTHON_ONLY_ARGS: dict[str, dict[str, str]] = {
+    "FourierAmplitudeMix": {"style_bank": "a tensor of images; build the transform in Python to use a style bank"},
+}
 
-    names = getattr(augloader, "__all__", dir(augloader))
+
+def transform_classes() -> dict[str, type]:
+    """Every public transform class a ``pipeline`` step may name, by name.
+
+    The public :class:`~augloader.Transform` subclasses of :mod:`augloader` and the image-side ones of
+    :mod:`augloader.advanced` (``FourierAmplitudeMix``, ``RandomStyle``; not those in :data:`NOT_IN_CONFIGS`).
+    """
+    import augloader
+    from . import advanced
+
     out = {}
-    for name in names:
-        obj = getattr(augloader, name, None)
-        if inspect.isclass(obj) and issubclass(obj, Transform) and obj is not Transform:
-            out[name] = obj
+    for module in (augloader, advanced):
+        for name in getattr(module, "__all__", dir(module)):
+            obj = getattr(module, name, None)
+            if (inspect.isclass(obj) and issubclass(obj, Transform) and obj is not Transform
+                    and name not in NOT_IN_CONFIGS):
+                out.setdefault(name, obj)
     return out
 
 
@@ -210,6 +227,8 @@ def _required_args(cls: type) -> tuple[str, ...]:
 
 def _build(step: Any, path: str, registry: dict[str, type], kind: str) -> Any:
     name, args = _split_step(step, path)
+    if kind == "transform" and name in NOT_IN_CONFIGS:
+        raise ConfigError(f"{path}: {name} cannot be named in a config ({NOT_IN_CONFIGS[name]})")
     if name not in registry:
         raise ConfigError(f"{path}: unknown {kind} {short_repr(name, 60)}{_closest(name, registry)}{_other_domain(name, kind)}")
     cls = registry[name]
@@ -220,6 +239,8 @@ def _build(step: Any, path: str, registry: dict[str, type], kind: str) -> Any:
             raise ConfigError(f"{where}: argument names must be strings, got {short_repr(key, 60)}")
         if key not in accepted:
             raise ConfigError(f"{where}: unknown argument {short_repr(key, 60)}{_closest(key, accepted)}")
+        if key in PYTHON_ONLY_ARGS.get(name, {}):
+            raise ConfigError(f"{where}: argument {key!r} cannot be given in a config ({PYTHON_ONLY_ARGS[name][key]})")
     missing = [k for k in _required_args(cls) if k not in args]
     if missing:
         raise ConfigError(f"{where}: missing required argument {missing[0]!r}")
@@ -371,6 +392,8 @@ def _value(value: Any, path: str) -> Any:
 def _step(obj: Any, path: str) -> dict[str, Any]:
     name = type(obj).__name__
     registry = mix_classes() if isinstance(obj, MixUpCutMix) else transform_classes()
+    if name in NOT_IN_CONFIGS and not isinstance(obj, MixUpCutMix):
+        raise ConfigError(f"{path}: {name} cannot be written to a config ({NOT_IN_CONFIGS[name]})")
     if registry.get(name) is not type(obj):
         raise ConfigError(f"{path}: {name} is not a public augloader class, so a config cannot name it")
     args = init_args(obj)
@@ -378,6 +401,9 @@ def _step(obj: Any, path: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: {name} has no recorded constructor arguments (build it with from_config to write it back)")
     if any(k.startswith("*") for k in args):
         raise ConfigError(f"{path}.{name}: positional-only arguments cannot be written to a config")
+    for key, why in PYTHON_ONLY_ARGS.get(name, {}).items():
+        if args.get(key) is not None:
+            raise ConfigError(f"{path}.{name}: argument {key!r} cannot be written to a config ({why})")
     return {name: {k: _value(v, f"{path}.{name}.{k}") for k, v in args.items()}}
 
 

@@ -142,11 +142,20 @@ def test_invariances_and_targets_reach_compose():
 
 
 def test_every_registered_transform_round_trips():
-    from registry import REGISTRY, build
+    from registry import EXEMPT, REGISTRY, build
+
+    from augloader._init_args import init_args
+    from augloader.config import NOT_IN_CONFIGS, PYTHON_ONLY_ARGS
 
     x = _input("imagenet")
-    for name in REGISTRY:
+    for name in [*REGISTRY, *EXEMPT]:
         t = build(name, 0.7)
+        cls = type(t).__name__
+        python_only = [k for k in PYTHON_ONLY_ARGS.get(cls, {}) if (init_args(t) or {}).get(k) is not None]
+        if cls in NOT_IN_CONFIGS or python_only:  # a Python object in the arguments: refused, with the reason
+            with pytest.raises(ConfigError, match="cannot be written to a config"):
+                to_config(t)
+            continue
         written = to_config(t)
         assert written == yaml.safe_load(yaml.safe_dump(written)), name  # plain YAML values only
         rebuilt = from_config(written).transform
@@ -154,3 +163,58 @@ def test_every_registered_transform_round_trips():
         a = t(x, generator=torch.Generator().manual_seed(11))
         b = rebuilt(x, generator=torch.Generator().manual_seed(11))
         assert torch.equal(a, b), name
+
+
+# ---- augloader.advanced's image-side transforms --------------------------------------------------------
+ADVANCED_STEPS = [
+    {"FourierAmplitudeMix": {"beta": 0.1, "alpha": [0.5, 1.0], "p": 1.0}},
+    {"FourierAmplitudeMix": {}},
+    {"RandomStyle": {"kernel_size": 1, "shift": 0.8, "scale": 0.3, "strength": [0.5, 1.0], "p": 1.0, "seed": 4}},
+    {"RandomStyle": {}},
+]
+
+
+@pytest.mark.parametrize("step", ADVANCED_STEPS, ids=lambda s: f"{next(iter(s))}-{len(next(iter(s.values())))}")
+def test_advanced_transforms_build_and_round_trip(step, tmp_path):
+    from augloader.advanced import FourierAmplitudeMix, RandomStyle
+
+    spec = {"pipeline": [{"RandomHorizontalFlip": {}}, step]}
+    config = from_config(spec)
+    built = config.transform.transforms[1]
+    assert type(built).__name__ == next(iter(step)) and isinstance(built, (FourierAmplitudeMix, RandomStyle))
+    assert to_config(config) == spec
+    save_config(config, tmp_path / "advanced.yaml")
+    assert yaml.safe_load((tmp_path / "advanced.yaml").read_text()) == spec
+    again = from_config(tmp_path / "advanced.yaml")
+    x = _input("imagenet")
+    a = config(x, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(again(x, generator=torch.Generator().manual_seed(2)), a)
+    assert to_config(built) == {"pipeline": [step]}
+
+
+def test_python_built_advanced_transforms_write_back():
+    from augloader.advanced import FourierAmplitudeMix, RandomStyle
+
+    pipeline = A.Compose([FourierAmplitudeMix(0.05, 0.5), RandomStyle(3, seed=2)])
+    assert to_config(pipeline) == {"pipeline": [{"FourierAmplitudeMix": {"beta": 0.05, "alpha": 0.5}},
+                                                {"RandomStyle": {"kernel_size": 3, "seed": 2}}]}
+    rebuilt = from_config(to_config(pipeline)).transform
+    x = _input("imagenet")
+    assert torch.equal(rebuilt(x, generator=torch.Generator().manual_seed(6)), pipeline(x, generator=torch.Generator().manual_seed(6)))
+
+
+def test_advanced_arguments_a_config_cannot_hold():
+    from augloader.advanced import FourierAmplitudeMix, StyleNetworkAugment
+
+    with pytest.raises(ConfigError, match=r"pipeline\[0\].FourierAmplitudeMix: argument 'style_bank' cannot be given"):
+        from_config({"pipeline": [{"FourierAmplitudeMix": {"style_bank": [[[[0.5]]]]}}]})
+    with pytest.raises(ConfigError, match=r"pipeline\[0\]: StyleNetworkAugment cannot be named in a config .*nn.Module"):
+        from_config({"pipeline": [{"StyleNetworkAugment": {}}]})
+    with pytest.raises(ConfigError, match="did you mean 'RandomStyle'"):
+        from_config({"pipeline": [{"RandomStyel": {}}]})
+    with pytest.raises(ConfigError, match="argument 'style_bank' cannot be written"):
+        to_config(FourierAmplitudeMix(style_bank=torch.rand(2, 3, 8, 8)))
+    with pytest.raises(ConfigError, match="StyleNetworkAugment cannot be written"):
+        to_config(StyleNetworkAugment(torch.nn.Identity()))
+    with pytest.raises(ConfigError, match="beta"):
+        from_config({"pipeline": [{"FourierAmplitudeMix": {"beta": 0.9}}]})
