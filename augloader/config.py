@@ -26,6 +26,9 @@ builder: a top-level ``kind: image | audio | text`` says which, else a ``collate
 
 Every transform records the arguments it was constructed with (see :mod:`augloader._init_args`), so
 pipelines built in Python can be written as configs too; only the arguments given are written.
+:func:`to_config` / :func:`save_config` also write audio and text configs back (with ``kind: audio`` /
+``kind: text``), for pipelines built from a config (audio and text transforms built in Python do not
+record their arguments).
 """
 
 from __future__ import annotations
@@ -407,16 +410,39 @@ def _step(obj: Any, path: str) -> dict[str, Any]:
     return {name: {k: _value(v, f"{path}.{name}.{k}") for k, v in args.items()}}
 
 
-def to_config(obj: Union[PipelineConfig, Transform]) -> dict[str, Any]:
-    """The config mapping that rebuilds ``obj`` (a :class:`PipelineConfig` or any transform).
+def _other_to_config(obj: Any) -> dict[str, Any]:
+    """Audio and text configs: written by their own modules, with ``kind:`` so from_config reads them back."""
+    from .audio.base import AudioTransform
+    from .audio.config import AudioConfig, audio_to_config
+    from .text.backtranslation import BackTranslation
+    from .text.config import text_to_config
+    from .text.eda import EDA
 
-    A top-level :class:`~augloader.Compose` becomes the ``pipeline`` list (its ``invariances``, if
-    any, the ``invariances`` key); another transform becomes a one-step pipeline. Only arguments
-    that were given are written, so ``to_config(from_config(d))`` gives back ``d`` in its canonical
-    form (each step as ``{Name: {arguments}}``).
+    if isinstance(obj, (AudioConfig, AudioTransform)):
+        return audio_to_config(obj)
+    if isinstance(obj, (EDA, BackTranslation)) or (isinstance(obj, Mapping) and obj
+                                                   and all(isinstance(v, (EDA, BackTranslation)) for v in obj.values())):
+        return text_to_config(obj)
+    raise ConfigError("to_config takes a PipelineConfig or an augloader Transform, an AudioConfig or audio transform, "
+                      f"or the text transforms a text config built; got {type(obj).__name__}")
+
+
+def to_config(obj: Any) -> dict[str, Any]:
+    """The config mapping that rebuilds ``obj``, in the format :func:`from_config` reads.
+
+    Image: a :class:`PipelineConfig` or any transform. A top-level :class:`~augloader.Compose` becomes
+    the ``pipeline`` list (its ``invariances``, if any, the ``invariances`` key); another transform
+    becomes a one-step pipeline. Only arguments that were given are written, so
+    ``to_config(from_config(d))`` gives back ``d`` in its canonical form (each step as
+    ``{Name: {arguments}}``).
+
+    Audio: an :class:`~augloader.audio.AudioConfig`, :class:`~augloader.audio.AudioCompose` or audio
+    transform built from a config gives ``{kind: audio, pipeline: [...], collate: {...}}``. Text: the
+    dict of transforms a text config built (or one of them) gives ``{kind: text, text: {...}}``.
 
     Raises:
-        ConfigError: a transform that is not a public augloader class, or an argument YAML cannot hold.
+        ConfigError: a transform that is not a public augloader class, one without recorded arguments
+            (audio and text transforms built in Python), or an argument YAML cannot hold.
     """
     if isinstance(obj, PipelineConfig):
         out = to_config(obj.transform)
@@ -427,7 +453,7 @@ def to_config(obj: Union[PipelineConfig, Transform]) -> dict[str, Any]:
                 out[key] = _value(getattr(obj, key), key)
         return out
     if not isinstance(obj, Transform):
-        raise ConfigError(f"to_config takes a PipelineConfig or an augloader Transform, got {type(obj).__name__}")
+        return _other_to_config(obj)
     if type(obj) is Compose and init_args(obj) is not None:
         args = init_args(obj)
         steps = [_value(t, f"pipeline[{i}]") for i, t in enumerate(args.pop("transforms"))]
@@ -442,8 +468,8 @@ def to_config(obj: Union[PipelineConfig, Transform]) -> dict[str, Any]:
     return {"pipeline": [_step(obj, "pipeline[0]")]}
 
 
-def save_config(obj: Union[PipelineConfig, Transform], path: Union[str, "os.PathLike[str]"]) -> Path:
-    """Writes ``to_config(obj)`` as YAML to ``path`` (atomically) and returns the path."""
+def save_config(obj: Any, path: Union[str, "os.PathLike[str]"]) -> Path:
+    """Writes ``to_config(obj)`` (image, audio or text) as YAML to ``path`` (atomically) and returns the path."""
     text = yaml.safe_dump(to_config(obj), sort_keys=False, default_flow_style=None, width=100)
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

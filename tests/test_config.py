@@ -218,3 +218,76 @@ def test_advanced_arguments_a_config_cannot_hold():
         to_config(StyleNetworkAugment(torch.nn.Identity()))
     with pytest.raises(ConfigError, match="beta"):
         from_config({"pipeline": [{"FourierAmplitudeMix": {"beta": 0.9}}]})
+
+
+# ---- audio and text configs are written back too ---------------------------------------------------------
+def test_shipped_audio_config_round_trips(tmp_path):
+    from augloader.audio import AudioConfig
+
+    raw = yaml.safe_load((ROOT / "configs" / "audio.yaml").read_text())
+    first = from_config(ROOT / "configs" / "audio.yaml")
+    written = to_config(first)
+    assert written == {"kind": "audio", **raw} and next(iter(written)) == "kind"
+    second = from_config(written)
+    assert isinstance(second, AudioConfig) and second.collate == first.collate == raw["collate"]
+    assert to_config(second) == written
+    assert to_config(second.pipeline) == {"kind": "audio", "pipeline": raw["pipeline"]}
+    save_config(second, tmp_path / "audio.yaml")
+    assert yaml.safe_load((tmp_path / "audio.yaml").read_text()) == written
+    assert to_config(from_config(tmp_path / "audio.yaml")) == written
+    x = torch.randn(3, 1, 16000, generator=torch.Generator().manual_seed(0))
+    a = first.pipeline(x, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(second.pipeline(x, generator=torch.Generator().manual_seed(4)), a)
+
+
+def test_audio_config_write_back_details():
+    import warnings
+
+    from augloader.audio import AudioGaussianNoise, AudioCompose, RandomGain
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        config = from_config({"pipeline": ["Gain", {"AudioGaussianNoise": {"snr_db": [5, 10]}}], "collate": {"mode": "crop", "length": 8}})
+    assert isinstance(config.pipeline.transforms[0], RandomGain)
+    # a deprecated name is written under its new name; short forms are normalised
+    assert to_config(config) == {"kind": "audio", "pipeline": [{"RandomGain": {}}, {"AudioGaussianNoise": {"snr_db": [5, 10]}}],
+                                 "collate": {"mode": "crop", "length": 8}}
+    assert to_config(config.pipeline.transforms[1]) == {"kind": "audio", "pipeline": [{"AudioGaussianNoise": {"snr_db": [5, 10]}}]}
+    with pytest.raises(ConfigError, match=r"pipeline\[0\]: AudioGaussianNoise has no recorded constructor arguments"):
+        to_config(AudioCompose([AudioGaussianNoise()]))
+
+
+def test_shipped_text_config_round_trips(tmp_path):
+    from augloader.text import EDA, BackTranslation
+    from augloader.text.mythes import DEFAULT_MYTHES_PATH
+
+    if not Path(DEFAULT_MYTHES_PATH).exists():
+        pytest.skip("Debian package 'mythes-en-us' not installed (make testdata)")
+    raw = yaml.safe_load((ROOT / "configs" / "text.yaml").read_text())
+    first = from_config(ROOT / "configs" / "text.yaml")
+    written = to_config(first)
+    assert written == {"kind": "text", **raw} and next(iter(written)) == "kind"
+    assert written["text"]["back_translation"]["cache"].startswith("~")  # as written, not expanded
+    second = from_config(written)
+    assert isinstance(second["eda"], EDA) and isinstance(second["back_translation"], BackTranslation)
+    assert to_config(second) == written
+    save_config(second, tmp_path / "text.yaml")
+    assert yaml.safe_load((tmp_path / "text.yaml").read_text()) == written
+    assert to_config(second["eda"]) == {"kind": "text", "text": {"thesaurus": raw["text"]["thesaurus"], "eda": raw["text"]["eda"]}}
+    import random
+
+    sentence = "the quick brown fox does not jump over the lazy dog"
+    assert first["eda"](sentence, rng=random.Random(1)) == second["eda"](sentence, rng=random.Random(1))
+
+
+def test_text_config_write_back_errors(tmp_path):
+    from augloader.text import BackTranslation, build_text_transforms
+
+    built = build_text_transforms({"back_translation": {"cache": str(tmp_path / "c.sqlite"), "p": 0.25, "on_miss": "keep"}})
+    assert to_config(built) == {"kind": "text", "text": {"back_translation": {"cache": str(tmp_path / "c.sqlite"), "p": 0.25, "on_miss": "keep"}}}
+    with pytest.raises(ConfigError, match="no recorded config section"):
+        to_config({"back_translation": BackTranslation(built["back_translation"].translator)})
+    with pytest.raises(ConfigError, match="to_config takes"):
+        to_config({"eda": 3})
+    with pytest.raises(ConfigError, match="to_config takes"):
+        to_config(object())

@@ -7,7 +7,10 @@ Example (``configs/audio.yaml``)::
       - RandomPitchShift: {semitones: [-4, 4], p: 0.5}
     collate: {mode: pad, length: 16000}
 
-:func:`augloader.from_config` reads these too (a ``collate`` key or ``kind: audio`` marks them).
+:func:`augloader.from_config` reads these too (a ``collate`` key or ``kind: audio`` marks them), and
+:func:`augloader.to_config` / :func:`augloader.save_config` write them back (with ``kind: audio``) via
+:func:`audio_to_config`. Only steps built from a config record their arguments, so only those can be
+written back (audio transforms built in Python do not record them yet).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
 from .._config_read import MAX_CONFIG_BYTES, ConfigError, read_config
+from .._init_args import init_args, set_init_args
 from .._repr import clip, short_repr
 from ._aliases import DEPRECATED_AUDIO_TRANSFORMS
 from .base import AudioTransform
@@ -26,7 +30,8 @@ from .noise import AudioGaussianNoise, RandomBackgroundNoise, RandomGain
 from .spectrogram import MelSpectrogram, RandomFrequencyMasking, RandomTimeMasking, Spectrogram
 from .time import RandomPitchShift, RandomSpeed, RandomTimeShift, RandomTimeStretch
 
-__all__ = ["AUDIO_TRANSFORMS", "DEPRECATED_AUDIO_TRANSFORMS", "AudioConfig", "build_audio_pipeline", "load_audio_config"]
+__all__ = ["AUDIO_TRANSFORMS", "DEPRECATED_AUDIO_TRANSFORMS", "AudioConfig", "audio_to_config", "build_audio_pipeline",
+           "load_audio_config"]
 
 #: The names a config may use (plus the deprecated old names in ``DEPRECATED_AUDIO_TRANSFORMS``, which
 #: warn and build the new class), and nothing else.
@@ -82,9 +87,11 @@ def build_audio_pipeline(steps: Sequence[Any]) -> AudioCompose:
             raise ConfigError(f"pipeline step {i} ({name}): arguments must be a mapping {{name: value}}, got {short_repr(kwargs)}")
         try:
             cls = AUDIO_TRANSFORMS.get(name) or DEPRECATED_AUDIO_TRANSFORMS[name]  # an old name warns here
-            transforms.append(cls(**kwargs))
+            obj = cls(**kwargs)
         except (TypeError, ValueError) as err:  # an unknown keyword, or a value the transform rejects
             raise ConfigError(f"pipeline step {i} ({name}): {clip(str(err), 500)}") from err
+        set_init_args(obj, dict(kwargs))  # so augloader.to_config can write the step back
+        transforms.append(obj)
     return AudioCompose(transforms)
 
 
@@ -113,3 +120,48 @@ def load_audio_config(source: Union[str, Path, Mapping[str, Any]], *, max_bytes:
     if set(collate) - set(_COLLATE_KEYS):
         raise ConfigError(f"{label}: collate accepts {_COLLATE_KEYS}, got {short_repr(sorted(map(str, collate)), 200)}")
     return AudioConfig(build_audio_pipeline(spec["pipeline"]), dict(collate))
+
+
+def _public_name(obj: AudioTransform, path: str) -> str:
+    """The config name of ``obj``'s class (a deprecated alias is written under its new name)."""
+    for klass in type(obj).__mro__:
+        if AUDIO_TRANSFORMS.get(klass.__name__) is klass:
+            return klass.__name__
+    raise ConfigError(f"{path}: {type(obj).__name__} is not a public audio transform, so a config cannot name it")
+
+
+def _audio_step(obj: Any, path: str) -> dict[str, Any]:
+    from ..config import _value  # (augloader.config imports this module lazily)
+
+    if not isinstance(obj, AudioTransform) or isinstance(obj, AudioCompose):
+        raise ConfigError(f"{path}: an audio pipeline step must be an audio transform, got {type(obj).__name__}")
+    name = _public_name(obj, path)
+    args = init_args(obj)
+    if args is None:
+        raise ConfigError(f"{path}: {name} has no recorded constructor arguments (build it with from_config to write it back)")
+    return {name: {k: _value(v, f"{path}.{name}.{k}") for k, v in args.items()}}
+
+
+def audio_to_config(obj: Union[AudioConfig, AudioTransform]) -> dict[str, Any]:
+    """The config mapping (``kind: audio``, ``pipeline``, ``collate`` if any) that rebuilds ``obj``.
+
+    ``obj`` is an :class:`AudioConfig`, an :class:`AudioCompose` or a single audio transform (a one-step
+    pipeline), built by :func:`load_audio_config` / :func:`augloader.from_config`.
+
+    Raises:
+        ConfigError: a step without recorded arguments (built in Python), or a value YAML cannot hold.
+    """
+    from ..config import _value
+
+    out: dict[str, Any] = {"kind": "audio"}
+    pipeline = obj.pipeline if isinstance(obj, AudioConfig) else obj
+    if isinstance(pipeline, AudioCompose):
+        out["pipeline"] = [_audio_step(t, f"pipeline[{i}]") for i, t in enumerate(pipeline.transforms)]
+    else:
+        out["pipeline"] = [_audio_step(pipeline, "pipeline[0]")]
+    if isinstance(obj, AudioConfig) and obj.collate:
+        unknown = set(obj.collate) - set(_COLLATE_KEYS)
+        if unknown:
+            raise ConfigError(f"collate: accepts {_COLLATE_KEYS}, got {short_repr(sorted(map(str, unknown)), 200)}")
+        out["collate"] = _value(dict(obj.collate), "collate")
+    return out
