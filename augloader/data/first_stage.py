@@ -17,15 +17,21 @@ from torch import Tensor
 from .._batch import BatchView
 from ..ops.resize import RESIZE_INTERPOLATIONS, axis_aligned_boxes, resized_crop
 from ..transforms.base import Transform
+from ..transforms.compose import Compose
 from ..transforms.stages import GeometricStage, execute, plan, stage_matrix
 from .lazy import LazyImage
 
 
-def _stages_and_params(transform: Transform, params: Any) -> tuple[list, list]:
-    stages = getattr(transform, "stages", None)
-    if stages is not None and hasattr(transform, "transforms"):  # Compose: params keyed by position
-        return list(stages), [params[str(i)] for i in range(len(transform.transforms))]
-    return plan([transform]), [params]
+def _plan(transform: Transform) -> list:
+    """The execution stages of ``transform`` (a Compose's own plan, or a one-transform plan)."""
+    return list(transform.stages) if isinstance(transform, Compose) else plan([transform])
+
+
+def _param_list(transform: Transform, params: Any) -> list:
+    """Params per transform, in plan order (a Compose keys them by position)."""
+    if isinstance(transform, Compose):
+        return [params[str(i)] for i in range(len(transform.transforms))]
+    return [params]
 
 
 def _leading_crop(stages: list) -> Optional[GeometricStage]:
@@ -47,13 +53,13 @@ def transform_lazy(transform: Any, image: LazyImage, generator: Optional[torch.G
     """
     if not isinstance(transform, Transform) or getattr(transform, "needs_targets", False):
         return _call(transform, image.decode(), generator)
-    stages = getattr(transform, "stages", None) if hasattr(transform, "transforms") else plan([transform])
-    if stages is None or _leading_crop(list(stages)) is None:
+    stages = _plan(transform)
+    first = _leading_crop(stages)
+    if first is None:
         return _call(transform, image.decode(), generator)
     h, w = image.size
     params = transform.sample_params((1, image.channels, h, w), generator)
-    stages, param_list = _stages_and_params(transform, params)
-    first = stages[0]
+    param_list = _param_list(transform, params)
     n_first = len(first.transforms)
     total, _, frames, _, out_size = stage_matrix(first, param_list[:n_first], (h, w), 1, "cpu")
     boxes = axis_aligned_boxes(total, out_size, (h, w), frames)
