@@ -48,7 +48,10 @@ $(VENV)/.installed-imgaug: | $(VENV)/bin/python
 	$(PIP) install -q --no-deps imgaug==0.4.0
 	touch $@
 
+# Lint and format check first (ruff, configured in pyproject.toml), then the tests.
 test: $(VENV)/.installed-test testdata
+	$(VENV)/bin/ruff check augloader tests scripts
+	$(VENV)/bin/ruff format --check augloader tests scripts
 	$(PY) -m pytest tests
 
 # The demonstration: Fashion-MNIST (Debian dataset-fashion-mnist, installed by testdata), 3 seeds.
