@@ -62,7 +62,8 @@ class _BoundedLoader(yaml.SafeLoader):
         if self.total > self.max_nodes:
             raise ConfigError(
                 f"{self.label}: {_line(mark)}: more than {self.max_nodes:,} values once aliases are expanded "
-                f"(nested anchors and aliases?); pass max_nodes= to allow a larger config")
+                f"(nested anchors and aliases?); pass max_nodes= to allow a larger config"
+            )
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -71,8 +72,10 @@ class _BoundedLoader(yaml.SafeLoader):
             if node is not None:  # an undefined alias is left to yaml's own error
                 size = self.sizes.get(id(node))
                 if size is None:
-                    raise ConfigError(f"{self.label}: {_line(event.start_mark)}: alias *{event.anchor} is used inside "
-                                      f"its own anchor &{event.anchor} (a config cannot refer to itself)")
+                    raise ConfigError(
+                        f"{self.label}: {_line(event.start_mark)}: alias *{event.anchor} is used inside "
+                        f"its own anchor &{event.anchor} (a config cannot refer to itself)"
+                    )
                 self._add(size, event.start_mark)
             return super().compose_node(parent, index)
         mark = self.peek_event().start_mark
@@ -111,8 +114,9 @@ def _parse(text: str, label: str, max_nodes: int, max_depth: int) -> Any:
         loader.dispose()
 
 
-def check_tree(value: Any, label: str = "config", max_nodes: int = MAX_CONFIG_NODES,
-               max_depth: int = MAX_CONFIG_DEPTH) -> None:
+def check_tree(
+    value: Any, label: str = "config", max_nodes: int = MAX_CONFIG_NODES, max_depth: int = MAX_CONFIG_DEPTH
+) -> None:
     """Refuses a parsed config that contains itself, nests too deep or has too many values.
 
     Shared sub-objects count once per place they appear, as an alias does in YAML.
@@ -136,13 +140,17 @@ def check_tree(value: Any, label: str = "config", max_nodes: int = MAX_CONFIG_NO
             raise ConfigError(f"{place()}: contains itself (a config cannot refer to itself)")
         if isinstance(node, Mapping):
             count += 2 * len(node)
-            items: Any = ((f"[{short_repr(k, 40)}]", c) for k, v in node.items() for c in (k, v) if isinstance(c, containers))
+            items: Any = (
+                (f"[{short_repr(k, 40)}]", c) for k, v in node.items() for c in (k, v) if isinstance(c, containers)
+            )
         else:
             count += len(node)
             items = ((f"[{i}]", c) for i, c in enumerate(node) if isinstance(c, containers))
         if count > max_nodes:
-            raise ConfigError(f"{place()}: more than {max_nodes:,} values, counting each shared object at every place "
-                              "it appears; pass max_nodes= to allow a larger config")
+            raise ConfigError(
+                f"{place()}: more than {max_nodes:,} values, counting each shared object at every place "
+                "it appears; pass max_nodes= to allow a larger config"
+            )
         on_path.add(id(node))
         for key, child in items:
             where.append(key)
@@ -154,8 +162,13 @@ def check_tree(value: Any, label: str = "config", max_nodes: int = MAX_CONFIG_NO
         walk(value, 0)
 
 
-def read_config(source: Any, *, max_bytes: int = MAX_CONFIG_BYTES, max_nodes: int = MAX_CONFIG_NODES,
-                max_depth: int = MAX_CONFIG_DEPTH) -> tuple[Any, str]:
+def read_config(
+    source: Any,
+    *,
+    max_bytes: int = MAX_CONFIG_BYTES,
+    max_nodes: int = MAX_CONFIG_NODES,
+    max_depth: int = MAX_CONFIG_DEPTH,
+) -> tuple[Any, str]:
     """Reads a config file (bounded safe YAML) or copies a parsed mapping, after checking its bounds.
 
     Args:
@@ -176,7 +189,9 @@ def read_config(source: Any, *, max_bytes: int = MAX_CONFIG_BYTES, max_nodes: in
         check_tree(source, "config", max_nodes, max_depth)
         return copy.deepcopy(dict(source)), "config"
     if not isinstance(source, (str, os.PathLike)) or isinstance(source, bool):
-        raise TypeError(f"a config source must be a path (str or os.PathLike) or a mapping, got {type(source).__name__}")
+        raise TypeError(
+            f"a config source must be a path (str or os.PathLike) or a mapping, got {type(source).__name__}"
+        )
     label = os.fsdecode(os.fspath(source))
     try:
         if os.path.isdir(label):
@@ -186,10 +201,13 @@ def read_config(source: Any, *, max_bytes: int = MAX_CONFIG_BYTES, max_nodes: in
     except OSError as err:
         raise ConfigError(f"cannot read config {label}: {err.strerror or err}") from err
     if len(data) > max_bytes:
-        raise ConfigError(f"{label}: larger than the {max_bytes:,}-byte limit for a config file; "
-                          "pass max_bytes= to read a larger one")
+        raise ConfigError(
+            f"{label}: larger than the {max_bytes:,}-byte limit for a config file; pass max_bytes= to read a larger one"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ConfigError(f"{label}: not UTF-8 text (byte {err.start}: {err.reason}); save the config as UTF-8") from err
+        raise ConfigError(
+            f"{label}: not UTF-8 text (byte {err.start}: {err.reason}); save the config as UTF-8"
+        ) from err
     return _parse(text, label, max_nodes, max_depth), label

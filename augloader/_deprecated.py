@@ -42,11 +42,15 @@ def deprecated_alias(old: str, new: T, removed_in: str) -> T:
         warnings.warn(message, DeprecationWarning, stacklevel=2)
         super(alias, cls).__init_subclass__(**kwargs)
 
-    alias = _AliasMeta(old, (new,), {
-        "__module__": new.__module__,
-        "__qualname__": old,
-        "__doc__": f"Deprecated alias of :class:`{new.__name__}`. {message}.",
-        "__init_subclass__": classmethod(__init_subclass__),
-        "_deprecated_alias_of": new,
-    })
+    alias = _AliasMeta(
+        old,
+        (new,),
+        {
+            "__module__": new.__module__,
+            "__qualname__": old,
+            "__doc__": f"Deprecated alias of :class:`{new.__name__}`. {message}.",
+            "__init_subclass__": classmethod(__init_subclass__),
+            "_deprecated_alias_of": new,
+        },
+    )
     return alias

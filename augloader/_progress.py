@@ -31,8 +31,14 @@ def progress_enabled(quiet: bool = False) -> bool:
     return not quiet and not os.environ.get(QUIET_ENV) and stderr_is_terminal()
 
 
-def progress(iterable: Optional[Iterable[T]] = None, total: Optional[int] = None, desc: Optional[str] = None,
-             unit: str = "it", quiet: bool = False, leave: bool = True) -> "tqdm[T]":
+def progress(
+    iterable: Optional[Iterable[T]] = None,
+    total: Optional[int] = None,
+    desc: Optional[str] = None,
+    unit: str = "it",
+    quiet: bool = False,
+    leave: bool = True,
+) -> "tqdm[T]":
     """A tqdm bar with an ETA on stderr, disabled by :func:`progress_enabled`.
 
     Args:
@@ -43,5 +49,13 @@ def progress(iterable: Optional[Iterable[T]] = None, total: Optional[int] = None
         quiet: never draw the bar.
         leave: keep the finished bar on screen (False: erase it).
     """
-    return tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=leave,
-                disable=not progress_enabled(quiet))
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=leave,
+        disable=not progress_enabled(quiet),
+    )

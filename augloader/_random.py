@@ -16,7 +16,9 @@ def _device(generator: torch.Generator | None) -> torch.device:
     return generator.device if generator is not None else torch.device("cpu")
 
 
-def uniform(n: int, low: float, high: float, generator: torch.Generator | None = None, size: Sequence[int] = ()) -> Tensor:
+def uniform(
+    n: int, low: float, high: float, generator: torch.Generator | None = None, size: Sequence[int] = ()
+) -> Tensor:
     """``n`` (times ``size``) draws from ``U(low, high)`` as float32."""
     u = torch.rand((n, *size), generator=generator, device=_device(generator))
     return u.mul_(high - low).add_(low)

@@ -13,14 +13,18 @@ from typing import Any
 __all__ = ["clip", "short_repr"]
 
 
-
 class _Bounded(reprlib.Repr):
     """reprlib, but subclasses of the builtin containers (and any Mapping) are also shown in part."""
 
     def repr1(self, x: Any, level: int) -> str:
         if type(x) not in (dict, list, tuple, set, frozenset):
-            for base, method in ((list, self.repr_list), (tuple, self.repr_tuple), (set, self.repr_set),
-                                 (frozenset, self.repr_frozenset), (Mapping, self.repr_dict)):
+            for base, method in (
+                (list, self.repr_list),
+                (tuple, self.repr_tuple),
+                (set, self.repr_set),
+                (frozenset, self.repr_frozenset),
+                (Mapping, self.repr_dict),
+            ):
                 if isinstance(x, base):
                     return method(x, level)
         return super().repr1(x, level)

@@ -29,8 +29,10 @@ def _sample_photos() -> list:
     except ModuleNotFoundError as err:
         if (err.name or "").split(".")[0] != "skimage":
             raise
-        raise CommandError("preview without --input shows scikit-image's sample photos, and scikit-image is not "
-                           "installed: pip install scikit-image, or pass --input <image or folder>") from err
+        raise CommandError(
+            "preview without --input shows scikit-image's sample photos, and scikit-image is not "
+            "installed: pip install scikit-image, or pass --input <image or folder>"
+        ) from err
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -44,8 +46,14 @@ def _preview(args: argparse.Namespace) -> int:
     if not isinstance(config, PipelineConfig):
         raise ConfigError(f"{args.config}: preview needs an image pipeline config, this is an audio or text config")
     inputs = load_inputs(args.input) if args.input else _sample_photos()
-    grid, notes = render_preview(inputs, config.transform, variants=args.variants, cell=args.cell or None,
-                                 generator=torch.Generator().manual_seed(args.seed), progress=not args.quiet)
+    grid, notes = render_preview(
+        inputs,
+        config.transform,
+        variants=args.variants,
+        cell=args.cell or None,
+        generator=torch.Generator().manual_seed(args.seed),
+        progress=not args.quiet,
+    )
     path = save_image(grid, args.out)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -56,10 +64,17 @@ def _preview(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from .data.export import export_augmented
 
-    result = export_augmented(args.config, args.input, args.output, args.copies, seed=args.seed, progress=not args.quiet)
-    print(f"wrote {result.written} files, kept {result.kept} verified files from an earlier run; manifest: {result.manifest}")
+    result = export_augmented(
+        args.config, args.input, args.output, args.copies, seed=args.seed, progress=not args.quiet
+    )
+    print(
+        f"wrote {result.written} files, kept {result.kept} verified files from an earlier run; manifest: {result.manifest}"
+    )
     if result.failed:
-        print(f"skipped {len(result.failed)} unreadable source(s): " + ", ".join(s for s, _ in result.failed), file=sys.stderr)
+        print(
+            f"skipped {len(result.failed)} unreadable source(s): " + ", ".join(s for s, _ in result.failed),
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -74,9 +89,11 @@ def _source_checkout() -> Optional[Path]:
 def _bench(args: argparse.Namespace) -> int:
     root = _source_checkout()
     if root is None:
-        raise CommandError("benchmarks run from a source checkout: git clone the augloader repository, "
-                           "pip install -e '.[test,bench]', then make bench "
-                           "(this installation has no scripts/bench.py)")
+        raise CommandError(
+            "benchmarks run from a source checkout: git clone the augloader repository, "
+            "pip install -e '.[test,bench]', then make bench "
+            "(this installation has no scripts/bench.py)"
+        )
     script = root / "scripts" / "bench.py"
     saved = sys.argv
     sys.argv = [str(script), *args.rest]
@@ -92,33 +109,51 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="augloader", description="augloader: batched, per-sample data augmentation.")
     sub = ap.add_subparsers(dest="command", metavar="{preview,export,bench}", required=True)
 
-    p = sub.add_parser("preview", help="render original + augmented variants in a grid image",
-                       description="Renders each image next to N augmented draws of a config's pipeline. Boxes, "
-                                   "keypoints and masks from a sidecar <image>.json are drawn when present.")
+    p = sub.add_parser(
+        "preview",
+        help="render original + augmented variants in a grid image",
+        description="Renders each image next to N augmented draws of a config's pipeline. Boxes, "
+        "keypoints and masks from a sidecar <image>.json are drawn when present.",
+    )
     p.add_argument("--config", required=True, help="pipeline YAML (see docs/config_cli.md)")
     p.add_argument("--input", help="an image or a folder of images (default: scikit-image's sample photos)")
     p.add_argument("--out", default="out/preview.png", help="output image (.png or .jpg; default: %(default)s)")
     p.add_argument("--variants", type=int, default=6, help="augmented copies per image (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--cell", type=int, default=160, help="tile height in pixels, 0 for original sizes (default: %(default)s)")
+    p.add_argument(
+        "--cell", type=int, default=160, help="tile height in pixels, 0 for original sizes (default: %(default)s)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
     p.set_defaults(run=_preview)
 
-    e = sub.add_parser("export", help="write N augmented copies of an image folder, with a manifest",
-                       description="Writes N augmented PNG copies of every image of an ImageFolder tree (class "
-                                   "subfolders) into an existing output folder, with manifest.jsonl (source, copy, seed, "
-                                   "parameters, output, sha256). A rerun keeps verified files and redoes the rest.")
+    e = sub.add_parser(
+        "export",
+        help="write N augmented copies of an image folder, with a manifest",
+        description="Writes N augmented PNG copies of every image of an ImageFolder tree (class "
+        "subfolders) into an existing output folder, with manifest.jsonl (source, copy, seed, "
+        "parameters, output, sha256). A rerun keeps verified files and redoes the rest.",
+    )
     e.add_argument("--config", required=True, help="pipeline YAML whose output is uint8 (no Normalize)")
     e.add_argument("--input", required=True, help="input folder: <class>/<image> files")
     e.add_argument("--output", required=True, help="output folder (must exist and be writable)")
     e.add_argument("--copies", type=int, required=True, help="augmented copies per image")
     e.add_argument("--seed", type=int, default=0, help="base seed; same seed, same files (default: %(default)s)")
-    e.add_argument("-q", "--quiet", "--no-progress", dest="quiet", action="store_true",
-                   help="no progress bar (it shows only on a terminal anyway)")
+    e.add_argument(
+        "-q",
+        "--quiet",
+        "--no-progress",
+        dest="quiet",
+        action="store_true",
+        help="no progress bar (it shows only on a terminal anyway)",
+    )
     e.set_defaults(run=_export)
 
-    b = sub.add_parser("bench", help="run the benchmark suites (source checkout only)", add_help=False,
-                       description="Forwards every argument to scripts/bench.py (e.g. --suite images,mix).")
+    b = sub.add_parser(
+        "bench",
+        help="run the benchmark suites (source checkout only)",
+        add_help=False,
+        description="Forwards every argument to scripts/bench.py (e.g. --suite images,mix).",
+    )
     b.add_argument("-h", "--help", action="store_true", help="show this help, then scripts/bench.py's")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for scripts/bench.py")
     b.set_defaults(run=_bench, bench_help=b.format_help)

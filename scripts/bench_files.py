@@ -55,12 +55,15 @@ Factory = Callable[[Path, list, int], Loader]  # (root, indices, num_workers) ->
 # indices, the same for every runner) with ``workers`` worker processes. Keep them small: the lead
 # updates the augloader ones as its API evolves.
 
+
 def pil_decode_only(root: Path, indices: list, workers: int) -> Loader:
     """The floor: torchvision ImageFolder (PIL open + full decode + convert('RGB')), a PIL centre crop to
     224x224 and PILToTensor (uint8), default collate. No resize, no float, no augmentation, no mix."""
     from torchvision import datasets, transforms
 
-    ds = datasets.ImageFolder(str(root), transform=transforms.Compose([transforms.CenterCrop(224), transforms.PILToTensor()]))
+    ds = datasets.ImageFolder(
+        str(root), transform=transforms.Compose([transforms.CenterCrop(224), transforms.PILToTensor()])
+    )
     return DataLoader(ds, batch_size=BATCH, sampler=indices, num_workers=workers)
 
 
@@ -70,7 +73,9 @@ class TorchvisionMixCollate:
     def __init__(self) -> None:
         from torchvision.transforms import v2
 
-        self.mix = v2.RandomChoice([v2.MixUp(alpha=0.2, num_classes=NUM_CLASSES), v2.CutMix(alpha=1.0, num_classes=NUM_CLASSES)])
+        self.mix = v2.RandomChoice(
+            [v2.MixUp(alpha=0.2, num_classes=NUM_CLASSES), v2.CutMix(alpha=1.0, num_classes=NUM_CLASSES)]
+        )
 
     def __call__(self, batch):
         return self.mix(*torch.utils.data.default_collate(batch))
@@ -82,16 +87,18 @@ def torchvision_reference(root: Path, indices: list, workers: int) -> Loader:
     from torchvision import datasets
     from torchvision.transforms import v2
 
-    preset = v2.Compose([
-        v2.RandomResizedCrop(224, antialias=True),
-        v2.RandomHorizontalFlip(0.5),
-        v2.TrivialAugmentWide(interpolation=v2.InterpolationMode.BILINEAR),  # presets.py passes its interpolation
-        v2.PILToTensor(),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(MEAN, STD),
-        v2.RandomErasing(p=0.1),
-        v2.ToPureTensor(),
-    ])
+    preset = v2.Compose(
+        [
+            v2.RandomResizedCrop(224, antialias=True),
+            v2.RandomHorizontalFlip(0.5),
+            v2.TrivialAugmentWide(interpolation=v2.InterpolationMode.BILINEAR),  # presets.py passes its interpolation
+            v2.PILToTensor(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(MEAN, STD),
+            v2.RandomErasing(p=0.1),
+            v2.ToPureTensor(),
+        ]
+    )
     ds = datasets.ImageFolder(str(root), transform=preset)
     return DataLoader(ds, batch_size=BATCH, sampler=indices, num_workers=workers, collate_fn=TorchvisionMixCollate())
 
@@ -113,11 +120,23 @@ def timm_create_loader(root: Path, indices: list, workers: int) -> Loader:
     FastCollateMixup as the collate_fn (as timm's train.py passes it with the prefetcher on)."""
     from timm.data import FastCollateMixup, ImageDataset, create_loader
 
-    mix = FastCollateMixup(mixup_alpha=0.2, cutmix_alpha=1.0, switch_prob=0.5, label_smoothing=0.1, num_classes=NUM_CLASSES)
+    mix = FastCollateMixup(
+        mixup_alpha=0.2, cutmix_alpha=1.0, switch_prob=0.5, label_smoothing=0.1, num_classes=NUM_CLASSES
+    )
     ds = _TransformSubset(ImageDataset(str(root)), indices)  # create_loader takes no sampler: the subset is the epoch
-    return create_loader(ds, input_size=(3, 224, 224), batch_size=BATCH, is_training=True, auto_augment=TIMM_AA,
-                         re_prob=0.1, num_workers=workers, collate_fn=mix, use_prefetcher=True,
-                         device=torch.device("cpu"), persistent_workers=False)
+    return create_loader(
+        ds,
+        input_size=(3, 224, 224),
+        batch_size=BATCH,
+        is_training=True,
+        auto_augment=TIMM_AA,
+        re_prob=0.1,
+        num_workers=workers,
+        collate_fn=mix,
+        use_prefetcher=True,
+        device=torch.device("cpu"),
+        persistent_workers=False,
+    )
 
 
 def _augloader_mix():
@@ -130,8 +149,15 @@ def _augloader_pipeline():
     """The recipe written once for whole images, as the README writes it."""
     import augloader as A
 
-    return A.Compose([A.RandomResizedCrop(224), A.RandomHorizontalFlip(), A.TrivialAugmentWide(),
-                      A.Normalize(MEAN, STD), A.RandomErasing(p=0.1)])
+    return A.Compose(
+        [
+            A.RandomResizedCrop(224),
+            A.RandomHorizontalFlip(),
+            A.TrivialAugmentWide(),
+            A.Normalize(MEAN, STD),
+            A.RandomErasing(p=0.1),
+        ]
+    )
 
 
 def augloader_collate(root: Path, indices: list, workers: int) -> Loader:
@@ -154,14 +180,17 @@ def augloader_uint8(root: Path, indices: list, workers: int) -> Loader:
 
     per_sample, on_batch, on_device = split_pipeline(_augloader_pipeline(), uint8_batch=True)
     ds = AugmentedDataset(ImageFolder(str(root)), per_sample, seed=0)
-    dl = DataLoader(ds, batch_size=BATCH, sampler=indices, num_workers=workers, collate_fn=BatchAugment(on_batch, seed=0))
+    dl = DataLoader(
+        ds, batch_size=BATCH, sampler=indices, num_workers=workers, collate_fn=BatchAugment(on_batch, seed=0)
+    )
     return DeviceAugmenter(dl, on_device, device="cpu", mix=_augloader_mix(), seed=0)
 
 
 def augloader_full_decode(root: Path, indices: list, workers: int) -> Loader:
     """(iii) As (i) on torchvision's ImageFolder (PIL decodes every file in full): what the lazy decode saves."""
-    from augloader.data import AugmentedDataset, BatchAugment, split_pipeline
     from torchvision.datasets import ImageFolder
+
+    from augloader.data import AugmentedDataset, BatchAugment, split_pipeline
 
     per_sample, on_batch, _ = split_pipeline(_augloader_pipeline())
     ds = AugmentedDataset(ImageFolder(str(root)), per_sample, seed=0)
@@ -310,11 +339,17 @@ def run_once(factory: Factory, root: Path, indices: list, workers: int) -> tuple
 def _describe(batch: Any) -> str:
     parts = []
     for x in batch[:2]:
-        parts.append(f"{tuple(x.shape)} {str(x.dtype).replace('torch.', '')}" if isinstance(x, torch.Tensor) else type(x).__name__)
+        parts.append(
+            f"{tuple(x.shape)} {str(x.dtype).replace('torch.', '')}"
+            if isinstance(x, torch.Tensor)
+            else type(x).__name__
+        )
     return ", ".join(parts)
 
 
-def measure(runners: list[Runner], root: Path, indices: list, warm_indices: list, workers: int, repeats: int) -> dict[str, Result]:
+def measure(
+    runners: list[Runner], root: Path, indices: list, warm_indices: list, workers: int, repeats: int
+) -> dict[str, Result]:
     """One untimed warm-up run per runner (a failing runner is reported and dropped), then ``repeats``
     interleaved rounds, each runner with a fresh loader."""
     results = {r.name: Result() for r in runners}
@@ -337,8 +372,11 @@ def measure(runners: list[Runner], root: Path, indices: list, warm_indices: list
                 live.remove(r)
                 continue
             results[r.name].samples.append(sample)
-            print(f"  [{rep + 1}/{repeats}] {r.name}: {sample.images / sample.wall:,.1f} img/s, "
-                  f"{1e3 * (sample.main_cpu + sample.child_cpu) / sample.images:.1f} CPU ms/img", flush=True)
+            print(
+                f"  [{rep + 1}/{repeats}] {r.name}: {sample.images / sample.wall:,.1f} img/s, "
+                f"{1e3 * (sample.main_cpu + sample.child_cpu) / sample.images:.1f} CPU ms/img",
+                flush=True,
+            )
     return results
 
 
@@ -386,9 +424,11 @@ def machine_extra() -> str:
     simd = "Pillow-SIMD" if "post" in PIL.__version__ else "plain Pillow (not Pillow-SIMD)"
     turbo = features.version_feature("libjpeg_turbo") if features.check_feature("libjpeg_turbo") else None
     jpeg = f"libjpeg-turbo {turbo}" if turbo else f"libjpeg {features.version('jpg')}"
-    return (f"CPU flags: {avx512}. PIL: {simd} {PIL.__version__}, {jpeg}. DataLoader start method: "
-            f"{multiprocessing.get_start_method()}; main-process torch threads in the {WORKERS}-worker tables: "
-            f"{torch.get_num_threads()}.\n")
+    return (
+        f"CPU flags: {avx512}. PIL: {simd} {PIL.__version__}, {jpeg}. DataLoader start method: "
+        f"{multiprocessing.get_start_method()}; main-process torch threads in the {WORKERS}-worker tables: "
+        f"{torch.get_num_threads()}.\n"
+    )
 
 
 def _ratio(x: float, base: float | None) -> str:
@@ -399,15 +439,19 @@ def loader_table(results: dict[str, Result]) -> list[str]:
     ok = {k: v for k, v in results.items() if v.samples}
     tv = ok[TV].ips if TV in ok else None
     tm = ok[TIMM].ips if TIMM in ok else None
-    lines = ["| runner | images/s | spread | CPU ms/img | main / workers ms/img | vs torchvision | vs timm |",
-             "|---|--:|--:|--:|--:|--:|--:|"]
+    lines = [
+        "| runner | images/s | spread | CPU ms/img | main / workers ms/img | vs torchvision | vs timm |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
     for name, r in results.items():
         if not r.samples:
             lines.append(f"| {name} | {r.error or 'skipped'} | | | | | |")
             continue
         ratios = (_ratio(r.ips, tv), _ratio(r.ips, tm)) if name.startswith("augloader") else ("-", "-")
-        lines.append(f"| {name} | {r.ips:,.1f} | {100 * r.spread:.0f}% | {r.cpu_ms:.1f} | {r.main_ms:.1f} / {r.child_ms:.1f} "
-                     f"| {ratios[0]} | {ratios[1]} |")
+        lines.append(
+            f"| {name} | {r.ips:,.1f} | {100 * r.spread:.0f}% | {r.cpu_ms:.1f} | {r.main_ms:.1f} / {r.child_ms:.1f} "
+            f"| {ratios[0]} | {ratios[1]} |"
+        )
     return lines
 
 
@@ -430,16 +474,24 @@ def per_core_table(per_set: dict[str, dict[str, Result]]) -> list[str]:
 
 # ---- main -----------------------------------------------------------------------------------------
 def main(argv=None) -> list[str]:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
-    ap.add_argument("--quick", action="store_true", help="smoke run: 2 batches (1 for the large set), 1 repeat, 1 per-core batch")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="smoke run: 2 batches (1 for the large set), 1 repeat, 1 per-core batch"
+    )
     ap.add_argument("--repeats", type=int, default=5, help="interleaved repeats (median reported)")
     ap.add_argument("--batches", type=int, default=20, help="batches of 32 per run, small-photo set")
     ap.add_argument("--large-batches", type=int, default=10, help="batches of 32 per run, large-photo set")
     ap.add_argument("--per-core-batches", type=int, default=4, help="batches of 32 per run in the per-core section")
     ap.add_argument("--sets", default="small,large", help="comma-separated: small, large")
     ap.add_argument("--runners", default=",".join(r.key for r in RUNNERS), help="comma-separated runner keys")
-    ap.add_argument("--main-threads", type=int, default=None,
-                    help="torch threads of the main process in the worker tables (default: torch's own default)")
+    ap.add_argument(
+        "--main-threads",
+        type=int,
+        default=None,
+        help="torch threads of the main process in the worker tables (default: torch's own default)",
+    )
     ap.add_argument("--no-per-core", action="store_true", help="skip the one-thread, no-worker section")
     ap.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/files.md alone")
     args = ap.parse_args(argv)
@@ -478,8 +530,10 @@ def main(argv=None) -> list[str]:
         res = measure(runners, roots[s], indices, warm, WORKERS, args.repeats)
         block = len(lines)
         lines.append(f"\n### {s} set: {make_photo_folders.describe(s)}\n")
-        lines.append(f"{n} images per run ({batches[s]} batches of {BATCH}), {WORKERS} workers, median of {args.repeats} "
-                     f"interleaved repeats.\n")
+        lines.append(
+            f"{n} images per run ({batches[s]} batches of {BATCH}), {WORKERS} workers, median of {args.repeats} "
+            f"interleaved repeats.\n"
+        )
         lines += loader_table(res)
         print("\n".join(lines[block:]), flush=True)
         if not args.no_per_core:
@@ -489,16 +543,19 @@ def main(argv=None) -> list[str]:
                 per_core[s] = measure(runners, roots[s], indices[:pc_n], warm, 0, args.repeats)
     if per_core:
         block = len(lines)
-        lines.append(f"\n### Per core: no workers, one torch thread ({args.per_core_batches * BATCH} images per run, "
-                     f"median of {args.repeats} interleaved repeats)\n")
+        lines.append(
+            f"\n### Per core: no workers, one torch thread ({args.per_core_batches * BATCH} images per run, "
+            f"median of {args.repeats} interleaved repeats)\n"
+        )
         lines += per_core_table(per_core)
         print("\n".join(lines[block:]), flush=True)
     if skipped:
         lines.append("")
         lines += skipped
     if not args.no_write:
-        write_report("files", "Benchmark: JPEG folders through the DataLoader, a full training recipe",
-                     header + NOTES, lines)
+        write_report(
+            "files", "Benchmark: JPEG folders through the DataLoader, a full training recipe", header + NOTES, lines
+        )
     return lines
 
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-from torch.utils.data import DataLoader, Dataset
-
 from benchlib import machine_header, measure, write_report
+from torch.utils.data import DataLoader, Dataset
 
 NOTES = """
 Images/s, median of interleaved repeats; every runner sees the same uint8 images (smooth random
@@ -51,10 +50,19 @@ def augloader_pipeline(key: str, hue_mode: str = "hsv"):
     import augloader as A
 
     if key == "P1":
-        return A.Compose([A.RandomResizedCrop(224), A.RandomHorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4, 0.1, hue_mode=hue_mode), A.Normalize(MEAN, STD)])
+        return A.Compose(
+            [
+                A.RandomResizedCrop(224),
+                A.RandomHorizontalFlip(),
+                A.ColorJitter(0.4, 0.4, 0.4, 0.1, hue_mode=hue_mode),
+                A.Normalize(MEAN, STD),
+            ]
+        )
     if key == "P2":
         return A.Compose([A.RandomCrop(32, padding=4), A.RandomHorizontalFlip(), A.Normalize(MEAN, STD)])
-    return A.Compose([A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))])
+    return A.Compose(
+        [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
+    )
 
 
 def torchvision_pipeline(key: str):
@@ -62,20 +70,48 @@ def torchvision_pipeline(key: str):
 
     to_float = [v2.ToDtype(torch.float32, scale=True)]
     if key == "P1":
-        return v2.Compose([v2.RandomResizedCrop(224, antialias=True), v2.RandomHorizontalFlip(), v2.ColorJitter(0.4, 0.4, 0.4, 0.1), *to_float, v2.Normalize(MEAN, STD)])
+        return v2.Compose(
+            [
+                v2.RandomResizedCrop(224, antialias=True),
+                v2.RandomHorizontalFlip(),
+                v2.ColorJitter(0.4, 0.4, 0.4, 0.1),
+                *to_float,
+                v2.Normalize(MEAN, STD),
+            ]
+        )
     if key == "P2":
         return v2.Compose([v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip(), *to_float, v2.Normalize(MEAN, STD)])
-    return v2.Compose([v2.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10, interpolation=v2.InterpolationMode.BILINEAR), v2.RandomHorizontalFlip(), v2.GaussianBlur(5, (0.1, 2.0)), *to_float])
+    return v2.Compose(
+        [
+            v2.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10, interpolation=v2.InterpolationMode.BILINEAR),
+            v2.RandomHorizontalFlip(),
+            v2.GaussianBlur(5, (0.1, 2.0)),
+            *to_float,
+        ]
+    )
 
 
 def kornia_pipeline(key: str):
     import kornia.augmentation as K
 
     if key == "P1":
-        return K.AugmentationSequential(K.RandomResizedCrop((224, 224)), K.RandomHorizontalFlip(), K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1.0), K.Normalize(torch.tensor(MEAN), torch.tensor(STD)))
+        return K.AugmentationSequential(
+            K.RandomResizedCrop((224, 224)),
+            K.RandomHorizontalFlip(),
+            K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1.0),
+            K.Normalize(torch.tensor(MEAN), torch.tensor(STD)),
+        )
     if key == "P2":
-        return K.AugmentationSequential(K.RandomCrop((32, 32), padding=4), K.RandomHorizontalFlip(), K.Normalize(torch.tensor(MEAN), torch.tensor(STD)))
-    return K.AugmentationSequential(K.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10, p=1.0), K.RandomHorizontalFlip(), K.RandomGaussianBlur((5, 5), (0.1, 2.0), p=1.0))
+        return K.AugmentationSequential(
+            K.RandomCrop((32, 32), padding=4),
+            K.RandomHorizontalFlip(),
+            K.Normalize(torch.tensor(MEAN), torch.tensor(STD)),
+        )
+    return K.AugmentationSequential(
+        K.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10, p=1.0),
+        K.RandomHorizontalFlip(),
+        K.RandomGaussianBlur((5, 5), (0.1, 2.0), p=1.0),
+    )
 
 
 def albumentations_pipeline(key: str):
@@ -83,10 +119,34 @@ def albumentations_pipeline(key: str):
     import cv2
 
     if key == "P1":
-        return Al.Compose([Al.RandomResizedCrop((224, 224)), Al.HorizontalFlip(), Al.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1.0), Al.Normalize(MEAN, STD), Al.ToTensorV2()])
+        return Al.Compose(
+            [
+                Al.RandomResizedCrop((224, 224)),
+                Al.HorizontalFlip(),
+                Al.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1.0),
+                Al.Normalize(MEAN, STD),
+                Al.ToTensorV2(),
+            ]
+        )
     if key == "P2":
-        return Al.Compose([Al.PadIfNeeded(40, 40, border_mode=cv2.BORDER_CONSTANT), Al.RandomCrop(32, 32), Al.HorizontalFlip(), Al.Normalize(MEAN, STD), Al.ToTensorV2()])
-    return Al.Compose([Al.Affine(scale=(0.8, 1.2), translate_percent=(-0.1, 0.1), rotate=(-30, 30), shear=(-10, 10), p=1.0), Al.HorizontalFlip(), Al.GaussianBlur((5, 5), sigma_limit=(0.1, 2.0), p=1.0), Al.ToFloat(max_value=255), Al.ToTensorV2()])
+        return Al.Compose(
+            [
+                Al.PadIfNeeded(40, 40, border_mode=cv2.BORDER_CONSTANT),
+                Al.RandomCrop(32, 32),
+                Al.HorizontalFlip(),
+                Al.Normalize(MEAN, STD),
+                Al.ToTensorV2(),
+            ]
+        )
+    return Al.Compose(
+        [
+            Al.Affine(scale=(0.8, 1.2), translate_percent=(-0.1, 0.1), rotate=(-30, 30), shear=(-10, 10), p=1.0),
+            Al.HorizontalFlip(),
+            Al.GaussianBlur((5, 5), sigma_limit=(0.1, 2.0), p=1.0),
+            Al.ToFloat(max_value=255),
+            Al.ToTensorV2(),
+        ]
+    )
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -139,12 +199,18 @@ def make_data(p: Pipeline) -> torch.Tensor:
     n = p.batch * p.n_batches
     # Smooth random images (upsampled noise) so colour and geometry ops see realistic statistics.
     low = torch.randint(0, 256, (n, 3, max(p.size // 8, 4), max(p.size // 8, 4)), generator=g, dtype=torch.uint8)
-    return torch.nn.functional.interpolate(low.float(), size=(p.size, p.size), mode="bilinear", align_corners=False).round().to(torch.uint8)
+    return (
+        torch.nn.functional.interpolate(low.float(), size=(p.size, p.size), mode="bilinear", align_corners=False)
+        .round()
+        .to(torch.uint8)
+    )
 
 
 # ---- runners --------------------------------------------------------------------------------------
 def _loader_runner(dataset: Dataset, batch: int, collate=None) -> Callable[[], int]:
-    loader = DataLoader(dataset, batch_size=batch, num_workers=2, persistent_workers=True, collate_fn=collate, prefetch_factor=2)
+    loader = DataLoader(
+        dataset, batch_size=batch, num_workers=2, persistent_workers=True, collate_fn=collate, prefetch_factor=2
+    )
 
     def run() -> int:
         n = 0
@@ -174,28 +240,36 @@ def runners_for(key: str, data: torch.Tensor, include: set[str]) -> dict[str, Ca
     p = PIPELINES[key]
     out: dict[str, Callable[[], int]] = {}
     if "torchvision" in include:
-        out["(a) torchvision v2 per sample, DataLoader 2 workers"] = _loader_runner(TensorImages(data, torchvision_pipeline(key)), p.batch)
+        out["(a) torchvision v2 per sample, DataLoader 2 workers"] = _loader_runner(
+            TensorImages(data, torchvision_pipeline(key)), p.batch
+        )
         tv = torchvision_pipeline(key)
         out["(b) torchvision v2 whole batch (one param set)"] = _batch_runner(data, p.batch, tv)
     if "kornia" in include:
         k = kornia_pipeline(key)
         out["(c) kornia AugmentationSequential batch"] = _batch_runner(data, p.batch, lambda x: k(x.float().div_(255)))
     if "albumentations" in include:
-        out["(d) albumentations per sample, DataLoader 2 workers"] = _loader_runner(TensorImages(data, albumentations_pipeline(key), numpy_hwc=True), p.batch)
+        out["(d) albumentations per sample, DataLoader 2 workers"] = _loader_runner(
+            TensorImages(data, albumentations_pipeline(key), numpy_hwc=True), p.batch
+        )
     if "floor" in include:
         out_hw = (224, 224) if key in ("P1", "P3") else (32, 32)
-        out["(floor) DataLoader 2 workers, float batch out, no augmentation"] = _loader_runner(BatchFetchImages(data), p.batch, EmptyFloatBatch(out_hw))
+        out["(floor) DataLoader 2 workers, float batch out, no augmentation"] = _loader_runner(
+            BatchFetchImages(data), p.batch, EmptyFloatBatch(out_hw)
+        )
     if "augloader" in include:
-        out["augloader BatchCollate, DataLoader 2 workers"] = _loader_runner(BatchFetchImages(data), p.batch, BatchCollate(augloader_pipeline(key)))
+        out["augloader BatchCollate, DataLoader 2 workers"] = _loader_runner(
+            BatchFetchImages(data), p.batch, BatchCollate(augloader_pipeline(key))
+        )
         al = augloader_pipeline(key)
         out["augloader batch in-process"] = _batch_runner(data, p.batch, al)
         if key == "P1":
             fast = augloader_pipeline(key, hue_mode="linear")
-            out["augloader BatchCollate, hue_mode='linear'"] = _loader_runner(BatchFetchImages(data), p.batch, BatchCollate(fast))
+            out["augloader BatchCollate, hue_mode='linear'"] = _loader_runner(
+                BatchFetchImages(data), p.batch, BatchCollate(fast)
+            )
             out["augloader in-process, hue_mode='linear'"] = _batch_runner(data, p.batch, fast)
     return out
-
-
 
 
 TARGETS = {  # issue 2: minimum ratios against (a) and (d)
@@ -238,7 +312,9 @@ def main(argv=None) -> list[str]:
                 base = base_a if ref == "(a)" else base_d
                 if base:
                     ok = "met" if best / base >= target else "MISSED"
-                    lines.append(f"- target: augloader >= {target}x {ref}; best augloader row {best / base:.2f}x ({ok})")
+                    lines.append(
+                        f"- target: augloader >= {target}x {ref}; best augloader row {best / base:.2f}x ({ok})"
+                    )
         print("\n".join(lines[block:]), flush=True)
     if not args.no_write:
         write_report("images", "Benchmark: image pipelines P1-P3", header + NOTES, lines)

@@ -31,9 +31,11 @@ from benchlib import cpu_model  # noqa: E402
 
 Case = tuple[str, str, Callable[[], Callable[[], object]]]  # (group, name, setup -> timed call)
 #: Which timm case each augloader case is compared with.
-TIMM_REF = {"elem": "timm Mixup(mode='elem')", "batch": "timm Mixup(mode='batch')", "uint8": "timm FastCollateMixup(mode='elem')"}
-
-
+TIMM_REF = {
+    "elem": "timm Mixup(mode='elem')",
+    "batch": "timm Mixup(mode='batch')",
+    "uint8": "timm FastCollateMixup(mode='elem')",
+}
 
 
 def build_cases(batch: int, size: int, num_classes: int, seed: int) -> tuple[list[Case], dict[str, str]]:
@@ -54,18 +56,22 @@ def build_cases(batch: int, size: int, num_classes: int, seed: int) -> tuple[lis
     versions = {"torch": torch.__version__}
 
     cases: list[Case] = [
-        ("float", "one copy `out.copy_(x)` (floor)", lambda: (lambda: out.copy_(x))),
-        ("float", "augloader elem, fresh output", lambda: (lambda: ours((x, y), generator=gen))),
-        ("float", "augloader elem, `out=` buffer", lambda: (lambda: ours((x, y), generator=gen, out=out))),
-        ("float", "augloader elem, pairing='flip' (timm's)", lambda: (lambda: ours_flip((x, y), generator=gen, out=out))),
-        ("float", "augloader batch, `out=` buffer", lambda: (lambda: ours_batch((x, y), generator=gen, out=out))),
-        ("uint8", "one copy `out.copy_(x)` uint8 (floor)", lambda: (lambda: out8.copy_(x8))),
-        ("uint8", "augloader elem on a stacked uint8 batch", lambda: (lambda: ours((x8, y), generator=gen))),
-        ("uint8", "augloader CutMix-only elem, uint8 (exact)", lambda: (lambda: ours_cut((x8, y), generator=gen))),
+        ("float", "one copy `out.copy_(x)` (floor)", lambda: lambda: out.copy_(x)),
+        ("float", "augloader elem, fresh output", lambda: lambda: ours((x, y), generator=gen)),
+        ("float", "augloader elem, `out=` buffer", lambda: lambda: ours((x, y), generator=gen, out=out)),
+        ("float", "augloader elem, pairing='flip' (timm's)", lambda: lambda: ours_flip((x, y), generator=gen, out=out)),
+        ("float", "augloader batch, `out=` buffer", lambda: lambda: ours_batch((x, y), generator=gen, out=out)),
+        ("uint8", "one copy `out.copy_(x)` uint8 (floor)", lambda: lambda: out8.copy_(x8)),
+        ("uint8", "augloader elem on a stacked uint8 batch", lambda: lambda: ours((x8, y), generator=gen)),
+        ("uint8", "augloader CutMix-only elem, uint8 (exact)", lambda: lambda: ours_cut((x8, y), generator=gen)),
         (
             "uint8",
             "augloader collate: `torch.stack` + elem",
-            lambda: (lambda: ours((torch.stack([s[0] for s in samples]), torch.tensor([s[1] for s in samples])), generator=gen)),
+            lambda: (
+                lambda: ours(
+                    (torch.stack([s[0] for s in samples]), torch.tensor([s[1] for s in samples])), generator=gen
+                )
+            ),
         ),
     ]
     try:
@@ -87,7 +93,7 @@ def build_cases(batch: int, size: int, num_classes: int, seed: int) -> tuple[lis
 
         cases.insert(1, ("float", "timm Mixup(mode='elem')", timm_call(t_elem)))
         cases.insert(5, ("float", "timm Mixup(mode='batch')", timm_call(t_batch)))
-        cases.append(("uint8", "timm FastCollateMixup(mode='elem')", lambda: (lambda: t_collate(samples))))
+        cases.append(("uint8", "timm FastCollateMixup(mode='elem')", lambda: lambda: t_collate(samples)))
     except ImportError:
         versions["timm"] = "not installed"
     return cases, versions
@@ -137,7 +143,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "mix.md", help="markdown report ('-' for none)")
+    parser.add_argument(
+        "--output", type=Path, default=ROOT / "benchmarks" / "mix.md", help="markdown report ('-' for none)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     cases, versions = build_cases(args.batch, args.size, args.classes, args.seed)

@@ -17,7 +17,6 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-
 from benchlib import machine_header, write_report
 
 NOTES = """
@@ -36,7 +35,16 @@ is shared with other work (2 cores): single numbers move by 10-20% between runs;
 rounds keep each row's columns comparable.
 """
 
-SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "motorcycle_left")
+SOURCES = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "motorcycle_left",
+)
 
 
 def photos(n: int, size: int = 224, seed: int = 0) -> torch.Tensor:
@@ -109,14 +117,20 @@ def main() -> None:
     torch.set_num_threads(1)
     header = machine_header(("torchvision", "PIL"))
     pool = photos(max(args.batches))
-    lines = [NOTES, "| policy | B | augloader nearest | augloader bilinear | torchvision tensor | torchvision PIL |"
-             " torchvision tensor / augloader nearest |", "|---|--:|--:|--:|--:|--:|--:|"]
+    lines = [
+        NOTES,
+        "| policy | B | augloader nearest | augloader bilinear | torchvision tensor | torchvision PIL |"
+        " torchvision tensor / augloader nearest |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
     for policy in ("TrivialAugmentWide", "RandAugment(2, 9)"):
         for b in args.batches:
             ms = measure(runners(policy, pool[:b]), b, args.repeats)
-            row = (f"| {policy} | {b} | {ms['augloader nearest']:.3f} | {ms['augloader bilinear']:.3f} | "
-                   f"{ms['torchvision tensor']:.3f} | {ms['torchvision PIL']:.3f} | "
-                   f"{ms['torchvision tensor'] / ms['augloader nearest']:.2f}x |")
+            row = (
+                f"| {policy} | {b} | {ms['augloader nearest']:.3f} | {ms['augloader bilinear']:.3f} | "
+                f"{ms['torchvision tensor']:.3f} | {ms['torchvision PIL']:.3f} | "
+                f"{ms['torchvision tensor'] / ms['augloader nearest']:.2f}x |"
+            )
             print(row, flush=True)
             lines.append(row)
     write_report("policies", "Benchmark: RandAugment-style policies, per core", header, lines)

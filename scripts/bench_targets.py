@@ -12,9 +12,8 @@ import argparse
 from typing import Callable
 
 import torch
-from torch.utils.data import DataLoader, Dataset
-
 from benchlib import machine_header, measure, write_report
+from torch.utils.data import DataLoader, Dataset
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 SIZE, BATCH, N_BATCHES, N_BOXES = 256, 64, 6, 20
@@ -39,7 +38,11 @@ def make_data(seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     n = BATCH * N_BATCHES
     low = torch.randint(0, 256, (n, 3, SIZE // 8, SIZE // 8), generator=g, dtype=torch.uint8)
-    images = torch.nn.functional.interpolate(low.float(), size=(SIZE, SIZE), mode="bilinear", align_corners=False).round().to(torch.uint8)
+    images = (
+        torch.nn.functional.interpolate(low.float(), size=(SIZE, SIZE), mode="bilinear", align_corners=False)
+        .round()
+        .to(torch.uint8)
+    )
     wh = 10 + torch.rand(n, N_BOXES, 2, generator=g) * 70
     xy = torch.rand(n, N_BOXES, 2, generator=g) * (SIZE - wh)
     boxes = torch.cat([xy, xy + wh], dim=-1).round()  # (n, 20, 4) xyxy pixels
@@ -56,8 +59,14 @@ def make_data(seed: int = 0):
 def augloader_pipeline(hue_mode: str = "hsv"):
     import augloader as A
 
-    return A.Compose([A.RandomResizedCrop(224), A.RandomHorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4, 0.1, hue_mode=hue_mode),
-                      A.Normalize(MEAN, STD)])
+    return A.Compose(
+        [
+            A.RandomResizedCrop(224),
+            A.RandomHorizontalFlip(),
+            A.ColorJitter(0.4, 0.4, 0.4, 0.1, hue_mode=hue_mode),
+            A.Normalize(MEAN, STD),
+        ]
+    )
 
 
 class BatchTargets(Dataset):
@@ -69,7 +78,12 @@ class BatchTargets(Dataset):
 
     def __getitems__(self, indices: list[int]) -> dict:
         idx = torch.as_tensor(indices)
-        return {"image": self.images[idx], "boxes": self.boxes[idx], "box_labels": self.labels[idx], "mask": self.masks[idx]}
+        return {
+            "image": self.images[idx],
+            "boxes": self.boxes[idx],
+            "box_labels": self.labels[idx],
+            "mask": self.masks[idx],
+        }
 
 
 class Augment:
@@ -85,7 +99,13 @@ def albumentations_pipeline():
     import albumentations as Al
 
     return Al.Compose(
-        [Al.RandomResizedCrop((224, 224)), Al.HorizontalFlip(), Al.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1.0), Al.Normalize(MEAN, STD), Al.ToTensorV2()],
+        [
+            Al.RandomResizedCrop((224, 224)),
+            Al.HorizontalFlip(),
+            Al.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1.0),
+            Al.Normalize(MEAN, STD),
+            Al.ToTensorV2(),
+        ],
         bbox_params=Al.BboxParams(format="pascal_voc", label_fields=["labels"]),
     )
 
@@ -101,18 +121,28 @@ class PerSample(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         out = self.transform(image=self.images[i], mask=self.masks[i], bboxes=self.boxes[i], labels=self.labels[i])
-        return {"image": out["image"], "mask": out["mask"], "boxes": torch.as_tensor(out["bboxes"], dtype=torch.float32).view(-1, 4),
-                "box_labels": torch.as_tensor(out["labels"])}
+        return {
+            "image": out["image"],
+            "mask": out["mask"],
+            "boxes": torch.as_tensor(out["bboxes"], dtype=torch.float32).view(-1, 4),
+            "box_labels": torch.as_tensor(out["labels"]),
+        }
 
 
 def collate_lists(samples: list[dict]) -> dict:
-    return {"image": torch.stack([s["image"] for s in samples]), "mask": torch.stack([s["mask"] for s in samples]),
-            "boxes": [s["boxes"] for s in samples], "box_labels": [s["box_labels"] for s in samples]}
+    return {
+        "image": torch.stack([s["image"] for s in samples]),
+        "mask": torch.stack([s["mask"] for s in samples]),
+        "boxes": [s["boxes"] for s in samples],
+        "box_labels": [s["box_labels"] for s in samples],
+    }
 
 
 # ---- runners ---------------------------------------------------------------------------------------
 def _loader_runner(dataset: Dataset, collate) -> Callable[[], int]:
-    loader = DataLoader(dataset, batch_size=BATCH, num_workers=2, persistent_workers=True, collate_fn=collate, prefetch_factor=2)
+    loader = DataLoader(
+        dataset, batch_size=BATCH, num_workers=2, persistent_workers=True, collate_fn=collate, prefetch_factor=2
+    )
 
     def run() -> int:
         n = 0
@@ -126,8 +156,15 @@ def _loader_runner(dataset: Dataset, collate) -> Callable[[], int]:
 
 def _in_process_runner(data, transform) -> Callable[[], int]:
     images, boxes, labels, masks = data
-    batches = [{"image": images[s:s + BATCH], "boxes": boxes[s:s + BATCH], "box_labels": labels[s:s + BATCH], "mask": masks[s:s + BATCH]}
-               for s in range(0, images.shape[0], BATCH)]
+    batches = [
+        {
+            "image": images[s : s + BATCH],
+            "boxes": boxes[s : s + BATCH],
+            "box_labels": labels[s : s + BATCH],
+            "mask": masks[s : s + BATCH],
+        }
+        for s in range(0, images.shape[0], BATCH)
+    ]
 
     def run() -> int:
         for b in batches:
@@ -136,8 +173,6 @@ def _in_process_runner(data, transform) -> Callable[[], int]:
 
     run()
     return run
-
-
 
 
 TARGET = 1.5  # issue 3: augloader >= 1.5x albumentations, both in a 2-worker DataLoader
@@ -152,23 +187,34 @@ def main(argv=None) -> list[str]:
     torch.set_num_threads(2)
     data = make_data()
     runners = {
-        "(d) albumentations per sample, DataLoader 2 workers": _loader_runner(PerSample(*data, albumentations_pipeline()), collate_lists),
-        "augloader BatchCollate, DataLoader 2 workers": _loader_runner(BatchTargets(*data), Augment(augloader_pipeline())),
+        "(d) albumentations per sample, DataLoader 2 workers": _loader_runner(
+            PerSample(*data, albumentations_pipeline()), collate_lists
+        ),
+        "augloader BatchCollate, DataLoader 2 workers": _loader_runner(
+            BatchTargets(*data), Augment(augloader_pipeline())
+        ),
         "augloader batch in-process (2 threads)": _in_process_runner(data, augloader_pipeline()),
-        "augloader BatchCollate, hue_mode='linear'": _loader_runner(BatchTargets(*data), Augment(augloader_pipeline("linear"))),
+        "augloader BatchCollate, hue_mode='linear'": _loader_runner(
+            BatchTargets(*data), Augment(augloader_pipeline("linear"))
+        ),
         "augloader in-process, hue_mode='linear'": _in_process_runner(data, augloader_pipeline("linear")),
     }
     result = measure(runners, args.repeats)
     base = result["(d) albumentations per sample, DataLoader 2 workers"]
-    lines = [f"\n### P1 + 20 boxes + mask ({SIZE}x{SIZE} uint8 in, 224x224 out, batch {BATCH})\n",
-             "| runner | images/s | vs (d) |", "|---|--:|--:|"]
+    lines = [
+        f"\n### P1 + 20 boxes + mask ({SIZE}x{SIZE} uint8 in, 224x224 out, batch {BATCH})\n",
+        "| runner | images/s | vs (d) |",
+        "|---|--:|--:|",
+    ]
     for name, ips in result.items():
         lines.append(f"| {name} | {ips:,.0f} | {ips / base:.2f}x |")
     lines.append("")
     for row in ("augloader BatchCollate, DataLoader 2 workers", "augloader BatchCollate, hue_mode='linear'"):
         same = result[row] / base
-        lines.append(f"- target: augloader >= {TARGET}x (d) in the same 2-worker DataLoader; {row}: {same:.2f}x "
-                     f"({'met' if same >= TARGET else 'MISSED'})")
+        lines.append(
+            f"- target: augloader >= {TARGET}x (d) in the same 2-worker DataLoader; {row}: {same:.2f}x "
+            f"({'met' if same >= TARGET else 'MISSED'})"
+        )
     print("\n".join(lines), flush=True)
     if not args.no_write:
         write_report("targets", "Benchmark: P1 with boxes and masks (issue 3)", header + NOTES, lines)

@@ -33,7 +33,9 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def machine_header(modules: tuple[str, ...] = ("torchvision", "kornia", "albumentations", "cv2", "timm", "numpy")) -> str:
+def machine_header(
+    modules: tuple[str, ...] = ("torchvision", "kornia", "albumentations", "cv2", "timm", "numpy"),
+) -> str:
     """One paragraph: date, CPU, cores, load, Python/torch and the given modules' versions."""
     import torch
 

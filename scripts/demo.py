@@ -52,14 +52,22 @@ MEAN, STD = [0.286], [0.353]
 # ---- data -------------------------------------------------------------------------------------------
 def load_fashion_mnist(root: Path = FASHION_DIR) -> dict[str, Tensor]:
     """The four idx files as uint8 images ``(N, 1, 28, 28)`` and int64 labels ``(N,)``."""
-    files = {k: root / f"{k}-ubyte.gz" for k in ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")}
+    files = {
+        k: root / f"{k}-ubyte.gz"
+        for k in ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")
+    }
     if not all(f.exists() for f in files.values()):
         try:  # where the internet is reachable, torchvision's downloader is the fallback
             from torchvision.datasets import FashionMNIST
 
             tr = FashionMNIST("out/data", train=True, download=True)
             te = FashionMNIST("out/data", train=False, download=True)
-            return {"train_x": tr.data.unsqueeze(1), "train_y": tr.targets, "test_x": te.data.unsqueeze(1), "test_y": te.targets}
+            return {
+                "train_x": tr.data.unsqueeze(1),
+                "train_y": tr.targets,
+                "test_x": te.data.unsqueeze(1),
+                "test_y": te.targets,
+            }
         except Exception as err:  # no package, no internet: say what to do
             raise SystemExit(
                 f"Fashion-MNIST not found in {root} and could not be downloaded ({err}).\n"
@@ -98,8 +106,14 @@ class SmallCNN(nn.Module):
     def __init__(self, width: int = 16) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2),  # (B, w, 14, 14)
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(), nn.MaxPool2d(2),  # (B, 2w, 7, 7)
+            nn.Conv2d(1, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, w, 14, 14)
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 2w, 7, 7)
         )
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
 
@@ -118,33 +132,47 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor) -> tuple[float, float, Tens
     logits = torch.cat([model(normalize(xb)) for xb in x.split(1000)])
     loss = F.cross_entropy(logits, y).item()
     pred = logits.argmax(1)
-    recall = torch.stack([(pred[y == c] == c).float().mean() if (y == c).any() else torch.tensor(float("nan")) for c in range(10)])
+    recall = torch.stack(
+        [(pred[y == c] == c).float().mean() if (y == c).any() else torch.tensor(float("nan")) for c in range(10)]
+    )
     return loss, (pred == y).float().mean().item(), recall
 
 
 def augmented_pipeline() -> A.Compose:
     """The demo's pipeline, tuned on the validation split only (see ``docs/demo.md``)."""
-    return A.Compose([
-        A.RandomAffine(5, translate=(0.08, 0.08), scale=(0.95, 1.05)),
-        A.RandomHorizontalFlip(),
-        A.RandomErasing(p=0.2, scale=(0.02, 0.1)),
-        A.Normalize(MEAN, STD),
-    ])
+    return A.Compose(
+        [
+            A.RandomAffine(5, translate=(0.08, 0.08), scale=(0.95, 1.05)),
+            A.RandomHorizontalFlip(),
+            A.RandomErasing(p=0.2, scale=(0.02, 0.1)),
+            A.Normalize(MEAN, STD),
+        ]
+    )
 
 
 def strong_pipeline() -> A.Compose:
     """Stronger augmentation for minority classes under ClassBalancedAugment."""
-    return A.Compose([
-        A.RandomAffine(10, translate=(0.1, 0.1), scale=(0.9, 1.1)),
-        A.RandomHorizontalFlip(),
-        A.ColorJitter(brightness=0.2, contrast=0.2),
-        A.RandomErasing(p=0.3, scale=(0.02, 0.12)),
-        A.Normalize(MEAN, STD),
-    ])
+    return A.Compose(
+        [
+            A.RandomAffine(10, translate=(0.1, 0.1), scale=(0.9, 1.1)),
+            A.RandomHorizontalFlip(),
+            A.ColorJitter(brightness=0.2, contrast=0.2),
+            A.RandomErasing(p=0.3, scale=(0.02, 0.12)),
+            A.Normalize(MEAN, STD),
+        ]
+    )
 
 
-def train_run(kind: str, train_view: Any, data: dict[str, Tensor], val: tuple[Tensor, Tensor], epochs: int, seed: int,
-              batch_size: int = 64, on_epoch: Optional[Callable[[], None]] = None) -> dict[str, Any]:
+def train_run(
+    kind: str,
+    train_view: Any,
+    data: dict[str, Tensor],
+    val: tuple[Tensor, Tensor],
+    epochs: int,
+    seed: int,
+    batch_size: int = 64,
+    on_epoch: Optional[Callable[[], None]] = None,
+) -> dict[str, Any]:
     """Trains one model; returns per-epoch curves and the final metrics (``on_epoch`` is called after each epoch)."""
     torch.manual_seed(seed)
     model = SmallCNN()
@@ -186,8 +214,12 @@ def train_run(kind: str, train_view: Any, data: dict[str, Tensor], val: tuple[Te
             on_epoch()
     test_loss, test_acc, recall = evaluate(model, data["test_x"], data["test_y"])
     return {
-        "curves": curves, "train_acc": curves["train_acc"][-1], "val_acc": curves["val_acc"][-1],
-        "gap": curves["train_acc"][-1] - curves["val_acc"][-1], "test_acc": test_acc, "recall": recall.tolist(),
+        "curves": curves,
+        "train_acc": curves["train_acc"][-1],
+        "val_acc": curves["val_acc"][-1],
+        "gap": curves["train_acc"][-1] - curves["val_acc"][-1],
+        "test_acc": test_acc,
+        "recall": recall.tolist(),
         "minority_recall": float(recall[list(MINORITY)].mean()),
     }
 
@@ -200,12 +232,20 @@ def mean_spread(values: list[float]) -> str:
 
 
 def table(results: dict[str, list[dict[str, Any]]]) -> list[str]:
-    rows = ["| run | train acc % | val acc % | test acc % | train-val gap (pts) | minority recall % (T-shirt, Pullover, Shirt) |",
-            "|---|--:|--:|--:|--:|--:|"]
-    names = {"baseline": "(1) no augmentation", "augmented": "(2) augloader pipeline + MixUp/CutMix",
-             "imbalanced": "(3a) imbalanced, augmented, no balancing", "balanced": "(3b) imbalanced, ClassBalancedAugment"}
+    rows = [
+        "| run | train acc % | val acc % | test acc % | train-val gap (pts) | minority recall % (T-shirt, Pullover, Shirt) |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    names = {
+        "baseline": "(1) no augmentation",
+        "augmented": "(2) augloader pipeline + MixUp/CutMix",
+        "imbalanced": "(3a) imbalanced, augmented, no balancing",
+        "balanced": "(3b) imbalanced, ClassBalancedAugment",
+    }
     for kind, runs in results.items():
-        cells = [mean_spread([r[k] for r in runs]) for k in ("train_acc", "val_acc", "test_acc", "gap", "minority_recall")]
+        cells = [
+            mean_spread([r[k] for r in runs]) for k in ("train_acc", "val_acc", "test_acc", "gap", "minority_recall")
+        ]
         rows.append(f"| {names[kind]} | " + " | ".join(cells) + " |")
     return rows
 
@@ -255,7 +295,9 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     ap.add_argument("--val-size", type=int, default=2000)
     ap.add_argument("--out", default="out/demo")
     ap.add_argument("--fast", action="store_true", help="a tiny smoke run (one seed, one epoch, small subsets)")
-    ap.add_argument("--quiet", action="store_true", help="no progress bar (also AUGLOADER_QUIET=1; none off a terminal)")
+    ap.add_argument(
+        "--quiet", action="store_true", help="no progress bar (also AUGLOADER_QUIET=1; none off a terminal)"
+    )
     args = ap.parse_args(argv)
     if args.fast:
         args.seeds, args.epochs, args.train_size, args.val_size = 1, 1, 200, 200
@@ -281,27 +323,45 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
             keep += members[: max(1, len(members) // 10)]
         imbalanced_view = torch.utils.data.Subset(full, sorted(keep))
         imbalanced_view.role = "train"
-        for kind, view in (("baseline", train_view), ("augmented", train_view), ("imbalanced", imbalanced_view), ("balanced", imbalanced_view)):
+        for kind, view in (
+            ("baseline", train_view),
+            ("augmented", train_view),
+            ("imbalanced", imbalanced_view),
+            ("balanced", imbalanced_view),
+        ):
             r = train_run(kind, view, data, val, args.epochs, seed, on_epoch=lambda: bar.update(1))
             results[kind].append(r)
-            bar.write(f"seed {seed} {kind:>10}: train {100 * r['train_acc']:.1f}%  val {100 * r['val_acc']:.1f}%  "
-                      f"test {100 * r['test_acc']:.1f}%  minority recall {100 * r['minority_recall']:.1f}%", file=sys.stdout)
+            bar.write(
+                f"seed {seed} {kind:>10}: train {100 * r['train_acc']:.1f}%  val {100 * r['val_acc']:.1f}%  "
+                f"test {100 * r['test_acc']:.1f}%  minority recall {100 * r['minority_recall']:.1f}%",
+                file=sys.stdout,
+            )
     bar.close()
     rows = table(results)
     summary = {
-        "seeds": args.seeds, "epochs": args.epochs, "train_size": args.train_size, "val_size": args.val_size,
-        "seconds": round(time.perf_counter() - t0, 1), "results": results,
+        "seeds": args.seeds,
+        "epochs": args.epochs,
+        "train_size": args.train_size,
+        "val_size": args.val_size,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "results": results,
     }
     (out / "results.json").write_text(json.dumps(summary, indent=1))
     (out / "results.md").write_text(
         f"Fashion-MNIST, {args.train_size} training images (stratified), {args.val_size} validation images, "
         f"official 10k test set; SmallCNN (BatchNorm), Adam 2e-3 with cosine decay, batch 64, {args.epochs} epochs; mean ± std over "
-        f"{args.seeds} seeds.\n\n" + "\n".join(rows) + "\n")
+        f"{args.seeds} seeds.\n\n" + "\n".join(rows) + "\n"
+    )
     plot(results, out / "curves.png")
     g = torch.Generator().manual_seed(0)
     idx = [int((data["train_y"] == c).nonzero()[0]) for c in range(0, 10, 2)]
-    save_image(preview_grid(data["train_x"][idx], augmented_pipeline(), variants=8, generator=g, cell=56), out / "pipeline.png")
-    save_image(preview_grid(photos(), imagenet_train(224, normalize=False), variants=6, generator=g, cell=160), out / "photos.png")
+    save_image(
+        preview_grid(data["train_x"][idx], augmented_pipeline(), variants=8, generator=g, cell=56), out / "pipeline.png"
+    )
+    save_image(
+        preview_grid(photos(), imagenet_train(224, normalize=False), variants=6, generator=g, cell=160),
+        out / "photos.png",
+    )
     print("\n" + "\n".join(rows))
     print(f"\nwrote {out}/results.md, results.json, curves.png, pipeline.png, photos.png in {summary['seconds']} s")
     return summary

@@ -86,7 +86,9 @@ def _read_stamp(path: Path) -> dict | None:
         return None
 
 
-def _crop_box(rng: random.Random, src_w: int, src_h: int, out_w: int, out_h: int, scale: tuple[float, float]) -> tuple[float, float, float, float]:
+def _crop_box(
+    rng: random.Random, src_w: int, src_h: int, out_w: int, out_h: int, scale: tuple[float, float]
+) -> tuple[float, float, float, float]:
     """A random box of the output's aspect ratio inside the source: area ``scale`` of the largest such box."""
     aspect = out_w / out_h
     max_w = min(src_w, src_h * aspect)
@@ -133,7 +135,10 @@ def build(name: str, force: bool = False, verbose: bool = True) -> Path:
         shutil.rmtree(out)
     tmp.rename(out)
     if verbose:
-        print(f"  {spec.count} files, {total / spec.count / 1024:.0f} KiB mean, {time.perf_counter() - t0:.0f} s", flush=True)
+        print(
+            f"  {spec.count} files, {total / spec.count / 1024:.0f} KiB mean, {time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
     return out
 
 
@@ -143,8 +148,10 @@ def describe(name: str) -> str:
     files = list(folder(name).glob("c*/*.jpg"))
     mean_kib = sum(f.stat().st_size for f in files) / max(len(files), 1) / 1024
     sizes = ", ".join(f"{w}x{h}" for w, h, _ in spec.sizes)
-    return (f"{len(files):,} JPEGs ({sizes}; q{spec.quality}, 4:2:0, {mean_kib:.0f} KiB mean) in {spec.classes} "
-            f"class folders, cut from the mate-backgrounds nature photographs")
+    return (
+        f"{len(files):,} JPEGs ({sizes}; q{spec.quality}, 4:2:0, {mean_kib:.0f} KiB mean) in {spec.classes} "
+        f"class folders, cut from the mate-backgrounds nature photographs"
+    )
 
 
 def main(argv=None) -> None:

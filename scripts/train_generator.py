@@ -44,7 +44,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int, b
         model.train()
         order = torch.randperm(len(y), generator=g)
         for start in range(0, len(y), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             loss = F.cross_entropy(model(normalize(x[idx])), y[idx])
             opt.zero_grad()
             loss.backward()
@@ -65,7 +65,9 @@ def sample_grid(vae: ConditionalVAE, per_row: int, seed: int) -> torch.Tensor:
 def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=6, help="VAE epochs")
-    ap.add_argument("--train-size", type=int, default=60000, help="training images used (a stratified-enough prefix of a shuffle)")
+    ap.add_argument(
+        "--train-size", type=int, default=60000, help="training images used (a stratified-enough prefix of a shuffle)"
+    )
     ap.add_argument("--clf-epochs", type=int, default=2, help="epochs of the real-data classifier")
     ap.add_argument("--per-class", type=int, default=100, help="generated images per class for the check (10 classes)")
     ap.add_argument("--latent", type=int, default=8)
@@ -73,8 +75,12 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     ap.add_argument("--batch-size", type=int, default=64, help="VAE batch size")
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these small models on a shared machine)")
-    ap.add_argument("--classifier", default=None, help="reuse a saved classifier state_dict (else one is trained and saved)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is fastest for these small models on a shared machine)"
+    )
+    ap.add_argument(
+        "--classifier", default=None, help="reuse a saved classifier state_dict (else one is trained and saved)"
+    )
     ap.add_argument("--out", default="out/generator.pt")
     ap.add_argument("--fast", action="store_true", help="a smoke run: 2,000 images, 1 epoch each")
     args = ap.parse_args(argv)
@@ -89,8 +95,22 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     x, y = data["train_x"][order], data["train_y"][order]
 
     vae = ConditionalVAE(num_classes=10, latent_dim=args.latent, width=args.width)
-    history = train_vae(vae, x, y, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, log=lambda m: print("vae", m, flush=True))
-    torch.save({"model": vae.state_dict(), "config": {"num_classes": 10, "image_shape": (1, 28, 28), "latent_dim": args.latent, "width": args.width}}, out)
+    history = train_vae(
+        vae,
+        x,
+        y,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        log=lambda m: print("vae", m, flush=True),
+    )
+    torch.save(
+        {
+            "model": vae.state_dict(),
+            "config": {"num_classes": 10, "image_shape": (1, 28, 28), "latent_dim": args.latent, "width": args.width},
+        },
+        out,
+    )
     t_vae = time.perf_counter() - t0
 
     reused = bool(args.classifier and Path(args.classifier).exists())
@@ -102,8 +122,11 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
         clf = train_classifier(x, y, args.clf_epochs, args.seed)
         torch.save(clf.state_dict(), out.with_name("classifier.pt"))
     t_clf = time.perf_counter() - t0 - t_vae
-    clf_note = (f"SmallCNN reused from {args.classifier}" if reused else
-                f"SmallCNN trained {args.clf_epochs} epochs on the same real images ({t_clf:.0f} s)")
+    clf_note = (
+        f"SmallCNN reused from {args.classifier}"
+        if reused
+        else f"SmallCNN trained {args.clf_epochs} epochs on the same real images ({t_clf:.0f} s)"
+    )
     _, real_acc, _ = evaluate(clf, data["test_x"], data["test_y"])
 
     labels = torch.arange(10).repeat_interleave(args.per_class)
@@ -114,14 +137,25 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     rows = ["| class | real-data classifier recognises generated images as their class (%) |", "|---|--:|"]
     rows += [f"| {c} {name} | {100 * float(r):.1f} |" for c, (name, r) in enumerate(zip(CLASSES, recall))]
     rows.append(f"| **all ({10 * args.per_class} generated images)** | **{100 * gen_acc:.1f}** |")
-    header = (f"ConditionalVAE (latent {args.latent}, width {args.width}, batch {args.batch_size}), {args.epochs} epochs on {len(y)} Fashion-MNIST training images "
-              f"({t_vae:.0f} s); classifier: {clf_note}, "
-              f"{100 * real_acc:.1f}% on the real 10k test set. Chance: 10%. Sampling temperature "
-              f"{args.temperature}; total {seconds:.0f} s on {args.threads} CPU threads.\n")
+    header = (
+        f"ConditionalVAE (latent {args.latent}, width {args.width}, batch {args.batch_size}), {args.epochs} epochs on {len(y)} Fashion-MNIST training images "
+        f"({t_vae:.0f} s); classifier: {clf_note}, "
+        f"{100 * real_acc:.1f}% on the real 10k test set. Chance: 10%. Sampling temperature "
+        f"{args.temperature}; total {seconds:.0f} s on {args.threads} CPU threads.\n"
+    )
     (out.with_name("generator_report.md")).write_text(header + "\n" + "\n".join(rows) + "\n")
-    summary = {"epochs": args.epochs, "train_size": len(y), "vae_loss": history, "classifier_real_test_acc": real_acc,
-               "generated_acc": gen_acc, "per_class_recall": recall.tolist(), "per_class": args.per_class,
-               "seconds": round(seconds, 1), "vae_seconds": round(t_vae, 1), "classifier_seconds": round(t_clf, 1)}
+    summary = {
+        "epochs": args.epochs,
+        "train_size": len(y),
+        "vae_loss": history,
+        "classifier_real_test_acc": real_acc,
+        "generated_acc": gen_acc,
+        "per_class_recall": recall.tolist(),
+        "per_class": args.per_class,
+        "seconds": round(seconds, 1),
+        "vae_seconds": round(t_vae, 1),
+        "classifier_seconds": round(t_clf, 1),
+    }
     (out.with_name("generator_report.json")).write_text(json.dumps(summary, indent=1))
     save_image(sample_grid(vae, 10, args.seed + 2), out.with_name("generator_samples.png"))
     print("\n" + header + "\n" + "\n".join(rows))

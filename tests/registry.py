@@ -60,22 +60,44 @@ REGISTRY: dict[str, tuple[Factory, bool]] = {
     "RandomChoice": (lambda p: A.RandomChoice([A.RandomInvert(1.0), A.GaussianBlur(3), A.RandomRotation(20)]), False),
     "RandomChoiceGeometric": (lambda p: A.RandomChoice([A.RandomRotation(20), A.RandomHorizontalFlip(1.0)]), False),
     "RandomOrder": (lambda p: A.RandomOrder([A.ColorJitter(0.3), A.RandomInvert(0.5), A.RandomSolarize(0.5)]), False),
-    "RandomOrderGeometric": (lambda p: A.RandomOrder([A.RandomRotation(20), A.RandomAffine(0, scale=(0.8, 1.2))]), False),
+    "RandomOrderGeometric": (
+        lambda p: A.RandomOrder([A.RandomRotation(20), A.RandomAffine(0, scale=(0.8, 1.2))]),
+        False,
+    ),
     "ComposeImageNet": (
-        lambda p: A.Compose([A.RandomResizedCrop(32), A.RandomHorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4, 0.1),
-                             A.Normalize([0.5] * 3, [0.25] * 3)]),
+        lambda p: A.Compose(
+            [
+                A.RandomResizedCrop(32),
+                A.RandomHorizontalFlip(),
+                A.ColorJitter(0.4, 0.4, 0.4, 0.1),
+                A.Normalize([0.5] * 3, [0.25] * 3),
+            ]
+        ),
         False,
     ),
-    "ComposeCifar": (lambda p: A.Compose([A.RandomCrop(40, padding=4), A.RandomHorizontalFlip(), A.Normalize([0.5] * 3, [0.25] * 3)]), False),
+    "ComposeCifar": (
+        lambda p: A.Compose(
+            [A.RandomCrop(40, padding=4), A.RandomHorizontalFlip(), A.Normalize([0.5] * 3, [0.25] * 3)]
+        ),
+        False,
+    ),
     "ComposeAffineBlur": (
-        lambda p: A.Compose([A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5)]),
+        lambda p: A.Compose(
+            [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5)]
+        ),
         False,
     ),
-    "ComposeCropThenRotate": (lambda p: A.Compose([A.RandomCrop(36), A.RandomRotation(30), A.RandomPerspective(0.3, p=1.0)]), False),
+    "ComposeCropThenRotate": (
+        lambda p: A.Compose([A.RandomCrop(36), A.RandomRotation(30), A.RandomPerspective(0.3, p=1.0)]),
+        False,
+    ),
     # augloader.advanced (image side)
     "FourierAmplitudeMixBank": (lambda p: AD.FourierAmplitudeMix(0.1, (0.3, 1.0), p=p, style_bank=_style_bank()), True),
     "RandomStyle": (lambda p: AD.RandomStyle(p=p), True),
-    "RandomStyleColourOnly": (lambda p: AD.RandomStyle(kernel_size=1, shift=1.0, scale=1.0, strength=(0.5, 1.0), p=p, seed=3), True),
+    "RandomStyleColourOnly": (
+        lambda p: AD.RandomStyle(kernel_size=1, shift=1.0, scale=1.0, strength=(0.5, 1.0), p=p, seed=3),
+        True,
+    ),
     "StyleNetworkAugment": (lambda p: AD.StyleNetworkAugment(_style_net(), p=p, strength=(0.5, 1.0)), True),
     "StyleNetworkAugmentRunAll": (lambda p: AD.StyleNetworkAugment(_style_net(), p=p, run_all=True), True),
 }
@@ -102,9 +124,11 @@ EXEMPT: dict[str, tuple[Factory, bool, dict[str, str]]] = {
     "FourierAmplitudeMix": (
         lambda p: AD.FourierAmplitudeMix(0.1, (0.3, 1.0), p=p),
         True,
-        {"test_batch_equals_per_sample_loop": "cross-sample (cross_sample = True): each sample's amplitude is mixed "
-                                              "with a partner from the same batch, so one sample alone (its own "
-                                              "partner) is left unchanged while the batch is not"},
+        {
+            "test_batch_equals_per_sample_loop": "cross-sample (cross_sample = True): each sample's amplitude is mixed "
+            "with a partner from the same batch, so one sample alone (its own "
+            "partner) is left unchanged while the batch is not"
+        },
     ),
 }
 

@@ -21,7 +21,7 @@ import re
 import signal
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator
 
 import pytest
 import torch
@@ -86,8 +86,11 @@ def run_image(t: Any) -> None:
 
 def run_targets(options: Any) -> None:
     """TargetOptions: a geometric pipeline moves boxes and a mask through them."""
-    batch = {"image": image_batch(), "boxes": torch.tensor([[[2.0, 2.0, 20.0, 20.0]]] * 2),
-             "mask": torch.zeros(2, 32, 32, dtype=torch.int64)}
+    batch = {
+        "image": image_batch(),
+        "boxes": torch.tensor([[[2.0, 2.0, 20.0, 20.0]]] * 2),
+        "mask": torch.zeros(2, 32, 32, dtype=torch.int64),
+    }
     _run_on(augloader.Compose([augloader.RandomRotation(20)], targets=options), batch, generator=_gen())
 
 
@@ -157,7 +160,8 @@ A = augloader
 SPECS: dict[str, Spec] = {
     # image transforms
     "Transform": Spec(run=construct_only),
-    "RandomHorizontalFlip": Spec(), "RandomVerticalFlip": Spec(),
+    "RandomHorizontalFlip": Spec(),
+    "RandomVerticalFlip": Spec(),
     "RandomAffine": Spec({"degrees": 20, "translate": (0.1, 0.1), "scale": (0.8, 1.2), "shear": 5, "center": (8, 8)}),
     "RandomRotation": Spec({"degrees": 30}),
     "RandomPerspective": Spec(),
@@ -167,40 +171,59 @@ SPECS: dict[str, Spec] = {
     "Resize": Spec({"size": 16, "max_size": 24}),
     "RandomResizedCrop": Spec({"size": 16}),
     "ColorJitter": Spec({"brightness": 0.3, "contrast": 0.3, "saturation": 0.3, "hue": 0.1}),
-    "RandomGrayscale": Spec(), "RandomAutocontrast": Spec(), "RandomEqualize": Spec(), "RandomInvert": Spec(),
-    "RandomGamma": Spec(), "RandomSolarize": Spec({"threshold": 0.5}), "RandomPosterize": Spec({"bits": 4}),
-    "GaussianBlur": Spec({"kernel_size": 3}), "GaussianNoise": Spec(), "SaltAndPepperNoise": Spec(),
-    "RandomSharpness": Spec(), "RandomErasing": Spec({"p": 1.0}),
+    "RandomGrayscale": Spec(),
+    "RandomAutocontrast": Spec(),
+    "RandomEqualize": Spec(),
+    "RandomInvert": Spec(),
+    "RandomGamma": Spec(),
+    "RandomSolarize": Spec({"threshold": 0.5}),
+    "RandomPosterize": Spec({"bits": 4}),
+    "GaussianBlur": Spec({"kernel_size": 3}),
+    "GaussianNoise": Spec(),
+    "SaltAndPepperNoise": Spec(),
+    "RandomSharpness": Spec(),
+    "RandomErasing": Spec({"p": 1.0}),
     "Normalize": Spec({"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}),
-    "ToFloat": Spec(), "ToUint8": Spec(),
-    "RandAugment": Spec(), "TrivialAugmentWide": Spec(), "TimmRandAugment": Spec(),
+    "ToFloat": Spec(),
+    "ToUint8": Spec(),
+    "RandAugment": Spec(),
+    "TrivialAugmentWide": Spec(),
+    "TimmRandAugment": Spec(),
     "Compose": Spec({"transforms": [A.RandomHorizontalFlip(), A.ColorJitter(0.2)]}),
     "RandomApply": Spec({"transforms": [A.RandomInvert(1.0)]}),
     "RandomChoice": Spec({"transforms": [A.RandomInvert(1.0), A.RandomGamma()], "p": [0.5, 0.5]}),
     "RandomOrder": Spec({"transforms": [A.RandomInvert(), A.RandomGamma()]}),
     "TargetOptions": Spec(run=run_targets),
     # mixing
-    "MixUpCutMix": Spec({"num_classes": 5}, run_mix), "MixUp": Spec({"num_classes": 5}, run_mix),
+    "MixUpCutMix": Spec({"num_classes": 5}, run_mix),
+    "MixUp": Spec({"num_classes": 5}, run_mix),
     "CutMix": Spec({"num_classes": 5}, run_mix),
     "SoftTargetCrossEntropy": Spec(run=run_loss),
     # audio
     "AudioTransform": Spec(run=construct_only),
-    "RandomGain": Spec(run=run_waveform), "AudioGaussianNoise": Spec(run=run_waveform),
+    "RandomGain": Spec(run=run_waveform),
+    "AudioGaussianNoise": Spec(run=run_waveform),
     "RandomBackgroundNoise": Spec({"sounds": torch.randn(2, 300, generator=_gen())}, run_waveform),
-    "RandomTimeShift": Spec(run=run_waveform), "RandomSpeed": Spec(run=run_waveform),
-    "RandomTimeStretch": Spec({"n_fft": 64}, run_waveform), "RandomPitchShift": Spec({"n_fft": 64}, run_waveform),
+    "RandomTimeShift": Spec(run=run_waveform),
+    "RandomSpeed": Spec(run=run_waveform),
+    "RandomTimeStretch": Spec({"n_fft": 64}, run_waveform),
+    "RandomPitchShift": Spec({"n_fft": 64}, run_waveform),
     "Spectrogram": Spec({"n_fft": 64}, run_waveform),
     "MelSpectrogram": Spec({"sample_rate": 8000, "n_fft": 64, "n_mels": 8}, run_waveform),
-    "RandomFrequencyMasking": Spec({"max_width": 4}, run_spectrogram), "RandomTimeMasking": Spec({"max_width": 4}, run_spectrogram),
+    "RandomFrequencyMasking": Spec({"max_width": 4}, run_spectrogram),
+    "RandomTimeMasking": Spec({"max_width": 4}, run_spectrogram),
     "AudioMixUp": Spec(run=run_waveform),
     "AudioCompose": Spec({"transforms": [AU.RandomGain(), AU.RandomTimeShift()]}, run_waveform),
     # advanced
     "AdversarialAugment": Spec({"model": TINY_MODEL, "steps": 2}, run_adversarial),
     "SyntheticMix": Spec({"generator_fn": fake_generator, "num_classes": 3}, run_synthetic_mix),
-    "SyntheticDataset": Spec({"real_dataset": REAL, "generator_fn": fake_generator, "num_classes": 3},
-                             run_synthetic_dataset),
+    "SyntheticDataset": Spec(
+        {"real_dataset": REAL, "generator_fn": fake_generator, "num_classes": 3}, run_synthetic_dataset
+    ),
     "ConditionalVAE": Spec({"num_classes": 3, "image_shape": (1, 8, 8), "latent_dim": 2, "width": 2}, run_vae),
-    "FourierAmplitudeMix": Spec({"p": 1.0}), "RandomStyle": Spec({"p": 1.0}), "MixStyle": Spec({"p": 1.0}, run_mixstyle),
+    "FourierAmplitudeMix": Spec({"p": 1.0}),
+    "RandomStyle": Spec({"p": 1.0}),
+    "MixStyle": Spec({"p": 1.0}, run_mixstyle),
     "StyleNetworkAugment": Spec({"style_net": nn.Identity(), "p": 1.0}),
 }
 
@@ -283,14 +306,18 @@ def bad_values(default: Any) -> st.SearchStrategy:
     if isinstance(default, (list, tuple)) and default and all(isinstance(v, (int, float)) for v in default):
         # one element of a valid sequence replaced: NaN inside a pair, a bool inside a fill, ...
         n = len(default)
-        options.append(st.tuples(st.integers(0, n - 1), scalars).map(
-            lambda iv: type(default)(iv[1] if i == iv[0] else v for i, v in enumerate(default))))
+        options.append(
+            st.tuples(st.integers(0, n - 1), scalars).map(
+                lambda iv: type(default)(iv[1] if i == iv[0] else v for i, v in enumerate(default))
+            )
+        )
     return st.one_of(options)
 
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raises TimeoutError in the block after ``seconds`` (a hang fails instead of stalling the suite)."""
+
     def alarm(signum: int, frame: Any) -> None:
         raise TimeoutError(f"no answer within {seconds} s")
 
@@ -319,7 +346,8 @@ def check_argument(name: str, arg: str, value: Any) -> None:
             obj = cls(**kwargs)
         except (ValueError, TypeError) as err:
             assert re.search(rf"\b{re.escape(arg)}\b", str(err)), (
-                f"{name}({arg}={value!r}) raised {type(err).__name__} without naming {arg!r}: {err}")
+                f"{name}({arg}={value!r}) raised {type(err).__name__} without naming {arg!r}: {err}"
+            )
             return
         try:
             spec.run(obj)  # accepted: it must then work on finite input and give finite output
@@ -332,8 +360,7 @@ def check_argument(name: str, arg: str, value: Any) -> None:
 def test_bad_argument_values(name: str, arg: str) -> None:
     strategy = bad_values(_default(CLASSES[name], arg, SPECS[name].base))
 
-    @settings(max_examples=EXAMPLES_PER_ARGUMENT, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES_PER_ARGUMENT, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(value=strategy)
     def check(value: Any) -> None:
         check_argument(name, arg, value)
@@ -414,7 +441,11 @@ def test_compose_of_a_single_transform_says_to_wrap_it():
 
 def test_fill_of_the_wrong_length_is_named_at_call_time():
     x = image_batch()  # 3 channels: a fill of 2 values cannot be matched to them
-    for t in (A.RandomAffine(10, fill=[0.1, 0.2]), A.Pad(2, fill=[0.1, 0.2]), A.RandAugment(ops=["Rotate"], fill=[0.1, 0.2])):
+    for t in (
+        A.RandomAffine(10, fill=[0.1, 0.2]),
+        A.Pad(2, fill=[0.1, 0.2]),
+        A.RandAugment(ops=["Rotate"], fill=[0.1, 0.2]),
+    ):
         with pytest.raises(ValueError, match="fill has 2 values but the image has 3 channels"):
             t(x)
     with pytest.raises(ValueError, match="value has 2 values"):
@@ -426,7 +457,9 @@ def test_valid_edge_values_are_kept():
     assert A.Resize([16]).size == 16  # torchvision: a one-item sequence is the shorter edge
     assert A.Normalize(0.5, 0.25).mean.tolist() == [0.5]
     assert A.RandomGamma(gain=0.5).gain == 0.5
-    assert A.Compose([A.RandomInvert()], invariances={"max_rotation": math.inf}).invariances == {"max_rotation": math.inf}
+    assert A.Compose([A.RandomInvert()], invariances={"max_rotation": math.inf}).invariances == {
+        "max_rotation": math.inf
+    }
     assert A.TimmRandAugment(magnitude_std=math.inf).magnitude_std == math.inf  # timm: uniform levels
     assert A.TargetOptions(mask_fill=255).mask_fill == 255
 

@@ -14,15 +14,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "augloader", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "augloader", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
-@pytest.mark.parametrize("command, words", [
-    ((), ["preview", "export", "bench"]),
-    (("preview",), ["--config", "--input", "--out", "--variants", "--seed"]),
-    (("export",), ["--config", "--input", "--output", "--copies", "--seed"]),
-    (("bench",), ["scripts/bench.py", "--suite"]),
-])
+@pytest.mark.parametrize(
+    "command, words",
+    [
+        ((), ["preview", "export", "bench"]),
+        (("preview",), ["--config", "--input", "--out", "--variants", "--seed"]),
+        (("export",), ["--config", "--input", "--output", "--copies", "--seed"]),
+        (("bench",), ["scripts/bench.py", "--suite"]),
+    ],
+)
 def test_help(command, words):
     run = _run(*command, "--help")
     assert run.returncode == 0, run.stderr
@@ -44,10 +49,23 @@ def test_preview_of_an_image_with_sidecar_targets(tmp_path):
 
     Image.fromarray(data.astronaut()).resize((120, 80)).save(tmp_path / "astro.png")
     Image.new("L", (120, 80), 0).save(tmp_path / "astro_mask.png")
-    (tmp_path / "astro.json").write_text(json.dumps({"boxes": [[30, 5, 70, 45]], "keypoints": [[50, 20]], "mask": "astro_mask.png"}))
+    (tmp_path / "astro.json").write_text(
+        json.dumps({"boxes": [[30, 5, 70, 45]], "keypoints": [[50, 20]], "mask": "astro_mask.png"})
+    )
     out = tmp_path / "grid.png"
-    run = _run("preview", "--config", "configs/cifar.yaml", "--input", str(tmp_path / "astro.png"), "--out", str(out),
-               "--variants", "2", "--cell", "0")
+    run = _run(
+        "preview",
+        "--config",
+        "configs/cifar.yaml",
+        "--input",
+        str(tmp_path / "astro.png"),
+        "--out",
+        str(out),
+        "--variants",
+        "2",
+        "--cell",
+        "0",
+    )
     assert run.returncode == 0, run.stderr
     with Image.open(out) as img:
         # one row; cells as large as the largest tile (the 120x80 original), 4 px padding

@@ -56,46 +56,92 @@ def test_round_trip_is_equal(name, tmp_path):
 
 
 def test_python_built_pipeline_round_trips():
-    pipeline = A.Compose([
-        A.RandomResizedCrop(32, scale=(0.5, 1.0)), A.ColorJitter(0.4, 0.4, 0.4, 0.1),
-        A.RandomChoice([A.RandomRotation(10), A.RandomHorizontalFlip(p=1.0)], p=(0.3, 0.7)),
-        A.RandomOrder([A.RandomGamma(), A.RandomInvert()]),
-    ])
+    pipeline = A.Compose(
+        [
+            A.RandomResizedCrop(32, scale=(0.5, 1.0)),
+            A.ColorJitter(0.4, 0.4, 0.4, 0.1),
+            A.RandomChoice([A.RandomRotation(10), A.RandomHorizontalFlip(p=1.0)], p=(0.3, 0.7)),
+            A.RandomOrder([A.RandomGamma(), A.RandomInvert()]),
+        ]
+    )
     config = to_config(pipeline)
     assert config["pipeline"][0] == {"RandomResizedCrop": {"size": 32, "scale": [0.5, 1.0]}}
     assert config["pipeline"][1] == {"ColorJitter": {"brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1}}
     rebuilt = from_config(config).transform
     x = _input("imagenet")
-    assert torch.equal(rebuilt(x, generator=torch.Generator().manual_seed(5)), pipeline(x, generator=torch.Generator().manual_seed(5)))
+    assert torch.equal(
+        rebuilt(x, generator=torch.Generator().manual_seed(5)), pipeline(x, generator=torch.Generator().manual_seed(5))
+    )
 
 
 def test_short_forms_are_normalised():
-    config = from_config({"pipeline": ["RandomHorizontalFlip", {"RandomVerticalFlip": None}], "mix": {"MixUp": {"alpha": 0.2, "out_dtype": "float32"}}})
-    assert to_config(config) == {"pipeline": [{"RandomHorizontalFlip": {}}, {"RandomVerticalFlip": {}}],
-                                 "mix": {"MixUp": {"alpha": 0.2, "out_dtype": "float32"}}}
+    config = from_config(
+        {
+            "pipeline": ["RandomHorizontalFlip", {"RandomVerticalFlip": None}],
+            "mix": {"MixUp": {"alpha": 0.2, "out_dtype": "float32"}},
+        }
+    )
+    assert to_config(config) == {
+        "pipeline": [{"RandomHorizontalFlip": {}}, {"RandomVerticalFlip": {}}],
+        "mix": {"MixUp": {"alpha": 0.2, "out_dtype": "float32"}},
+    }
     assert config.mix.out_dtype == torch.float32
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"pipeline": [{"RandomResizedCrop": {"size": 224}}, {"RandomHorizontalFlip": {}}, {"ColorJitter": {"brigthness": 0.4}}]},
-     "pipeline[2].ColorJitter: unknown argument 'brigthness'; did you mean 'brightness'?"),
-    ({"pipeline": [{"RandomHorizontalFlp": {}}]}, "pipeline[0]: unknown transform 'RandomHorizontalFlp'; did you mean 'RandomHorizontalFlip'?"),
-    ({"pipeline": [{"RandomApply": {"p": 0.5, "transforms": [{"GaussianBlur": {"kernel_sise": 5}}]}}]},
-     "pipeline[0].RandomApply.transforms[0].GaussianBlur: unknown argument 'kernel_sise'; did you mean 'kernel_size'?"),
-    ({"pipline": []}, "unknown top-level key 'pipline'; did you mean 'pipeline'?"),
-    ({"pipeline": ["Normalize"]}, "pipeline[0].Normalize: missing required argument 'mean'"),
-    ({"pipeline": [{"RandomResizedCrop": {"size": "big"}}]}, "pipeline[0].RandomResizedCrop: size must be"),
-    ({"pipeline": [{"RandomResizedCrop": 224}]}, "pipeline[0].RandomResizedCrop: arguments must be a mapping"),
-    ({"pipeline": [{"RandomApply": {"transforms": {"GaussianBlur": {}}}}]}, "pipeline[0].RandomApply.transforms: must be a non-empty list"),
-    ({"pipeline": [{"RandomCrop": {"size": 8}, "RandomHorizontalFlip": {}}]}, "pipeline[0]: a step must be"),
-    ({"pipeline": {"RandomCrop": {"size": 8}}}, "pipeline: must be a non-empty list"),
-    ({"pipeline": ["ToUint8"], "mix": {"MixUp": {"alpha": 1.0, "probb": 0.5}}}, "mix.MixUp: unknown argument 'probb'; did you mean 'prob'?"),
-    ({"pipeline": ["ToUint8"], "mix": {"MixUpCutmix": {}}}, "mix: unknown mix 'MixUpCutmix'; did you mean 'MixUpCutMix'?"),
-    ({"pipeline": ["ToUint8"], "targets": [1, 2]}, "targets: must be a mapping"),
-    ({"pipeline": [{"RandAugment": {"magnitude": "nine"}}]}, "pipeline[0].RandAugment: argument 'magnitude' must be an int, got str 'nine'"),
-    ({"pipeline": [{"GaussianNoise": {"clip": 1}}]}, "pipeline[0].GaussianNoise: argument 'clip' must be true or false"),
-    ({"pipeline": [{"RandomHorizontalFlip": {"p": "high"}}]}, "pipeline[0].RandomHorizontalFlip: argument 'p' must be a number, got str 'high'"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            {
+                "pipeline": [
+                    {"RandomResizedCrop": {"size": 224}},
+                    {"RandomHorizontalFlip": {}},
+                    {"ColorJitter": {"brigthness": 0.4}},
+                ]
+            },
+            "pipeline[2].ColorJitter: unknown argument 'brigthness'; did you mean 'brightness'?",
+        ),
+        (
+            {"pipeline": [{"RandomHorizontalFlp": {}}]},
+            "pipeline[0]: unknown transform 'RandomHorizontalFlp'; did you mean 'RandomHorizontalFlip'?",
+        ),
+        (
+            {"pipeline": [{"RandomApply": {"p": 0.5, "transforms": [{"GaussianBlur": {"kernel_sise": 5}}]}}]},
+            "pipeline[0].RandomApply.transforms[0].GaussianBlur: unknown argument 'kernel_sise'; did you mean 'kernel_size'?",
+        ),
+        ({"pipline": []}, "unknown top-level key 'pipline'; did you mean 'pipeline'?"),
+        ({"pipeline": ["Normalize"]}, "pipeline[0].Normalize: missing required argument 'mean'"),
+        ({"pipeline": [{"RandomResizedCrop": {"size": "big"}}]}, "pipeline[0].RandomResizedCrop: size must be"),
+        ({"pipeline": [{"RandomResizedCrop": 224}]}, "pipeline[0].RandomResizedCrop: arguments must be a mapping"),
+        (
+            {"pipeline": [{"RandomApply": {"transforms": {"GaussianBlur": {}}}}]},
+            "pipeline[0].RandomApply.transforms: must be a non-empty list",
+        ),
+        ({"pipeline": [{"RandomCrop": {"size": 8}, "RandomHorizontalFlip": {}}]}, "pipeline[0]: a step must be"),
+        ({"pipeline": {"RandomCrop": {"size": 8}}}, "pipeline: must be a non-empty list"),
+        (
+            {"pipeline": ["ToUint8"], "mix": {"MixUp": {"alpha": 1.0, "probb": 0.5}}},
+            "mix.MixUp: unknown argument 'probb'; did you mean 'prob'?",
+        ),
+        (
+            {"pipeline": ["ToUint8"], "mix": {"MixUpCutmix": {}}},
+            "mix: unknown mix 'MixUpCutmix'; did you mean 'MixUpCutMix'?",
+        ),
+        ({"pipeline": ["ToUint8"], "targets": [1, 2]}, "targets: must be a mapping"),
+        (
+            {"pipeline": [{"RandAugment": {"magnitude": "nine"}}]},
+            "pipeline[0].RandAugment: argument 'magnitude' must be an int, got str 'nine'",
+        ),
+        (
+            {"pipeline": [{"GaussianNoise": {"clip": 1}}]},
+            "pipeline[0].GaussianNoise: argument 'clip' must be true or false",
+        ),
+        (
+            {"pipeline": [{"RandomHorizontalFlip": {"p": "high"}}]},
+            "pipeline[0].RandomHorizontalFlip: argument 'p' must be a number, got str 'high'",
+        ),
+    ],
+)
 def test_helpful_errors(spec, message):
     with pytest.raises(ConfigError) as info:
         from_config(spec)
@@ -131,8 +177,11 @@ def test_invariances_and_targets_reach_compose():
     accepted = inspect.signature(A.Compose).parameters
     if "invariances" not in accepted or "targets" not in accepted:
         pytest.skip("Compose does not take invariances/targets in this checkout")
-    spec = {"pipeline": [{"RandomHorizontalFlip": {}}], "invariances": {"vertical_flip": False},
-            "targets": {"boxes_format": "xyxy"}}
+    spec = {
+        "pipeline": [{"RandomHorizontalFlip": {}}],
+        "invariances": {"vertical_flip": False},
+        "targets": {"boxes_format": "xyxy"},
+    }
     config = from_config(spec)
     assert config.transform.invariances == {"vertical_flip": False}
     assert config.targets == {"boxes_format": "xyxy"}
@@ -196,11 +245,17 @@ def test_python_built_advanced_transforms_write_back():
     from augloader.advanced import FourierAmplitudeMix, RandomStyle
 
     pipeline = A.Compose([FourierAmplitudeMix(0.05, 0.5), RandomStyle(3, seed=2)])
-    assert to_config(pipeline) == {"pipeline": [{"FourierAmplitudeMix": {"beta": 0.05, "alpha": 0.5}},
-                                                {"RandomStyle": {"kernel_size": 3, "seed": 2}}]}
+    assert to_config(pipeline) == {
+        "pipeline": [
+            {"FourierAmplitudeMix": {"beta": 0.05, "alpha": 0.5}},
+            {"RandomStyle": {"kernel_size": 3, "seed": 2}},
+        ]
+    }
     rebuilt = from_config(to_config(pipeline)).transform
     x = _input("imagenet")
-    assert torch.equal(rebuilt(x, generator=torch.Generator().manual_seed(6)), pipeline(x, generator=torch.Generator().manual_seed(6)))
+    assert torch.equal(
+        rebuilt(x, generator=torch.Generator().manual_seed(6)), pipeline(x, generator=torch.Generator().manual_seed(6))
+    )
 
 
 def test_advanced_arguments_a_config_cannot_hold():
@@ -208,7 +263,9 @@ def test_advanced_arguments_a_config_cannot_hold():
 
     with pytest.raises(ConfigError, match=r"pipeline\[0\].FourierAmplitudeMix: argument 'style_bank' cannot be given"):
         from_config({"pipeline": [{"FourierAmplitudeMix": {"style_bank": [[[[0.5]]]]}}]})
-    with pytest.raises(ConfigError, match=r"pipeline\[0\]: StyleNetworkAugment cannot be named in a config .*nn.Module"):
+    with pytest.raises(
+        ConfigError, match=r"pipeline\[0\]: StyleNetworkAugment cannot be named in a config .*nn.Module"
+    ):
         from_config({"pipeline": [{"StyleNetworkAugment": {}}]})
     with pytest.raises(ConfigError, match="did you mean 'RandomStyle'"):
         from_config({"pipeline": [{"RandomStyel": {}}]})
@@ -243,16 +300,27 @@ def test_shipped_audio_config_round_trips(tmp_path):
 def test_audio_config_write_back_details():
     import warnings
 
-    from augloader.audio import AudioGaussianNoise, AudioCompose, RandomGain
+    from augloader.audio import AudioCompose, AudioGaussianNoise, RandomGain
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        config = from_config({"pipeline": ["Gain", {"AudioGaussianNoise": {"snr_db": [5, 10]}}], "collate": {"mode": "crop", "length": 8}})
+        config = from_config(
+            {
+                "pipeline": ["Gain", {"AudioGaussianNoise": {"snr_db": [5, 10]}}],
+                "collate": {"mode": "crop", "length": 8},
+            }
+        )
     assert isinstance(config.pipeline.transforms[0], RandomGain)
     # a deprecated name is written under its new name; short forms are normalised
-    assert to_config(config) == {"kind": "audio", "pipeline": [{"RandomGain": {}}, {"AudioGaussianNoise": {"snr_db": [5, 10]}}],
-                                 "collate": {"mode": "crop", "length": 8}}
-    assert to_config(config.pipeline.transforms[1]) == {"kind": "audio", "pipeline": [{"AudioGaussianNoise": {"snr_db": [5, 10]}}]}
+    assert to_config(config) == {
+        "kind": "audio",
+        "pipeline": [{"RandomGain": {}}, {"AudioGaussianNoise": {"snr_db": [5, 10]}}],
+        "collate": {"mode": "crop", "length": 8},
+    }
+    assert to_config(config.pipeline.transforms[1]) == {
+        "kind": "audio",
+        "pipeline": [{"AudioGaussianNoise": {"snr_db": [5, 10]}}],
+    }
     with pytest.raises(ConfigError, match=r"pipeline\[0\]: AudioGaussianNoise has no recorded constructor arguments"):
         to_config(AudioCompose([AudioGaussianNoise()]))
 
@@ -273,7 +341,10 @@ def test_shipped_text_config_round_trips(tmp_path):
     assert to_config(second) == written
     save_config(second, tmp_path / "text.yaml")
     assert yaml.safe_load((tmp_path / "text.yaml").read_text()) == written
-    assert to_config(second["eda"]) == {"kind": "text", "text": {"thesaurus": raw["text"]["thesaurus"], "eda": raw["text"]["eda"]}}
+    assert to_config(second["eda"]) == {
+        "kind": "text",
+        "text": {"thesaurus": raw["text"]["thesaurus"], "eda": raw["text"]["eda"]},
+    }
     import random
 
     sentence = "the quick brown fox does not jump over the lazy dog"
@@ -283,8 +354,13 @@ def test_shipped_text_config_round_trips(tmp_path):
 def test_text_config_write_back_errors(tmp_path):
     from augloader.text import BackTranslation, build_text_transforms
 
-    built = build_text_transforms({"back_translation": {"cache": str(tmp_path / "c.sqlite"), "p": 0.25, "on_miss": "keep"}})
-    assert to_config(built) == {"kind": "text", "text": {"back_translation": {"cache": str(tmp_path / "c.sqlite"), "p": 0.25, "on_miss": "keep"}}}
+    built = build_text_transforms(
+        {"back_translation": {"cache": str(tmp_path / "c.sqlite"), "p": 0.25, "on_miss": "keep"}}
+    )
+    assert to_config(built) == {
+        "kind": "text",
+        "text": {"back_translation": {"cache": str(tmp_path / "c.sqlite"), "p": 0.25, "on_miss": "keep"}},
+    }
     with pytest.raises(ConfigError, match="no recorded config section"):
         to_config({"back_translation": BackTranslation(built["back_translation"].translator)})
     with pytest.raises(ConfigError, match="to_config takes"):

@@ -198,5 +198,7 @@ def test_audio_and_text_errors_through_from_config_are_config_errors():
 
 
 def test_audio_transform_in_an_image_config_gets_a_hint():
-    with pytest.raises(ConfigError, match=r"unknown transform 'AudioGaussianNoise'.*\(an audio transform: add 'kind: audio'"):
+    with pytest.raises(
+        ConfigError, match=r"unknown transform 'AudioGaussianNoise'.*\(an audio transform: add 'kind: audio'"
+    ):
         from_config({"pipeline": ["AudioGaussianNoise"]})

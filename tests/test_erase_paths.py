@@ -12,7 +12,11 @@ from augloader.ops.noise import uniform_field
 
 def _masked(image, boxes, value, seed):
     mask = E.box_mask(boxes, tuple(image.shape[-2:]))
-    fill = uniform_field(seed, tuple(image.shape[1:])).to(image.dtype) if value is None else value.to(image.dtype).view(1, -1, 1, 1)
+    fill = (
+        uniform_field(seed, tuple(image.shape[1:])).to(image.dtype)
+        if value is None
+        else value.to(image.dtype).view(1, -1, 1, 1)
+    )
     return torch.where(mask, fill, image)
 
 
@@ -20,7 +24,9 @@ def test_box_writes_equal_the_masked_pass():
     g = torch.Generator().manual_seed(0)
     for dtype in (torch.uint8, torch.float32):
         image = torch.randint(0, 256, (6, 3, 20, 24), generator=g).to(dtype)
-        boxes = torch.tensor([[0, 0, 5, 4], [3, 2, 0, 0], [10, 5, 14, 15], [23, 19, 1, 1], [2, 3, 7, 1], [0, 0, 24, 20]]).float()
+        boxes = torch.tensor(
+            [[0, 0, 5, 4], [3, 2, 0, 0], [10, 5, 14, 15], [23, 19, 1, 1], [2, 3, 7, 1], [0, 0, 24, 20]]
+        ).float()
         seed = torch.arange(6) * 97
         for value in (None, torch.tensor([0.2, 0.5, 0.9]) * (255 if dtype == torch.uint8 else 1)):
             before = image.clone()

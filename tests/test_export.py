@@ -18,15 +18,25 @@ from augloader.data.export import ExportError, copy_seed, export_augmented
 from augloader.data.imagefiles import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
-PIPELINE = {"pipeline": [{"RandomResizedCrop": {"size": 48}}, {"RandomHorizontalFlip": {}}, {"ColorJitter": {"brightness": 0.4, "hue": 0.1}}]}
+PIPELINE = {
+    "pipeline": [
+        {"RandomResizedCrop": {"size": 48}},
+        {"RandomHorizontalFlip": {}},
+        {"ColorJitter": {"brightness": 0.4, "hue": 0.1}},
+    ]
+}
 
 
 def _image_folder(root: Path, size: int = 64) -> Path:
     """cats/chelsea.jpg, cats/coffee.png, space/astronaut.png, space/camera.png (grayscale), from skimage."""
     from skimage import data
 
-    photos = {"cats/chelsea.jpg": data.chelsea(), "cats/coffee.png": data.coffee(),
-              "space/astronaut.png": data.astronaut(), "space/camera.png": data.camera()}
+    photos = {
+        "cats/chelsea.jpg": data.chelsea(),
+        "cats/coffee.png": data.coffee(),
+        "space/astronaut.png": data.astronaut(),
+        "space/camera.png": data.camera(),
+    }
     for rel, array in photos.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(array).resize((size, size)).save(root / rel)
@@ -53,8 +63,11 @@ def test_export_writes_copies_and_manifest(tmp_path):
     result = export_augmented(_config(tmp_path), src, out, copies=3, seed=7, progress=False)
     assert (result.written, result.kept, result.failed) == (12, 0, [])
     entries = _manifest(out)
-    assert [(e["source"], e["copy"]) for e in entries] == [(s, c) for s in
-            ["cats/chelsea.jpg", "cats/coffee.png", "space/astronaut.png", "space/camera.png"] for c in range(3)]
+    assert [(e["source"], e["copy"]) for e in entries] == [
+        (s, c)
+        for s in ["cats/chelsea.jpg", "cats/coffee.png", "space/astronaut.png", "space/camera.png"]
+        for c in range(3)
+    ]
     for e in entries:
         path = out / e["output"]
         assert e["output"] == e["source"].rsplit(".", 1)[0] + f"_aug{e['copy']:03d}.png"
@@ -92,13 +105,38 @@ def test_tampered_file_is_rewritten(tmp_path):
 
 
 def test_resume_after_sigkill(tmp_path):
-    src, config = _image_folder(tmp_path / "in", size=160), _config(tmp_path, {"pipeline": [
-        {"RandomResizedCrop": {"size": 128}}, {"ColorJitter": {"brightness": 0.4, "saturation": 0.4, "hue": 0.1}}]})
+    src, config = (
+        _image_folder(tmp_path / "in", size=160),
+        _config(
+            tmp_path,
+            {
+                "pipeline": [
+                    {"RandomResizedCrop": {"size": 128}},
+                    {"ColorJitter": {"brightness": 0.4, "saturation": 0.4, "hue": 0.1}},
+                ]
+            },
+        ),
+    )
     out, reference = tmp_path / "out", tmp_path / "reference"
     out.mkdir(), reference.mkdir()
     copies = 25
-    cmd = [sys.executable, "-m", "augloader", "export", "--config", str(config), "--input", str(src),
-           "--output", str(out), "--copies", str(copies), "--seed", "5", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "augloader",
+        "export",
+        "--config",
+        str(config),
+        "--input",
+        str(src),
+        "--output",
+        str(out),
+        "--copies",
+        str(copies),
+        "--seed",
+        "5",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while len(list(out.rglob("*.png"))) < 3 and proc.poll() is None and time.monotonic() < deadline:
@@ -138,8 +176,26 @@ def test_cli_reports_corrupt_source(tmp_path):
     src, out = _image_folder(tmp_path / "in"), tmp_path / "out"
     out.mkdir()
     (src / "cats/broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    run = subprocess.run([sys.executable, "-m", "augloader", "export", "--config", str(_config(tmp_path)), "--input", str(src),
-                          "--output", str(out), "--copies", "1", "--no-progress"], cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "augloader",
+            "export",
+            "--config",
+            str(_config(tmp_path)),
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+            "--copies",
+            "1",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     assert "skipped cats/broken.jpg" in run.stderr and "wrote 4 files" in run.stdout
 
@@ -157,14 +213,33 @@ def test_missing_output_directory_fails_before_work(tmp_path):
     with pytest.raises(ExportError, match="is not a directory"):
         export_augmented(_config(tmp_path), src, blocker, copies=1, progress=False)
     assert blocker.read_text() == "a regular file"
-    run = subprocess.run([sys.executable, "-m", "augloader", "export", "--config", str(_config(tmp_path)), "--input", str(src),
-                          "--output", str(missing), "--copies", "1"], cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "augloader",
+            "export",
+            "--config",
+            str(_config(tmp_path)),
+            "--input",
+            str(src),
+            "--output",
+            str(missing),
+            "--copies",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2 and "does not exist" in run.stderr and not missing.exists()
 
 
 def test_read_only_output_directory_fails_before_work(tmp_path):
     if os.geteuid() == 0:
-        pytest.skip("running as root: chmod 0o555 does not stop root from writing (the missing/non-directory cases still run)")
+        pytest.skip(
+            "running as root: chmod 0o555 does not stop root from writing (the missing/non-directory cases still run)"
+        )
     src, out = _image_folder(tmp_path / "in"), tmp_path / "out"
     out.mkdir()
     out.chmod(0o555)

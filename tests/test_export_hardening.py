@@ -14,8 +14,8 @@ from PIL import Image
 
 from augloader import cli
 from augloader.data import export as export_module
-from augloader.data.imagefiles import read_image
 from augloader.data.export import ExportError, export_augmented
+from augloader.data.imagefiles import read_image
 
 IDENTITY = {"pipeline": [{"RandomHorizontalFlip": {"p": 0.0}}]}  # uint8 in, the same uint8 out
 
@@ -77,8 +77,20 @@ def test_cli_prints_its_error_line_on_a_full_disk(tmp_path, monkeypatch, capsys)
     src, out = _folder(tmp_path / "in"), tmp_path / "out"
     out.mkdir()
     _disk_fills_after(monkeypatch, writes=0)
-    status = cli.main(["export", "--config", str(_config(tmp_path)), "--input", str(src), "--output", str(out),
-                       "--copies", "1", "--no-progress"])
+    status = cli.main(
+        [
+            "export",
+            "--config",
+            str(_config(tmp_path)),
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+            "--copies",
+            "1",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 2 and "Traceback" not in err
     assert "augloader export: error: cannot write" in err and "No space left on device" in err

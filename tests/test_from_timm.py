@@ -13,14 +13,13 @@ import random
 import numpy as np
 import pytest
 import torch
+from photos import natural_batch
 from PIL import Image
 
 import augloader as A
 from augloader import policies
 from augloader.policies import from_timm
 from augloader.transforms import timm_augment as TM
-
-from photos import natural_batch
 
 TA = pytest.importorskip("timm.data.auto_augment")
 
@@ -29,8 +28,18 @@ def _timm(config: str, hparams=None):
     return TA.rand_augment_transform(config, hparams)
 
 
-@pytest.mark.parametrize("config", ["rand-m9-mstd0.5-inc1", "rand-n2-m10", "rand-m9-mstd0.5", "rand-m7-n3-p0.8",
-                                    "rand-m12-mmax15-mstd1", "rand-m9-tweights", "rand-mstd101-m6"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        "rand-m9-mstd0.5-inc1",
+        "rand-n2-m10",
+        "rand-m9-mstd0.5",
+        "rand-m7-n3-p0.8",
+        "rand-m12-mmax15-mstd1",
+        "rand-m9-tweights",
+        "rand-mstd101-m6",
+    ],
+)
 def test_each_string_builds_timms_ops_and_settings(config):
     ours, theirs = from_timm(config), _timm(config)
     assert isinstance(ours, TM.TimmRandAugment)
@@ -56,7 +65,9 @@ def test_inc1_selects_the_increasing_set():
     levels = torch.tensor([[1.0], [5.0], [9.0]])
     params = {"level": levels, "sign": torch.ones(3, 1)}
     arg = {name: t._policy.space.argument(j, t.ops[j], params, 0, (32, 32)) for j, name in enumerate(t.timm_ops)}
-    assert (arg["PosterizeIncreasing"].diff() <= 0).all() and arg["PosterizeIncreasing"][0] > arg["PosterizeIncreasing"][-1]
+    assert (arg["PosterizeIncreasing"].diff() <= 0).all() and arg["PosterizeIncreasing"][0] > arg[
+        "PosterizeIncreasing"
+    ][-1]
     assert (arg["SolarizeIncreasing"].diff() < 0).all()
     assert ((arg["ContrastIncreasing"] - 1).abs().diff() > 0).all()
 
@@ -73,7 +84,10 @@ def test_magnitude_tables_match_timms_level_functions(name, monkeypatch):
     t = TM.TimmRandAugment([name], translate_pct=0.4, translate_const=hparams["translate_const"])
     levels = [0.0, 1.0, 2.5, 3.0, 5.0, 7.0, 7.3, 9.0, 10.0, 13.0]
     for negative in (False, True):
-        params = {"level": torch.tensor(levels).view(-1, 1), "sign": torch.full((len(levels), 1), -1.0 if negative else 1.0)}
+        params = {
+            "level": torch.tensor(levels).view(-1, 1),
+            "sign": torch.full((len(levels), 1), -1.0 if negative else 1.0),
+        }
         ours = t._policy.space.argument(0, t.ops[0], params, 0, (h, w))
         for i, level in enumerate(levels):
             ref = _timm_arg(name, level, negative, hparams, monkeypatch)
@@ -200,11 +214,21 @@ def test_ta_wide_is_trivialaugment_wide():
     assert from_timm("ta_wide", hparams={"interpolation": "nearest"})._policy.interpolation == "nearest"
 
 
-@pytest.mark.parametrize("config, token", [
-    ("rand-m9-foo", "'foo'"), ("rand-x3", "'x3'"), ("rand-m9.5", "'m9.5'"), ("rand-mstd", "'mstd'"),
-    ("rand-w0", "tweights"), ("rand-t3a", "'t3a'"), ("augmix-m5", "'augmix'"), ("original-mstd0.5", "'original'"),
-    ("rand-m9-inc", "'inc'"), ("", "''"),
-])
+@pytest.mark.parametrize(
+    "config, token",
+    [
+        ("rand-m9-foo", "'foo'"),
+        ("rand-x3", "'x3'"),
+        ("rand-m9.5", "'m9.5'"),
+        ("rand-mstd", "'mstd'"),
+        ("rand-w0", "tweights"),
+        ("rand-t3a", "'t3a'"),
+        ("augmix-m5", "'augmix'"),
+        ("original-mstd0.5", "'original'"),
+        ("rand-m9-inc", "'inc'"),
+        ("", "''"),
+    ],
+)
 def test_unknown_strings_and_tokens_raise_naming_them(config, token):
     with pytest.raises(ValueError, match=token):
         from_timm(config)

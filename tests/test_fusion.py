@@ -26,8 +26,16 @@ def _step_by_step(pipeline: A.Compose, x: torch.Tensor) -> torch.Tensor:
 
 
 def test_plan_groups_runs():
-    p = A.Compose([A.RandomResizedCrop(32), A.RandomHorizontalFlip(), A.RandomRotation(10), A.ColorJitter(0.2),
-                   A.RandomGrayscale(), A.Normalize([0.5] * 3, [0.2] * 3)])
+    p = A.Compose(
+        [
+            A.RandomResizedCrop(32),
+            A.RandomHorizontalFlip(),
+            A.RandomRotation(10),
+            A.ColorJitter(0.2),
+            A.RandomGrayscale(),
+            A.Normalize([0.5] * 3, [0.2] * 3),
+        ]
+    )
     kinds = [type(s) for s in p.stages]
     assert kinds == [GeometricStage, PixelStage]
     assert len(p.stages[0].transforms) == 3 and len(p.stages[1].transforms) == 3
@@ -47,7 +55,9 @@ def test_fused_equals_step_by_step(images_u8, generator):
     x = _smooth(images_u8)
     for pipeline in (
         A.Compose([A.RandomResizedCrop((40, 48), scale=(0.3, 1.0)), A.RandomHorizontalFlip(), A.RandomRotation(20)]),
-        A.Compose([A.RandomAffine(20, (0.1, 0.1), (0.9, 1.1), 5), A.RandomPerspective(0.3, p=1.0), A.RandomVerticalFlip()]),
+        A.Compose(
+            [A.RandomAffine(20, (0.1, 0.1), (0.9, 1.1), 5), A.RandomPerspective(0.3, p=1.0), A.RandomVerticalFlip()]
+        ),
         A.Compose([A.RandomCrop(36, padding=2), A.RandomRotation(25)]),  # crop then turn: the crop's frame clips
     ):
         fused = pipeline(x, generator=generator)
@@ -61,7 +71,9 @@ def test_fused_equals_step_by_step(images_u8, generator):
 
 
 def test_integer_chain_is_exact(images_u8, generator):
-    p = A.Compose([A.Pad(3, padding_mode="reflect"), A.RandomCrop(40, padding=4), A.RandomHorizontalFlip(), A.CenterCrop(30)])
+    p = A.Compose(
+        [A.Pad(3, padding_mode="reflect"), A.RandomCrop(40, padding=4), A.RandomHorizontalFlip(), A.CenterCrop(30)]
+    )
     y = p(images_u8, generator=generator)
     assert torch.equal(y, _step_by_step(p, images_u8))
     assert y.dtype == torch.uint8  # no float round trip at all
@@ -88,8 +100,14 @@ def test_fusion_is_closer_to_the_exact_geometry_than_chaining():
     period = 3.0
     identity = matrices.identity(1)
     image = _render(h, w, identity, period).expand(1, 1, h, w).contiguous()
-    pipeline = A.Compose([A.RandomRotation((17, 17)), A.RandomAffine(0, scale=(1.3, 1.3)), A.RandomRotation((-11, -11)),
-                          A.RandomResizedCrop((80, 80), scale=(0.6, 0.6), ratio=(1.0, 1.0))])
+    pipeline = A.Compose(
+        [
+            A.RandomRotation((17, 17)),
+            A.RandomAffine(0, scale=(1.3, 1.3)),
+            A.RandomRotation((-11, -11)),
+            A.RandomResizedCrop((80, 80), scale=(0.6, 0.6), ratio=(1.0, 1.0)),
+        ]
+    )
     fused = pipeline(image, generator=torch.Generator().manual_seed(0))
     chained = _step_by_step(pipeline, image)
     total = identity
@@ -116,17 +134,29 @@ def test_pipeline_converts_to_float_once(images_u8, generator, monkeypatch):
         real(state)
 
     monkeypatch.setattr(stages._State, "ensure_working", counting)
-    p = A.Compose([A.RandomAffine(10), A.ColorJitter(0.3, 0.3, 0.3, 0.05), A.RandomGamma(), A.GaussianBlur(3), A.RandomSolarize(0.7)])
+    p = A.Compose(
+        [
+            A.RandomAffine(10),
+            A.ColorJitter(0.3, 0.3, 0.3, 0.05),
+            A.RandomGamma(),
+            A.GaussianBlur(3),
+            A.RandomSolarize(0.7),
+        ]
+    )
     y = p(images_u8, generator=generator)
     assert sum(conversions) == 1 and y.dtype == torch.uint8
 
 
 def test_pending_uint8_scale_gives_the_same_result(images_u8, generator):
     # uint8 is cast without the 1/255, which is folded into a later op; the result must not change.
-    for p in (A.Compose([A.RandomAffine(20), A.GaussianBlur(5), A.ColorJitter(0.3, 0.3, 0.3, 0.1)]),
-              A.Compose([A.RandomRotation(20), A.GaussianBlur(3)]),
-              A.Compose([A.RandomAffine(15, scale=(0.7, 1.2)), A.ColorJitter(0.3, 0.3, 0.3, 0.1), A.Normalize([0.4] * 3, [0.2] * 3)]),
-              A.Compose([A.RandomAffine(10), A.Normalize([0.4] * 3, [0.2] * 3)])):
+    for p in (
+        A.Compose([A.RandomAffine(20), A.GaussianBlur(5), A.ColorJitter(0.3, 0.3, 0.3, 0.1)]),
+        A.Compose([A.RandomRotation(20), A.GaussianBlur(3)]),
+        A.Compose(
+            [A.RandomAffine(15, scale=(0.7, 1.2)), A.ColorJitter(0.3, 0.3, 0.3, 0.1), A.Normalize([0.4] * 3, [0.2] * 3)]
+        ),
+        A.Compose([A.RandomAffine(10), A.Normalize([0.4] * 3, [0.2] * 3)]),
+    ):
         y = p(images_u8, generator=generator)
         ref = p(images_u8.float() / 255, params=p.last_params)
         if y.dtype == torch.uint8:

@@ -328,7 +328,9 @@ def test_pad(dtype, mode):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("antialias", [False, True])
-@pytest.mark.parametrize("size, max_size", [((48, 56), None), (50, None), (50, 60), ((100, 60), None), ((30, 130), None)])
+@pytest.mark.parametrize(
+    "size, max_size", [((48, 56), None), (50, None), (50, 60), ((100, 60), None), ((30, 130), None)]
+)
 def test_resize(dtype, antialias, size, max_size):
     # Down- and up-scaling, each axis on its own, the shorter-edge rule and max_size, with and without
     # antialiasing on both sides. Every pixel compared (upscaled edges too: both repeat the edge pixel):
@@ -368,7 +370,13 @@ def test_resized_crop(dtype, antialias, out_size, scale):
     ref = tv_each(
         x,
         lambda img, i: TF.resized_crop(
-            img, int(box[i, 1]), int(box[i, 0]), int(box[i, 3]), int(box[i, 2]), list(out_size), BILINEAR,
+            img,
+            int(box[i, 1]),
+            int(box[i, 0]),
+            int(box[i, 3]),
+            int(box[i, 2]),
+            list(out_size),
+            BILINEAR,
             antialias=antialias,
         ),
     )
@@ -461,8 +469,12 @@ def test_color_jitter_single_op(dtype, which):
     kwargs = {"hue": 0.4} if which == "hue" else {which: (0.3, 1.8)}
     t = A.ColorJitter(**kwargs)
     params = t.sample_params(tuple(x.shape), gen(11))
-    fn = {"brightness": TF.adjust_brightness, "contrast": TF.adjust_contrast,
-          "saturation": TF.adjust_saturation, "hue": TF.adjust_hue}[which]
+    fn = {
+        "brightness": TF.adjust_brightness,
+        "contrast": TF.adjust_contrast,
+        "saturation": TF.adjust_saturation,
+        "hue": TF.adjust_hue,
+    }[which]
     ref = tv_each(x, lambda img, i: fn(img, float(params[which][i])))
     atol = tol(dtype)
     if dtype == torch.uint8 and which in ("contrast", "saturation"):
@@ -671,16 +683,28 @@ def test_compose_flips_then_affine_is_one_exact_resampling(dtype):
     # Flips are exact permutations, so fusing them with an affine into one resampling must equal
     # torchvision's flip -> flip -> affine sequence. Tolerance as in test_affine.
     x = photos(dtype)
-    t = A.Compose([A.RandomHorizontalFlip(0.5), A.RandomVerticalFlip(0.5),
-                   A.RandomAffine(25, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=8)])
+    t = A.Compose(
+        [
+            A.RandomHorizontalFlip(0.5),
+            A.RandomVerticalFlip(0.5),
+            A.RandomAffine(25, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=8),
+        ]
+    )
     params = t.sample_params(tuple(x.shape), gen(24))
     p0, p1, p2 = params["0"], params["1"], params["2"]
 
     def ref_one(img, i):
         img = TF.horizontal_flip(img) if p0["flip"][i] else img
         img = TF.vertical_flip(img) if p1["flip"][i] else img
-        return TF.affine(img, float(p2["angle"][i]), [float(v) for v in p2["translate"][i]], float(p2["scale"][i]),
-                         [float(v) for v in p2["shear"][i]], BILINEAR, fill=None)
+        return TF.affine(
+            img,
+            float(p2["angle"][i]),
+            [float(v) for v in p2["translate"][i]],
+            float(p2["scale"][i]),
+            [float(v) for v in p2["shear"][i]],
+            BILINEAR,
+            fill=None,
+        )
 
     assert_images(t(x, params=params), tv_each(x, ref_one), tol(dtype), what="Compose(flips, affine)")
 

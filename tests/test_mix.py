@@ -52,7 +52,9 @@ def own_fraction(out, values, partner):
     other = values[partner.cpu()].view(-1, 1)
     same = own == other
     # a pixel p = l * own + (1 - l) * other  ->  l = (p - other) / (own - other)
-    per_pixel = torch.where(same, torch.ones_like(o), (o - other) / torch.where(same, torch.ones_like(own), own - other))
+    per_pixel = torch.where(
+        same, torch.ones_like(o), (o - other) / torch.where(same, torch.ones_like(own), own - other)
+    )
     return per_pixel.mean(1)
 
 
@@ -349,14 +351,21 @@ def test_soft_target_cross_entropy():
 
 
 # ---- segmentation and detection targets --------------------------------------------------------------------
-@pytest.mark.parametrize("mask_shape, dtype", [((9, 12, 10), torch.int64), ((9, 2, 12, 10), torch.float32), ((9, 12, 10), torch.bool)])
+@pytest.mark.parametrize(
+    "mask_shape, dtype", [((9, 12, 10), torch.int64), ((9, 2, 12, 10), torch.float32), ((9, 12, 10), torch.bool)]
+)
 def test_cutmix_pastes_masks(mask_shape, dtype):
     x, values = const_images(9, 12, 10)
     mask = (torch.arange(9).view(9, *[1] * (len(mask_shape) - 1)) + torch.zeros(mask_shape)).to(dtype)
     mixer = CutMix(1.0, 3, mode="elem", pairing="permute")
-    out = mixer({"image": x, "label": torch.zeros(9, dtype=torch.long), "mask": mask}, generator=torch.Generator().manual_seed(4))
+    out = mixer(
+        {"image": x, "label": torch.zeros(9, dtype=torch.long), "mask": mask},
+        generator=torch.Generator().manual_seed(4),
+    )
     p = mixer.last_params
-    src = torch.where(out["image"][:, 0] == values.view(-1, 1, 1).float(), torch.arange(9).view(-1, 1, 1), p["partner"].view(-1, 1, 1))
+    src = torch.where(
+        out["image"][:, 0] == values.view(-1, 1, 1).float(), torch.arange(9).view(-1, 1, 1), p["partner"].view(-1, 1, 1)
+    )
     expected = src.view(9, *[1] * (len(mask_shape) - 3), 12, 10).expand(mask_shape).to(dtype)
     assert out["mask"].dtype == dtype and torch.equal(out["mask"], expected)
 
@@ -487,7 +496,11 @@ def test_bad_batches():
         ({"image": x, "keypoints": torch.zeros(4, 1, 2)}, ValueError, "keypoints"),
         ({"image": x, "boxes": torch.zeros(4, 2)}, ValueError, r"\(B, N, 4\)"),
         ({"image": x, "boxes": torch.zeros(4, 2, 4, dtype=torch.long)}, TypeError, "float"),
-        ({"image": x, "boxes": torch.zeros(4, 2, 4), "boxes_valid": torch.ones(4, 3, dtype=torch.bool)}, ValueError, "boxes_valid"),
+        (
+            {"image": x, "boxes": torch.zeros(4, 2, 4), "boxes_valid": torch.ones(4, 3, dtype=torch.bool)},
+            ValueError,
+            "boxes_valid",
+        ),
         ({"image": x, "mask": torch.zeros(4, 7, 8)}, ValueError, "mask"),
     ]
     for batch, err, match in cases:
@@ -518,7 +531,9 @@ def test_cpu_matches_cuda(dtype):
         cpu = mixer(batch, generator=torch.Generator().manual_seed(0))
         gpu = mixer({k: v.cuda() for k, v in batch.items()}, generator=torch.Generator().manual_seed(0))
         for key, value in cpu.items():
-            assert torch.allclose(value.double(), gpu[key].cpu().double(), atol=1.0 if dtype == torch.uint8 else 1e-5), key
+            assert torch.allclose(
+                value.double(), gpu[key].cpu().double(), atol=1.0 if dtype == torch.uint8 else 1e-5
+            ), key
 
 
 def test_functional_mix_images_matches_module():
@@ -537,8 +552,12 @@ def test_tiling_does_not_change_the_result(pairing, b):
     for mode in ("elem", "batch"):
         for kwargs in (dict(), dict(mixup_alpha=0.0), dict(cutmix_alpha=0.0)):
             for image, out_dtype in ((x, None), (x8, None), (x8, torch.float32)):
-                one = MixUpCutMix(mode=mode, num_classes=2, pairing=pairing, out_dtype=out_dtype, tile_bytes=None, **kwargs)
-                tiled = MixUpCutMix(mode=mode, num_classes=2, pairing=pairing, out_dtype=out_dtype, tile_bytes=1, **kwargs)
+                one = MixUpCutMix(
+                    mode=mode, num_classes=2, pairing=pairing, out_dtype=out_dtype, tile_bytes=None, **kwargs
+                )
+                tiled = MixUpCutMix(
+                    mode=mode, num_classes=2, pairing=pairing, out_dtype=out_dtype, tile_bytes=1, **kwargs
+                )
                 a, _ = one((image, y), generator=torch.Generator().manual_seed(b))
                 t, _ = tiled((image, y), params=one.last_params)
                 assert torch.equal(a, t), (mode, kwargs, image.dtype, out_dtype)

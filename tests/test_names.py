@@ -26,13 +26,20 @@ OLD_TO_NEW = {
     "TimeMasking": "RandomTimeMasking",
 }
 #: Arguments some transforms need to be built.
-ARGS = {"AddBackgroundNoise": {"sounds": torch.randn(2, 300)}, "FrequencyMasking": {"max_width": 4},
-        "TimeMasking": {"max_width": 4}}
+ARGS = {
+    "AddBackgroundNoise": {"sounds": torch.randn(2, 300)},
+    "FrequencyMasking": {"max_width": 4},
+    "TimeMasking": {"max_width": 4},
+}
 
 
 def _public_audio_transforms() -> dict[str, type]:
-    return {name: obj for name in A.__all__ for obj in [getattr(A, name)]
-            if inspect.isclass(obj) and issubclass(obj, AudioTransform) and obj is not AudioTransform}
+    return {
+        name: obj
+        for name in A.__all__
+        for obj in [getattr(A, name)]
+        if inspect.isclass(obj) and issubclass(obj, AudioTransform) and obj is not AudioTransform
+    }
 
 
 def test_the_rename_table_is_the_one_the_package_uses():
@@ -98,7 +105,7 @@ def test_no_public_random_audio_transform_lacks_the_prefix():
             continue
         if name.startswith("Random"):
             continue
-        if name.startswith("Audio") and name[len("Audio"):] in image_names:
+        if name.startswith("Audio") and name[len("Audio") :] in image_names:
             continue
         offenders.append(name)
     assert offenders == []
@@ -108,8 +115,10 @@ def test_no_public_random_audio_transform_lacks_the_prefix():
 
 def test_a_subclass_of_an_old_name_still_works_and_warns():
     with pytest.warns(DeprecationWarning, match="use RandomGain"):
+
         class Louder(A.Gain):
             pass
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         t = Louder((6, 6))

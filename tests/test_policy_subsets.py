@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from photos import natural_batch
 
 import augloader as A
 from augloader._batch import BatchView, from_working, params_to, to_working
@@ -22,8 +23,6 @@ from augloader.transforms.policies import SIGNED
 from augloader.transforms.policy_engine import GEOMETRIC_OPS
 from augloader.transforms.stages import execute, plan
 
-from photos import natural_batch
-
 
 # ---- the previous whole-batch execution --------------------------------------------------------------
 def _old_mags(t, name: str, params, size, k: int) -> torch.Tensor:
@@ -37,10 +36,16 @@ def _old_photometric(t, image: torch.Tensor, params) -> torch.Tensor:
     size, c = tuple(image.shape[-2:]), image.shape[1]
     ones = torch.ones(image.shape[0])
     for k in range(params["op"].shape[1]):
-        def on(name):
-            return params["op"][:, k] == t.ops.index(name) if name in t.ops else torch.zeros_like(ones, dtype=torch.bool)
 
-        f = {n: torch.where(on(n), 1.0 + _old_mags(t, n, params, size, k), ones) for n in ("Brightness", "Color", "Contrast")}
+        def on(name):
+            return (
+                params["op"][:, k] == t.ops.index(name) if name in t.ops else torch.zeros_like(ones, dtype=torch.bool)
+            )
+
+        f = {
+            n: torch.where(on(n), 1.0 + _old_mags(t, n, params, size, k), ones)
+            for n in ("Brightness", "Color", "Contrast")
+        }
         m_b, _ = C.brightness_matrix(f["Brightness"], c)
         m_s, _ = C.saturation_matrix(f["Color"], c)
         m_c, o_c = C.contrast_matrix(f["Contrast"], C.mean_gray(image).float(), c)
@@ -96,7 +101,10 @@ def assert_close(ours: torch.Tensor, ref: torch.Tensor) -> None:
     assert ours.shape == ref.shape and ours.dtype == ref.dtype
     if ours.dtype == torch.uint8:
         diff = (ours.int() - ref.int()).abs()
-        assert int(diff.max()) <= 1 and float((diff > 0).float().mean()) < 1e-3, (int(diff.max()), float((diff > 0).float().mean()))
+        assert int(diff.max()) <= 1 and float((diff > 0).float().mean()) < 1e-3, (
+            int(diff.max()),
+            float((diff > 0).float().mean()),
+        )
     else:
         torch.testing.assert_close(ours, ref, atol=1e-5, rtol=0)
 
@@ -177,13 +185,16 @@ def test_host_choice_without_host_copy_on_meta_names_the_key():
         S.host_choice(params, "op")
 
 
-@pytest.mark.parametrize("make", [
-    lambda: A.TrivialAugmentWide(),
-    lambda: A.RandAugment(2, 9),
-    lambda: A.RandomChoice([A.RandomInvert(1.0), A.GaussianBlur(3), A.RandomRotation(20)]),
-    lambda: A.RandomApply([A.ColorJitter(0.3, 0.3), A.RandomPosterize(4, p=1.0)], p=0.5),
-    lambda: A.RandomOrder([A.RandomInvert(1.0), A.ColorJitter(0.5)]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: A.TrivialAugmentWide(),
+        lambda: A.RandAugment(2, 9),
+        lambda: A.RandomChoice([A.RandomInvert(1.0), A.GaussianBlur(3), A.RandomRotation(20)]),
+        lambda: A.RandomApply([A.ColorJitter(0.3, 0.3), A.RandomPosterize(4, p=1.0)], p=0.5),
+        lambda: A.RandomOrder([A.RandomInvert(1.0), A.ColorJitter(0.5)]),
+    ],
+)
 def test_meta_device_runs_without_reading_device_data(make):
     # A meta tensor has no data: any host read of it (.item(), .cpu(), bool(...)) raises, so this
     # runs only if subset sizes and indices come from the host copies of the choices.
@@ -198,9 +209,14 @@ def test_meta_device_runs_without_reading_device_data(make):
 # ---- random containers ---------------------------------------------------------------------------------
 CONTAINERS = {
     "RandomApply": (lambda: A.RandomApply([A.ColorJitter(0.3, 0.3), A.RandomRotation(15)], p=0.5), old_random_apply),
-    "RandomChoice": (lambda: A.RandomChoice([A.RandomInvert(1.0), A.GaussianBlur(3), A.RandomRotation(20)]), old_random_choice),
-    "RandomOrder": (lambda: A.RandomOrder([A.RandomInvert(1.0), A.ColorJitter(0.5), A.RandomSolarize(0.5, p=1.0)]),
-                    old_random_order),
+    "RandomChoice": (
+        lambda: A.RandomChoice([A.RandomInvert(1.0), A.GaussianBlur(3), A.RandomRotation(20)]),
+        old_random_choice,
+    ),
+    "RandomOrder": (
+        lambda: A.RandomOrder([A.RandomInvert(1.0), A.ColorJitter(0.5), A.RandomSolarize(0.5, p=1.0)]),
+        old_random_order,
+    ),
 }
 
 
@@ -251,10 +267,20 @@ def _levels_image() -> torch.Tensor:
 
 POINT_OPS = [  # name, reference float op, where-free float op, uint8 op, arguments
     ("posterize", C.posterize, CF.posterize, CF.posterize_u8, [0.0, 1.0, 3.0, 4.0, 7.0, 8.0, -4.0]),
-    ("solarize", C.solarize, CF.solarize, CF.solarize_u8,
-     [0.0, 1.0 / 255.0, 0.3, 0.5, 128.0 / 255.0, (128 - 0.5) / 255.0, 1.0, 1.01]),
-    ("solarize_add", C.solarize_add, CF.solarize_add, CF.solarize_add_u8,
-     [0.0, 1.0 / 255.0, 30.0 / 255.0, 110.0 / 255.0, 128.0 / 255.0]),
+    (
+        "solarize",
+        C.solarize,
+        CF.solarize,
+        CF.solarize_u8,
+        [0.0, 1.0 / 255.0, 0.3, 0.5, 128.0 / 255.0, (128 - 0.5) / 255.0, 1.0, 1.01],
+    ),
+    (
+        "solarize_add",
+        C.solarize_add,
+        CF.solarize_add,
+        CF.solarize_add_u8,
+        [0.0, 1.0 / 255.0, 30.0 / 255.0, 110.0 / 255.0, 128.0 / 255.0],
+    ),
     ("invert", lambda x, a: C.invert(x), None, CF.invert_u8, [0.0]),
     ("equalize", lambda x, a: C.equalize(x), CF.equalize, CF.equalize_u8, [0.0, 0.0]),
     ("autocontrast", lambda x, a: C.autocontrast(x), CF.autocontrast, None, [0.0, 0.0]),

@@ -52,8 +52,13 @@ def test_random_crop_is_a_slice(shape, seed):
 def test_outputs_stay_in_range(shape, seed, strength):
     shape = (shape[0], 3 if shape[1] > 1 else 1, shape[2], shape[3])
     x = _image(shape, seed, "float32")
-    t = A.Compose([A.RandomAffine(30 * strength, scale=(1 - 0.3 * strength, 1 + 0.3 * strength)),
-                   A.ColorJitter(strength, strength, strength, 0.5 * strength), A.GaussianNoise(0.1 * strength)])
+    t = A.Compose(
+        [
+            A.RandomAffine(30 * strength, scale=(1 - 0.3 * strength, 1 + 0.3 * strength)),
+            A.ColorJitter(strength, strength, strength, 0.5 * strength),
+            A.GaussianNoise(0.1 * strength),
+        ]
+    )
     y = t(x, generator=torch.Generator().manual_seed(seed))
     assert y.shape == x.shape and float(y.min()) >= 0.0 and float(y.max()) <= 1.0
 

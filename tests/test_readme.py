@@ -142,8 +142,11 @@ DEVICE = "cuda" if torch.cuda.is_available() else "cpu"  # where the blocks put 
 def _classifier(num_classes: int, channels: int = 3, device: str = DEVICE) -> torch.nn.Module:
     """A tiny stand-in for the reader's model, on the device the blocks train on."""
     return torch.nn.Sequential(
-        torch.nn.Conv2d(channels, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(), torch.nn.Linear(4, num_classes),
+        torch.nn.Conv2d(channels, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, num_classes),
     ).to(device)
 
 
@@ -188,8 +191,14 @@ def _detection(ws: Workspace) -> dict[str, Any]:
     masks[:, 100:400, 50:300] = 1
     g = torch.Generator().manual_seed(2)
     kps = torch.rand(4, 7, 2, generator=g) * 600  # seven keypoints: flip_pairs name 1..6
-    return {"images": images, "boxes": boxes, "labels": torch.tensor([[1, 2]]).repeat(4, 1), "masks": masks,
-            "valid": torch.ones(4, 2, dtype=torch.bool), "kps": kps}
+    return {
+        "images": images,
+        "boxes": boxes,
+        "labels": torch.tensor([[1, 2]]).repeat(4, 1),
+        "masks": masks,
+        "valid": torch.ones(4, 2, dtype=torch.bool),
+        "kps": kps,
+    }
 
 
 def _shards(ws: Workspace) -> dict[str, Any]:
@@ -313,7 +322,9 @@ def _documented_output(lines: list[str], node: ast.Expr) -> tuple[bool, Any]:
     """What the README says an expression statement gives: a literal in its own trailing comment, or in
     the comment lines right below it (``# -> [...]``, ``# {...}``)."""
     last = lines[node.end_lineno - 1]
-    comments = [t.string for t in tokenize.generate_tokens(io.StringIO(last + "\n").readline) if t.type == tokenize.COMMENT]
+    comments = [
+        t.string for t in tokenize.generate_tokens(io.StringIO(last + "\n").readline) if t.type == tokenize.COMMENT
+    ]
     if comments:
         text = comments[0].lstrip("#").strip()
         return _literal_in(text) if text[:1] in "[{(" else (False, None)
@@ -336,7 +347,9 @@ def _same(value: Any, expected: Any) -> bool:
     return value == expected
 
 
-def _with_output_checks(code: str, first_line: int, ns: dict[str, Any], page: str = "README.md") -> tuple[ast.Module, list[int]]:
+def _with_output_checks(
+    code: str, first_line: int, ns: dict[str, Any], page: str = "README.md"
+) -> tuple[ast.Module, list[int]]:
     """``code`` parsed, each expression statement with a documented output wrapped in a check (and the
     README lines of those statements)."""
     tree = ast.parse(code)
@@ -347,8 +360,9 @@ def _with_output_checks(code: str, first_line: int, ns: dict[str, Any], page: st
             found, literal = _documented_output(lines, node)
             if found:
                 expected.append((first_line + node.lineno - 1, literal))
-                node.value = ast.Call(ast.Name("__readme_check__", ast.Load()),
-                                      [node.value, ast.Constant(len(expected) - 1)], [])
+                node.value = ast.Call(
+                    ast.Name("__readme_check__", ast.Load()), [node.value, ast.Constant(len(expected) - 1)], []
+                )
 
     def check(value: Any, k: int) -> Any:
         line, literal = expected[k]
@@ -398,7 +412,9 @@ class Runner:
     def run(self, block: Block) -> dict[str, Any]:
         for earlier in PYTHON[: PYTHON.index(block)]:
             if earlier.namespace == block.namespace:
-                self._ensure(earlier, f"an earlier block of this section, {earlier.id} ({earlier.page}:{earlier.line}), failed")
+                self._ensure(
+                    earlier, f"an earlier block of this section, {earlier.id} ({earlier.page}:{earlier.line}), failed"
+                )
         self._ensure(block, f"{block.id} ({block.page}:{block.line}) failed above")
         return self.namespaces[block.namespace]
 
@@ -470,7 +486,9 @@ def test_every_python_block_ran(runner: Runner):
 def test_fixtures_are_used():
     """A fixture keyed to a section, a page or a piece of code that the pages no longer have is stale."""
     for prefix in SECTION_FIXTURES:
-        assert any(b.namespace.startswith(prefix) for b in PYTHON), f"no README section or docs page starts with {prefix!r}"
+        assert any(b.namespace.startswith(prefix) for b in PYTHON), (
+            f"no README section or docs page starts with {prefix!r}"
+        )
     for key in BLOCK_FIXTURES:
         assert sum(key in b.code for b in PYTHON) == 1, f"{key!r} should be in exactly one python block"
 
@@ -525,7 +543,9 @@ def _help_command(words: list[str]) -> Optional[tuple[tuple[str, ...], tuple[str
 def help_outputs() -> dict[tuple[str, ...], tuple[int, str]]:
     """Every `--help` the bash blocks call for, run in parallel (each starts Python and imports torch)."""
     commands = {h[0] for b in BASH for words in _commands(b) if (h := _help_command(words))}
-    procs = {c: subprocess.Popen(c, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for c in commands}
+    procs = {
+        c: subprocess.Popen(c, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for c in commands
+    }
     outputs = {c: p.communicate(timeout=120)[0] for c, p in procs.items()}
     return {c: (procs[c].returncode, out) for c, out in outputs.items()}
 
@@ -585,7 +605,9 @@ def test_yaml_block(block: Block):
     if named:
         shipped = yaml.safe_load((REPO / named.group(1)).read_text(encoding="utf-8"))
         for key in ("pipeline", "mix"):
-            assert spec.get(key) == shipped.get(key), f"{block.page}:{block.line}: `{key}` differs from {named.group(1)}"
+            assert spec.get(key) == shipped.get(key), (
+                f"{block.page}:{block.line}: `{key}` differs from {named.group(1)}"
+            )
         built = A.to_config(A.from_config(shipped).transform)["pipeline"]
         assert A.to_config(config.transform)["pipeline"] == built
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 import inspect
 
 import pytest
+import test_transform_contract as contract
 import torch
+from registry import EXEMPT, REGISTRY, build
 
 import augloader as A
 import augloader.advanced as AD
 
-import test_transform_contract as contract
-from registry import EXEMPT, REGISTRY, build
-
 PACKAGES = {"augloader": A, "augloader.advanced": AD}
 #: The per-transform checks of tests/test_transform_contract.py (those parametrised over the registry names).
-CHECKS = sorted(n for n, f in vars(contract).items()
-                if n.startswith("test_") and inspect.isfunction(f) and "name" in inspect.signature(f).parameters)
+CHECKS = sorted(
+    n
+    for n, f in vars(contract).items()
+    if n.startswith("test_") and inspect.isfunction(f) and "name" in inspect.signature(f).parameters
+)
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
@@ -37,8 +39,13 @@ def public_transform_classes() -> dict[str, type]:
 
 def test_public_transforms_are_found():
     found = public_transform_classes()
-    assert {"augloader.RandomCrop", "augloader.Compose", "augloader.advanced.FourierAmplitudeMix",
-            "augloader.advanced.RandomStyle", "augloader.advanced.StyleNetworkAugment"} <= set(found)
+    assert {
+        "augloader.RandomCrop",
+        "augloader.Compose",
+        "augloader.advanced.FourierAmplitudeMix",
+        "augloader.advanced.RandomStyle",
+        "augloader.advanced.StyleNetworkAugment",
+    } <= set(found)
 
 
 def test_every_public_transform_has_a_registry_entry():

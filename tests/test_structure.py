@@ -62,8 +62,12 @@ def test_every_module_imports_in_isolation() -> None:
 
 def test_split_dataset_and_transform_modules_import_alone() -> None:
     """The four modules of the two cycles the issue names, each in its own fresh interpreter."""
-    for name in ("augloader.data.split", "augloader.data.dataset", "augloader.transforms.base",
-                 "augloader.transforms.stages"):
+    for name in (
+        "augloader.data.split",
+        "augloader.data.dataset",
+        "augloader.transforms.base",
+        "augloader.transforms.stages",
+    ):
         out = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, f"import {name}:\n{out.stderr[-3000:]}"
 
@@ -72,8 +76,12 @@ def _imported(path: Path, package: str) -> set[str]:
     """Every augloader module ``path`` imports, at any depth (late imports in functions too), except
     under ``if TYPE_CHECKING:``."""
     tree = ast.parse(path.read_text())
-    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-            and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING" for n in ast.walk(node)}
+    skip = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for n in ast.walk(node)
+    }
     found = set()
     for node in ast.walk(tree):
         if id(node) in skip:

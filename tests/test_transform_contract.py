@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from registry import REGISTRY, build
 
 import augloader as A
 from augloader._batch import slice_params
-
-from registry import REGISTRY, build
 
 NAMES = sorted(REGISTRY)
 GATED = sorted(n for n, (_, has_p) in REGISTRY.items() if has_p)

@@ -58,8 +58,13 @@ def _make_normalize(normalize: Normalize) -> Optional[Callable[[Tensor], Tensor]
     return norm
 
 
-def _input_grad(model: nn.Module, loss_fn: Callable[[Tensor, Any], Tensor], norm: Optional[Callable[[Tensor], Tensor]],
-                x: Tensor, labels: Any) -> tuple[Tensor, Tensor]:
+def _input_grad(
+    model: nn.Module,
+    loss_fn: Callable[[Tensor, Any], Tensor],
+    norm: Optional[Callable[[Tensor], Tensor]],
+    x: Tensor,
+    labels: Any,
+) -> tuple[Tensor, Tensor]:
     """Loss and d(loss)/dx for pixel images ``x``; nothing is accumulated into the model's ``.grad``."""
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
@@ -71,9 +76,14 @@ def _input_grad(model: nn.Module, loss_fn: Callable[[Tensor, Any], Tensor], norm
     return loss.detach(), grad
 
 
-def fgsm(model: nn.Module, images: Tensor, labels: Any, eps: float,
-         loss_fn: Callable[[Tensor, Any], Tensor] = F.cross_entropy,
-         normalize: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
+def fgsm(
+    model: nn.Module,
+    images: Tensor,
+    labels: Any,
+    eps: float,
+    loss_fn: Callable[[Tensor, Any], Tensor] = F.cross_entropy,
+    normalize: Optional[Callable[[Tensor], Tensor]] = None,
+) -> Tensor:
     """Fast gradient sign method: ``clamp(x + eps * sign(grad), 0, 1)``; the model's mode is not touched.
 
     Shape:
@@ -83,10 +93,18 @@ def fgsm(model: nn.Module, images: Tensor, labels: Any, eps: float,
     return (images + eps * grad.sign()).clamp_(0.0, 1.0).detach()
 
 
-def pgd(model: nn.Module, images: Tensor, labels: Any, eps: float, alpha: float, steps: int,
-        loss_fn: Callable[[Tensor, Any], Tensor] = F.cross_entropy,
-        normalize: Optional[Callable[[Tensor], Tensor]] = None, random_start: bool = True,
-        generator: Optional[torch.Generator] = None) -> Tensor:
+def pgd(
+    model: nn.Module,
+    images: Tensor,
+    labels: Any,
+    eps: float,
+    alpha: float,
+    steps: int,
+    loss_fn: Callable[[Tensor, Any], Tensor] = F.cross_entropy,
+    normalize: Optional[Callable[[Tensor], Tensor]] = None,
+    random_start: bool = True,
+    generator: Optional[torch.Generator] = None,
+) -> Tensor:
     """Projected gradient descent (Madry et al.): ``steps`` signed steps of ``alpha``, projected on the
     L-inf ball of radius ``eps`` around ``images`` and on ``[0, 1]``; uniform random start in the ball.
 
@@ -132,10 +150,19 @@ class AdversarialAugment(nn.Module):
 
     takes_labels = False  # returns (images, labels), not images only: use it as a mix, not a transform
 
-    def __init__(self, model: nn.Module, loss_fn: Optional[Callable[[Tensor, Any], Tensor]] = None,
-                 method: str = "fgsm", eps: float = 8 / 255, alpha: Optional[float] = None, steps: int = 10,
-                 ratio: float = 0.5, mode: str = "replace", normalize: Normalize = None,
-                 random_start: bool = True) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: Optional[Callable[[Tensor, Any], Tensor]] = None,
+        method: str = "fgsm",
+        eps: float = 8 / 255,
+        alpha: Optional[float] = None,
+        steps: int = 10,
+        ratio: float = 0.5,
+        mode: str = "replace",
+        normalize: Normalize = None,
+        random_start: bool = True,
+    ) -> None:
         super().__init__()
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -160,8 +187,10 @@ class AdversarialAugment(nn.Module):
         self.random_start = _args.flag(random_start, "random_start")
 
     def extra_repr(self) -> str:
-        return (f"method={self.method!r}, eps={self.eps:.4g}, alpha={self.alpha:.4g}, steps={self.steps}, "
-                f"ratio={self.ratio}, mode={self.mode!r}")
+        return (
+            f"method={self.method!r}, eps={self.eps:.4g}, alpha={self.alpha:.4g}, steps={self.steps}, "
+            f"ratio={self.ratio}, mode={self.mode!r}"
+        )
 
     def attack(self, images: Tensor, labels: Any, generator: Optional[torch.Generator] = None) -> Tensor:
         """Adversarial copies of every row of ``images`` (float in ``[0, 1]``), model in eval mode.
@@ -174,8 +203,18 @@ class AdversarialAugment(nn.Module):
         try:
             if self.method == "fgsm":
                 return fgsm(self.model, images, labels, self.eps, self.loss_fn, self.normalize)
-            return pgd(self.model, images, labels, self.eps, self.alpha, self.steps, self.loss_fn,
-                       self.normalize, self.random_start, generator)
+            return pgd(
+                self.model,
+                images,
+                labels,
+                self.eps,
+                self.alpha,
+                self.steps,
+                self.loss_fn,
+                self.normalize,
+                self.random_start,
+                generator,
+            )
         finally:
             for m, training in modes:
                 m.training = training
@@ -188,8 +227,9 @@ class AdversarialAugment(nn.Module):
         elif isinstance(batch, (tuple, list)) and len(batch) >= 2:
             images, labels = batch[0], batch[1]
         else:
-            raise TypeError("AdversarialAugment needs labels: pass (images, labels, ...) "
-                            "or a dict with 'image' and 'label'")
+            raise TypeError(
+                "AdversarialAugment needs labels: pass (images, labels, ...) or a dict with 'image' and 'label'"
+            )
         if not isinstance(images, Tensor) or images.dim() != 4:
             got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
             raise ValueError(f"images must be a (B, C, H, W) tensor, got {got}")

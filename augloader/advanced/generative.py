@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from ..data.seeding import make_generator
 from ..data.roles import EVAL_ROLES, role_of
+from ..data.seeding import make_generator
 from ..transforms import _args
 
 __all__ = ["ConditionalVAE", "SyntheticMix", "SyntheticDataset", "train_vae", "to_uint8", "topup_counts"]
@@ -54,8 +54,10 @@ def _as_fn(generator_fn: GeneratorFn) -> Callable[[Tensor, torch.Generator], Ten
     if callable(sample):
         return sample
     if not callable(generator_fn):
-        raise TypeError(f"generator_fn must be a callable fn(labels, generator) or have a .sample method, "
-                        f"got {type(generator_fn).__name__}")
+        raise TypeError(
+            f"generator_fn must be a callable fn(labels, generator) or have a .sample method, "
+            f"got {type(generator_fn).__name__}"
+        )
     return generator_fn
 
 
@@ -64,8 +66,10 @@ def _generate(fn: Callable, labels: Tensor, generator: torch.Generator, like: Op
     with torch.no_grad():
         out = fn(labels, generator)
     if not isinstance(out, Tensor) or out.dim() != 4 or out.shape[0] != labels.numel():
-        raise ValueError(f"the generator must return images (n, C, H, W) for n={labels.numel()} labels, "
-                         f"got {getattr(out, 'shape', type(out).__name__)}")
+        raise ValueError(
+            f"the generator must return images (n, C, H, W) for n={labels.numel()} labels, "
+            f"got {getattr(out, 'shape', type(out).__name__)}"
+        )
     out = to_uint8(out.cpu())
     if like is not None and out.shape[1:] != like.shape[1:]:
         raise ValueError(f"generated images have shape {tuple(out.shape[1:])}, the real ones {tuple(like.shape[1:])}")
@@ -77,8 +81,10 @@ def _refuse_eval(split: Any, where: str) -> Optional[str]:
     for val/test (see :data:`augloader.data.roles.EVAL_ROLES`)."""
     role = split if isinstance(split, str) or split is None else role_of(split)
     if role in EVAL_ROLES:
-        raise ValueError(f"{where}: synthetic samples are for the training split only, and this data is the {role!r} "
-                         f"split; evaluate on real data only (attach {where} to the 'train' split view).")
+        raise ValueError(
+            f"{where}: synthetic samples are for the training split only, and this data is the {role!r} "
+            f"split; evaluate on real data only (attach {where} to the 'train' split view)."
+        )
     return role
 
 
@@ -93,7 +99,9 @@ def _check_ratio(ratio: Optional[float], where: str, upper_inclusive: bool = Tru
 
 def _as_numbers(value: Any, name: str, where: str) -> Tensor:
     """``value`` (numbers, a tensor or an array) as a flat float64 tensor, or a TypeError naming ``name``."""
-    if isinstance(value, (str, bytes)) or any(isinstance(v, (str, bytes, bool)) for v in (value if isinstance(value, (list, tuple)) else [])):
+    if isinstance(value, (str, bytes)) or any(
+        isinstance(v, (str, bytes, bool)) for v in (value if isinstance(value, (list, tuple)) else [])
+    ):
         raise TypeError(f"{where}: {name} must be numbers, got {_args.show(value)}")
     try:
         return torch.as_tensor(value, dtype=torch.float64).flatten()
@@ -106,7 +114,9 @@ def _distribution(target: Optional[Sequence[float]], num_classes: int, where: st
         return torch.full((num_classes,), 1.0 / num_classes, dtype=torch.float64)
     t = _as_numbers(target, "target", where)
     if t.numel() != num_classes or (t < 0).any() or t.sum() <= 0 or not torch.isfinite(t).all():
-        raise ValueError(f"{where}: target must hold {num_classes} non-negative weights with a positive sum, got {_args.show(target)}")
+        raise ValueError(
+            f"{where}: target must hold {num_classes} non-negative weights with a positive sum, got {_args.show(target)}"
+        )
     return t / t.sum()
 
 
@@ -163,9 +173,18 @@ class SyntheticMix:
 
     randomized = True
 
-    def __init__(self, generator_fn: GeneratorFn, ratio: Optional[float] = 0.25, num_classes: int = 10, *,
-                 class_counts: Optional[Sequence[int]] = None, target: Optional[Sequence[float]] = None,
-                 mode: str = "replace", seed: int = 0, split: Any = None) -> None:
+    def __init__(
+        self,
+        generator_fn: GeneratorFn,
+        ratio: Optional[float] = 0.25,
+        num_classes: int = 10,
+        *,
+        class_counts: Optional[Sequence[int]] = None,
+        target: Optional[Sequence[float]] = None,
+        mode: str = "replace",
+        seed: int = 0,
+        split: Any = None,
+    ) -> None:
         where = "SyntheticMix"
         self.role = _refuse_eval(split, where)
         self.fn = _as_fn(generator_fn)
@@ -204,8 +223,11 @@ class SyntheticMix:
         self.generator = make_generator(self.seed, "synthetic-mix", epoch)
 
     def _count(self, batch: int, g: torch.Generator) -> int:
-        expected = self.ratio * batch if self.mode == "replace" else (
-            self.ratio / (1 - self.ratio) * batch if self.ratio < 1 else 0.0)
+        expected = (
+            self.ratio * batch
+            if self.mode == "replace"
+            else (self.ratio / (1 - self.ratio) * batch if self.ratio < 1 else 0.0)
+        )
         base = math.floor(expected)
         n = base + int(torch.rand((), generator=g, dtype=torch.float64).item() < expected - base)
         return min(n, batch) if self.mode == "replace" else n
@@ -217,7 +239,9 @@ class SyntheticMix:
             raise ValueError("SyntheticMix expects uint8 images (B, C, H, W); run it before normalisation")
         labels = torch.as_tensor(labels)
         if labels.dim() != 1 or labels.numel() != images.shape[0] or labels.is_floating_point():
-            raise ValueError("SyntheticMix expects integer class labels (B,) (run it before MixUp/CutMix or one-hot targets)")
+            raise ValueError(
+                "SyntheticMix expects integer class labels (B,) (run it before MixUp/CutMix or one-hot targets)"
+            )
         g = generator if generator is not None else self.generator
         b = images.shape[0]
         n = self._count(b, g)
@@ -260,14 +284,26 @@ class SyntheticDataset(Dataset):
     Sample ``i`` is generated per index from ``(seed, epoch, i)``, so it is reproducible in any worker.
     """
 
-    def __init__(self, real_dataset: Dataset, generator_fn: GeneratorFn, ratio: Optional[float] = 0.25,
-                 num_classes: int = 10, *, labels: Optional[Sequence[int]] = None,
-                 class_counts: Optional[Sequence[int]] = None, target: Optional[Sequence[float]] = None,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        real_dataset: Dataset,
+        generator_fn: GeneratorFn,
+        ratio: Optional[float] = 0.25,
+        num_classes: int = 10,
+        *,
+        labels: Optional[Sequence[int]] = None,
+        class_counts: Optional[Sequence[int]] = None,
+        target: Optional[Sequence[float]] = None,
+        seed: int = 0,
+    ) -> None:
         where = "SyntheticDataset"
         self.role = _refuse_eval(real_dataset, where)
-        if not (hasattr(real_dataset, "__len__") and hasattr(real_dataset, "__getitem__")) or isinstance(real_dataset, (str, bytes)):
-            raise TypeError(f"{where}: real_dataset must be a map-style dataset (len() and [i]), got {type(real_dataset).__name__}")
+        if not (hasattr(real_dataset, "__len__") and hasattr(real_dataset, "__getitem__")) or isinstance(
+            real_dataset, (str, bytes)
+        ):
+            raise TypeError(
+                f"{where}: real_dataset must be a map-style dataset (len() and [i]), got {type(real_dataset).__name__}"
+            )
         self.real = real_dataset
         self.fn = _as_fn(generator_fn)
         self.generator_fn = generator_fn
@@ -294,8 +330,10 @@ class SyntheticDataset(Dataset):
             _class_counts(class_counts, num_classes, where)
             per_class = topup_counts(class_counts, target)
         g = make_generator(seed, "synthetic-dataset")
-        syn_labels = torch.cat([torch.full((k,), c, dtype=torch.long) for c, k in enumerate(per_class)] or
-                               [torch.empty(0, dtype=torch.long)])
+        syn_labels = torch.cat(
+            [torch.full((k,), c, dtype=torch.long) for c, k in enumerate(per_class)]
+            or [torch.empty(0, dtype=torch.long)]
+        )
         self.synthetic_labels = syn_labels[torch.randperm(syn_labels.numel(), generator=g)]
         total = n_real + self.synthetic_labels.numel()
         slots = torch.zeros(total, dtype=torch.bool)
@@ -339,16 +377,22 @@ class SyntheticDataset(Dataset):
         g = make_generator(self.seed, "synthetic-sample", self.epoch, index)
         if self._like is None and len(self.real):
             first = self.real[0]
-            if not (isinstance(first, (tuple, list)) and len(first) >= 2 and isinstance(first[0], (Tensor, np.ndarray))):
-                raise TypeError(f"SyntheticDataset: real_dataset samples must be (image (C, H, W), label) pairs, "
-                                f"got {type(first).__name__} {_args.show(first)}")
+            if not (
+                isinstance(first, (tuple, list)) and len(first) >= 2 and isinstance(first[0], (Tensor, np.ndarray))
+            ):
+                raise TypeError(
+                    f"SyntheticDataset: real_dataset samples must be (image (C, H, W), label) pairs, "
+                    f"got {type(first).__name__} {_args.show(first)}"
+                )
             self._like = torch.as_tensor(first[0]).unsqueeze(0)
         image = _generate(self.fn, label, g, like=self._like)[0]
         return image, int(label)
 
     def __repr__(self) -> str:
-        return (f"SyntheticDataset(real={len(self.real)}, synthetic={self.num_synthetic}, "
-                f"ratio={self.num_synthetic / max(1, len(self)):.4g}, seed={self.seed})")
+        return (
+            f"SyntheticDataset(real={len(self.real)}, synthetic={self.num_synthetic}, "
+            f"ratio={self.num_synthetic / max(1, len(self)):.4g}, seed={self.seed})"
+        )
 
 
 # ---- a small class-conditional generator --------------------------------------------------------------
@@ -360,14 +404,25 @@ class ConditionalVAE(nn.Module):
     generator)`` draws ``z ~ N(0, temperature^2)`` and returns uint8 images of the requested classes.
     """
 
-    def __init__(self, num_classes: int = 10, image_shape: tuple[int, int, int] = (1, 28, 28), latent_dim: int = 8,
-                 width: int = 16) -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 8,
+        width: int = 16,
+    ) -> None:
         super().__init__()
         _args.integer(num_classes, "num_classes", low=1)
         _args.integer(latent_dim, "latent_dim", low=1)
         _args.integer(width, "width", low=1)
-        if not (isinstance(image_shape, Sequence) and len(image_shape) == 3 and all(_args.is_int(v) and v > 0 for v in image_shape)):
-            raise ValueError(f"ConditionalVAE: image_shape must be (C, H, W) positive ints, got {_args.show(image_shape)}")
+        if not (
+            isinstance(image_shape, Sequence)
+            and len(image_shape) == 3
+            and all(_args.is_int(v) and v > 0 for v in image_shape)
+        ):
+            raise ValueError(
+                f"ConditionalVAE: image_shape must be (C, H, W) positive ints, got {_args.show(image_shape)}"
+            )
         c, h, w = image_shape
         if h % 4 or w % 4:
             raise ValueError(f"ConditionalVAE: image_shape height and width must be multiples of 4, got {image_shape}")
@@ -375,13 +430,21 @@ class ConditionalVAE(nn.Module):
         self._hw = (h // 4, w // 4)
         feat = 2 * width * self._hw[0] * self._hw[1]
         self.encoder = nn.Sequential(
-            nn.Conv2d(c, width, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten())
-        self.to_stats = nn.Sequential(nn.Linear(feat + num_classes, 256), nn.LeakyReLU(0.2), nn.Linear(256, 2 * latent_dim))
-        self.from_latent = nn.Sequential(nn.Linear(latent_dim + num_classes, 256), nn.ReLU(), nn.Linear(256, feat), nn.ReLU())
+            nn.Conv2d(c, width, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+        )
+        self.to_stats = nn.Sequential(
+            nn.Linear(feat + num_classes, 256), nn.LeakyReLU(0.2), nn.Linear(256, 2 * latent_dim)
+        )
+        self.from_latent = nn.Sequential(
+            nn.Linear(latent_dim + num_classes, 256), nn.ReLU(), nn.Linear(256, feat), nn.ReLU()
+        )
         self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(width, c, 4, 2, 1))
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(width, c, 4, 2, 1)
+        )
         self._width = width
 
     def _onehot(self, labels: Tensor) -> Tensor:
@@ -428,9 +491,17 @@ class ConditionalVAE(nn.Module):
         return to_uint8(probs.cpu())
 
 
-def train_vae(model: ConditionalVAE, images: Tensor, labels: Tensor, epochs: int = 1, batch_size: int = 128,
-              lr: float = 2e-3, seed: int = 0, max_steps: Optional[int] = None,
-              log: Optional[Callable[[str], None]] = None) -> list[float]:
+def train_vae(
+    model: ConditionalVAE,
+    images: Tensor,
+    labels: Tensor,
+    epochs: int = 1,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
+    max_steps: Optional[int] = None,
+    log: Optional[Callable[[str], None]] = None,
+) -> list[float]:
     """Trains ``model`` on uint8 ``images (N, C, H, W)`` and ``labels (N,)`` with Adam; returns the mean loss
     of each epoch. ``max_steps`` stops early (tests, smoke runs)."""
     if images.dim() != 4 or images.shape[0] != labels.numel() or images.shape[0] == 0:
@@ -444,7 +515,7 @@ def train_vae(model: ConditionalVAE, images: Tensor, labels: Tensor, epochs: int
         order = torch.randperm(images.shape[0], generator=g)
         total, count = 0.0, 0
         for start in range(0, order.numel(), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             loss = model.loss(images[idx], labels[idx])
             opt.zero_grad()
             loss.backward()

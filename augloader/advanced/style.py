@@ -83,7 +83,9 @@ def _fft_input(image: Tensor) -> Tensor:
     return image if image.dtype in (torch.float32, torch.float64) else image.float()  # no half FFT on CPU
 
 
-def _mix_spectrum(image: Tensor, spec: Tensor, style_amplitude: Tensor, lam: Tensor, mask: Tensor, clamp: bool) -> Tensor:
+def _mix_spectrum(
+    image: Tensor, spec: Tensor, style_amplitude: Tensor, lam: Tensor, mask: Tensor, clamp: bool
+) -> Tensor:
     """:func:`amplitude_mix` given ``spec``, the ``fft2`` of ``image`` ``(B, C, H, W)`` complex."""
     b = image.shape[0]
     amp, phase = spec.abs(), spec.angle()
@@ -127,8 +129,13 @@ class FourierAmplitudeMix(Transform):
 
     cross_sample: bool = True
 
-    def __init__(self, beta: float = 0.1, alpha: float | Sequence[float] = (0.0, 1.0), p: float = 0.5,
-                 style_bank: Optional[Tensor] = None) -> None:
+    def __init__(
+        self,
+        beta: float = 0.1,
+        alpha: float | Sequence[float] = (0.0, 1.0),
+        p: float = 0.5,
+        style_bank: Optional[Tensor] = None,
+    ) -> None:
         super().__init__(p)
         self.beta = _args.number(beta, "beta", 0.0, 0.5, low_open=True)
         if _args.is_number(alpha):
@@ -208,8 +215,9 @@ class StyleNetworkAugment(Transform):
             and selects afterwards (no sync; worth it only for a cheap network).
     """
 
-    def __init__(self, style_net: nn.Module, p: float = 0.5, strength: Sequence[float] = (1.0, 1.0),
-                 run_all: bool = False) -> None:
+    def __init__(
+        self, style_net: nn.Module, p: float = 0.5, strength: Sequence[float] = (1.0, 1.0), run_all: bool = False
+    ) -> None:
         super().__init__(p)
         if not isinstance(style_net, nn.Module):
             raise TypeError(f"style_net must be an nn.Module, got {type(style_net).__name__}")
@@ -278,8 +286,15 @@ class RandomStyle(Transform):
         seed: seed of the encoder's weights (the same seed, the same filter bank).
     """
 
-    def __init__(self, kernel_size: int = 3, shift: float = 0.5, scale: float = 0.5,
-                 strength: Sequence[float] = (1.0, 1.0), p: float = 0.5, seed: int = 0) -> None:
+    def __init__(
+        self,
+        kernel_size: int = 3,
+        shift: float = 0.5,
+        scale: float = 0.5,
+        strength: Sequence[float] = (1.0, 1.0),
+        p: float = 0.5,
+        seed: int = 0,
+    ) -> None:
         super().__init__(p)
         self.kernel_size = _args.kernel_size(_args.integer(kernel_size, "kernel_size"))[0]
         self.shift = _args.number(shift, "shift", low=0.0)
@@ -303,7 +318,7 @@ class RandomStyle(Transform):
         return self._weights[key]
 
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
-        b, f = shape[0], shape[1] * self.kernel_size ** 2
+        b, f = shape[0], shape[1] * self.kernel_size**2
         dev = generator.device if generator is not None else torch.device("cpu")
         on = R.bernoulli(b, self.p, generator)
         z = torch.randn(b, 2, f, generator=generator, device=dev)  # (B, 2, F): mean and log-std draws
@@ -320,7 +335,9 @@ class RandomStyle(Transform):
         w = self.encoder_weight(channels, features.device, features.dtype)
         out = F.conv_transpose2d(features, w, padding=pad)
         ones = torch.ones(1, 1, *features.shape[-2:], device=features.device, dtype=features.dtype)
-        count = F.conv_transpose2d(ones, torch.ones(1, 1, k, k, device=features.device, dtype=features.dtype), padding=pad)
+        count = F.conv_transpose2d(
+            ones, torch.ones(1, 1, k, k, device=features.device, dtype=features.dtype), padding=pad
+        )
         return out / count  # (B, C, H, W); count = patches covering each pixel
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
@@ -340,8 +357,10 @@ class RandomStyle(Transform):
         return torch.where((s > 0), out, image)
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, shift={self.shift}, scale={self.scale}, "
-                f"strength={self.strength}, p={self.p}, seed={self.seed}")
+        return (
+            f"kernel_size={self.kernel_size}, shift={self.shift}, scale={self.scale}, "
+            f"strength={self.strength}, p={self.p}, seed={self.seed}"
+        )
 
 
 # ---- a module for inside a network -----------------------------------------------------------------
@@ -374,8 +393,15 @@ class MixStyle(nn.Module):
 
     MIXES = ("random", "crossdomain")
 
-    def __init__(self, p: float = 0.5, alpha: float = 0.1, eps: float = 1e-6, mix: str = "random",
-                 gate: str = "batch", generator: Optional[torch.Generator] = None) -> None:
+    def __init__(
+        self,
+        p: float = 0.5,
+        alpha: float = 0.1,
+        eps: float = 1e-6,
+        mix: str = "random",
+        gate: str = "batch",
+        generator: Optional[torch.Generator] = None,
+    ) -> None:
         super().__init__()
         self.p = _args.probability(p)
         self.alpha = _args.number(alpha, "alpha", low=0.0, low_open=True)
@@ -404,10 +430,12 @@ class MixStyle(nn.Module):
             h = b // 2
             partner = torch.arange(b, device=dev)
             partner[:h] = h + torch.randperm(h, generator=generator, device=dev)  # first half <- second
-            partner[h:2 * h] = torch.randperm(h, generator=generator, device=dev)  # second half <- first
+            partner[h : 2 * h] = torch.randperm(h, generator=generator, device=dev)  # second half <- first
         return {"lam": lam, "partner": partner}
 
-    def forward(self, x: Tensor, generator: Optional[torch.Generator] = None, params: Optional[Params] = None) -> Tensor:
+    def forward(
+        self, x: Tensor, generator: Optional[torch.Generator] = None, params: Optional[Params] = None
+    ) -> Tensor:
         if not self.training or self.p == 0.0 or x.shape[0] == 0:
             return x
         if x.dim() < 3:

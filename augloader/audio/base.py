@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from .._batch import params_to, working_dtype
 from ..transforms._args import probability as check_probability
 from ..transforms._types import Params
+
 #: ``(B, C, T)`` for waveforms, ``(B, C, F, N)`` for spectrograms.
 AudioShape = tuple[int, ...]
 AudioBatch = Union[Tensor, Mapping[str, Any]]
@@ -109,8 +110,10 @@ def check_lengths(
         bad = (lengths < 0) | (lengths > size)
         if bool(bad.any()):
             i = int(bad.nonzero()[0, 0])
-            raise ValueError(f"batch['lengths'] of sample {i} is {int(lengths[i])}, outside [0, {size}] "
-                             f"(the audio's last axis has {size} entries; {int(bad.sum())} such samples)")
+            raise ValueError(
+                f"batch['lengths'] of sample {i} is {int(lengths[i])}, outside [0, {size}] "
+                f"(the audio's last axis has {size} entries; {int(bad.sum())} such samples)"
+            )
     return lengths.to(device=device, dtype=torch.int64)
 
 

@@ -28,8 +28,10 @@ class AudioCompose(AudioTransform):
     def __init__(self, transforms: Sequence[AudioTransform]) -> None:
         super().__init__()
         if isinstance(transforms, AudioTransform):
-            raise TypeError(f"AudioCompose takes a list of transforms; got a {type(transforms).__name__}, wrap it "
-                            f"in a list: AudioCompose([{type(transforms).__name__}(...)])")
+            raise TypeError(
+                f"AudioCompose takes a list of transforms; got a {type(transforms).__name__}, wrap it "
+                f"in a list: AudioCompose([{type(transforms).__name__}(...)])"
+            )
         if isinstance(transforms, (str, bytes)) or not isinstance(transforms, Iterable):
             raise TypeError(f"AudioCompose takes a list of transforms, got {type(transforms).__name__}")
         steps: list[AudioTransform] = []

@@ -30,8 +30,14 @@ from .noise import AudioGaussianNoise, RandomBackgroundNoise, RandomGain
 from .spectrogram import MelSpectrogram, RandomFrequencyMasking, RandomTimeMasking, Spectrogram
 from .time import RandomPitchShift, RandomSpeed, RandomTimeShift, RandomTimeStretch
 
-__all__ = ["AUDIO_TRANSFORMS", "DEPRECATED_AUDIO_TRANSFORMS", "AudioConfig", "audio_to_config", "build_audio_pipeline",
-           "load_audio_config"]
+__all__ = [
+    "AUDIO_TRANSFORMS",
+    "DEPRECATED_AUDIO_TRANSFORMS",
+    "AudioConfig",
+    "audio_to_config",
+    "build_audio_pipeline",
+    "load_audio_config",
+]
 
 #: The names a config may use (plus the deprecated old names in ``DEPRECATED_AUDIO_TRANSFORMS``, which
 #: warn and build the new class), and nothing else.
@@ -82,9 +88,13 @@ def build_audio_pipeline(steps: Sequence[Any]) -> AudioCompose:
             raise ConfigError(f"pipeline step {i} must be 'Name' or {{Name: {{args}}}}, got {short_repr(step)}")
         known = isinstance(name, str) and (name in AUDIO_TRANSFORMS or name in DEPRECATED_AUDIO_TRANSFORMS)
         if not known:
-            raise ConfigError(f"pipeline step {i}: unknown audio transform {short_repr(name, 60)}; known: {sorted(AUDIO_TRANSFORMS)}")
+            raise ConfigError(
+                f"pipeline step {i}: unknown audio transform {short_repr(name, 60)}; known: {sorted(AUDIO_TRANSFORMS)}"
+            )
         if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
-            raise ConfigError(f"pipeline step {i} ({name}): arguments must be a mapping {{name: value}}, got {short_repr(kwargs)}")
+            raise ConfigError(
+                f"pipeline step {i} ({name}): arguments must be a mapping {{name: value}}, got {short_repr(kwargs)}"
+            )
         try:
             cls = AUDIO_TRANSFORMS.get(name) or DEPRECATED_AUDIO_TRANSFORMS[name]  # an old name warns here
             obj = cls(**kwargs)
@@ -107,13 +117,19 @@ def load_audio_config(source: Union[str, Path, Mapping[str, Any]], *, max_bytes:
     """
     spec, label = read_config(source, max_bytes=max_bytes)
     if not isinstance(spec, Mapping):
-        raise ConfigError(f"{label}: an audio config must be a mapping with a 'pipeline' key, got {type(spec).__name__}")
+        raise ConfigError(
+            f"{label}: an audio config must be a mapping with a 'pipeline' key, got {type(spec).__name__}"
+        )
     if spec.get("kind", "audio") != "audio":
-        raise ConfigError(f"{label}: kind is {short_repr(spec['kind'], 40)}, not 'audio'; load it with augloader.from_config")
+        raise ConfigError(
+            f"{label}: kind is {short_repr(spec['kind'], 40)}, not 'audio'; load it with augloader.from_config"
+        )
     unknown = set(spec) - {"kind", "pipeline", "collate"}
     if unknown or "pipeline" not in spec:
-        raise ConfigError(f"{label}: an audio config has keys 'pipeline' and optionally 'collate' and 'kind'; "
-                          f"got {short_repr(sorted(map(str, spec)), 200)}")
+        raise ConfigError(
+            f"{label}: an audio config has keys 'pipeline' and optionally 'collate' and 'kind'; "
+            f"got {short_repr(sorted(map(str, spec)), 200)}"
+        )
     collate = spec.get("collate") or {}
     if not isinstance(collate, Mapping):
         raise ConfigError(f"{label}: collate must be a mapping, got {type(collate).__name__} {short_repr(collate, 60)}")
@@ -138,7 +154,9 @@ def _audio_step(obj: Any, path: str) -> dict[str, Any]:
     name = _public_name(obj, path)
     args = init_args(obj)
     if args is None:
-        raise ConfigError(f"{path}: {name} has no recorded constructor arguments (build it with from_config to write it back)")
+        raise ConfigError(
+            f"{path}: {name} has no recorded constructor arguments (build it with from_config to write it back)"
+        )
     return {name: {k: _value(v, f"{path}.{name}.{k}") for k, v in args.items()}}
 
 

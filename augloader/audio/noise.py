@@ -71,7 +71,9 @@ class AudioGaussianNoise(AudioTransform):
         self.snr_db = _args.decibel_range(snr_db, "snr_db", symmetric=False)
         colors = [color] if isinstance(color, str) else list(color) if isinstance(color, Sequence) else None
         if not colors or any(not isinstance(c, str) or c not in NOISE_COLORS for c in colors):
-            raise ValueError(f"color must be one of {tuple(NOISE_COLORS)} or a non-empty list of them, got {_args.show(color)}")
+            raise ValueError(
+                f"color must be one of {tuple(NOISE_COLORS)} or a non-empty list of them, got {_args.show(color)}"
+            )
         self.colors = tuple(colors)
         self._decays = torch.tensor([NOISE_COLORS[c] for c in colors])
         self._coloured = any(NOISE_COLORS[c] != 0.0 for c in colors)

@@ -1,5 +1,6 @@
 """Data integration: Dataset wrapper, collate_fn, device hook, splits, class balance, seeding, previews."""
 
+from .augmented_loader import AugmentedLoader, loader
 from .balance import ClassBalancedAugment, ClassStrength
 from .collate import BatchAugment
 from .dataset import AugmentedDataset, AugmentedIterableDataset
@@ -7,7 +8,6 @@ from .device import DeviceAugmenter
 from .export import ExportError, ExportResult, export_augmented
 from .folder import ImageFolder
 from .lazy import ImageDecodeError, LazyImage
-from .augmented_loader import AugmentedLoader, loader
 from .placement import PipelineParts, split_pipeline
 from .preview import make_grid, preview_grid, save_image
 from .seeding import BatchIndices, IndexedBatchSampler, SampleBatch, SeededRandomSampler, derive_seed, make_generator

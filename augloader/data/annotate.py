@@ -47,15 +47,18 @@ def read_sidecar(image_path: PathLike) -> dict[str, Tensor]:
             try:
                 value = torch.tensor(spec[key], dtype=torch.float32).reshape(-1, width)
             except (TypeError, ValueError, RuntimeError) as err:
-                raise ValueError(f"{path}: '{key}' must be a list of [{', '.join(['x', 'y', 'x2', 'y2'][:width])}] rows") from err
+                raise ValueError(
+                    f"{path}: '{key}' must be a list of [{', '.join(['x', 'y', 'x2', 'y2'][:width])}] rows"
+                ) from err
             out[key] = value
     if "mask" in spec:
         out["mask"] = (read_image(path.parent / spec["mask"])[0] > 0).to(torch.uint8)
     return out
 
 
-def draw_annotations(image: Tensor, boxes: Optional[Tensor] = None, keypoints: Optional[Tensor] = None,
-                     mask: Optional[Tensor] = None) -> Tensor:
+def draw_annotations(
+    image: Tensor, boxes: Optional[Tensor] = None, keypoints: Optional[Tensor] = None, mask: Optional[Tensor] = None
+) -> Tensor:
     """Draws targets on a uint8 ``(C, H, W)`` image and returns an RGB uint8 ``(3, H, W)`` copy.
 
     Args:
@@ -73,11 +76,11 @@ def draw_annotations(image: Tensor, boxes: Optional[Tensor] = None, keypoints: O
     picture = Image.fromarray(array)
     draw = ImageDraw.Draw(picture)
     width = max(1, round(min(picture.size) / 100))
-    for box in ([] if boxes is None else boxes.reshape(-1, 4).tolist()):
+    for box in [] if boxes is None else boxes.reshape(-1, 4).tolist():
         if all(np.isfinite(box)) and box[2] > box[0] and box[3] > box[1]:
             draw.rectangle(box, outline=BOX_COLOR, width=width)
     radius = 1.5 * width + 1
-    for x, y in ([] if keypoints is None else keypoints.reshape(-1, 2).tolist()):
+    for x, y in [] if keypoints is None else keypoints.reshape(-1, 2).tolist():
         if np.isfinite(x) and np.isfinite(y):
             draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=KEYPOINT_COLOR)
     return torch.from_numpy(np.asarray(picture).copy()).permute(2, 0, 1).contiguous()

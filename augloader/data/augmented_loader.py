@@ -88,10 +88,14 @@ def loader(
         dataset = AugmentedDataset(dataset, transform, seed=derive_seed(seed, "dataset"), allow_random=allow_random)
     elif transform is not None:
         raise ValueError("dataset is already an AugmentedDataset; give the per-sample transform to it, not to loader()")
-    collate = BatchAugment(batch_transform, mix, seed=derive_seed(seed, "collate"), size_fix=size_fix, allow_random=allow_random)
+    collate = BatchAugment(
+        batch_transform, mix, seed=derive_seed(seed, "collate"), size_fix=size_fix, allow_random=allow_random
+    )
     collate.check_dataset(dataset.dataset)
     if sampler is None:
-        sampler = SeededRandomSampler(len(dataset), derive_seed(seed, "shuffle")) if shuffle else SequentialSampler(dataset)
+        sampler = (
+            SeededRandomSampler(len(dataset), derive_seed(seed, "shuffle")) if shuffle else SequentialSampler(dataset)
+        )
     elif shuffle:
         raise ValueError("give either shuffle=True or a sampler, not both")
     batches = IndexedBatchSampler(BatchSampler(sampler, batch_size, drop_last))

@@ -55,11 +55,13 @@ def _class_labels(labels: Any) -> Tensor:
     if values.is_complex():
         raise TypeError(f"labels must be integer class indices, got dtype {values.dtype}")
     if values.is_floating_point():
-        bad = ~torch.isfinite(values) | (values != torch.round(values)) | (values.abs() >= 2 ** 53)
+        bad = ~torch.isfinite(values) | (values != torch.round(values)) | (values.abs() >= 2**53)
         if bool(bad.any()):
             first = int(bad.nonzero()[0, 0])
-            raise ValueError(f"labels must be integer class indices; labels[{first}] = {values[first].item()!r} is not "
-                             f"({int(bad.sum())} such labels)")
+            raise ValueError(
+                f"labels must be integer class indices; labels[{first}] = {values[first].item()!r} is not "
+                f"({int(bad.sum())} such labels)"
+            )
     return values.to(torch.int64)
 
 
@@ -87,21 +89,30 @@ class ClassStrength:
     def __call__(self, images: Tensor, labels: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
         labels = torch.as_tensor(labels)
         if labels.dim() != 1 or labels.shape[0] != images.shape[0]:
-            raise ValueError(f"ClassStrength needs class-index labels (B,) for {images.shape[0]} images, got {tuple(labels.shape)}")
+            raise ValueError(
+                f"ClassStrength needs class-index labels (B,) for {images.shape[0]} images, got {tuple(labels.shape)}"
+            )
         if labels.device.type == "cpu" and not torch.isin(labels, self.classes).all():  # checked where it costs no sync
             raise ValueError("ClassStrength got labels that were not in the class list it was built with")
         classes, p_strong = self.classes.to(labels.device), self.p_strong.to(labels.device)
         pos = torch.searchsorted(classes, labels).clamp_(max=classes.numel() - 1)
-        u = torch.rand(labels.shape[0], generator=generator, device=generator.device if generator is not None else "cpu")
+        u = torch.rand(
+            labels.shape[0], generator=generator, device=generator.device if generator is not None else "cpu"
+        )
         strong = (u.to(labels.device) < p_strong[pos]).to(images.device)
         idx_s, idx_w = strong.nonzero().flatten(), (~strong).nonzero().flatten()
-        parts = [(idx, self._branch(fn, images.index_select(0, idx), generator))
-                 for idx, fn in ((idx_w, self.weak), (idx_s, self.strong)) if idx.numel()]
+        parts = [
+            (idx, self._branch(fn, images.index_select(0, idx), generator))
+            for idx, fn in ((idx_w, self.weak), (idx_s, self.strong))
+            if idx.numel()
+        ]
         if len(parts) == 1:
             return parts[0][1]
         shapes = {(tuple(p.shape[1:]), p.dtype) for _, p in parts}
         if len(shapes) > 1:
-            raise ValueError(f"weak and strong pipelines must give the same image shape and dtype, got {sorted(map(str, shapes))}")
+            raise ValueError(
+                f"weak and strong pipelines must give the same image shape and dtype, got {sorted(map(str, shapes))}"
+            )
         first = parts[0][1]
         out = new_batch((images.shape[0], *first.shape[1:]), first.dtype, first.device)
         for idx, p in parts:
@@ -124,9 +135,18 @@ class ClassBalancedAugment(Sampler, Seeded):
             rank draws its own indices (give each rank ``num_samples = total // world_size``).
     """
 
-    def __init__(self, labels: Sequence[int], weak: Any = None, strong: Any = None, target: Target = None,
-                 num_samples: Optional[int] = None, strength: Any = None, seed: Optional[int] = None, *,
-                 rank: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        labels: Sequence[int],
+        weak: Any = None,
+        strong: Any = None,
+        target: Target = None,
+        num_samples: Optional[int] = None,
+        strength: Any = None,
+        seed: Optional[int] = None,
+        *,
+        rank: Optional[int] = None,
+    ) -> None:
         self.labels = _class_labels(labels)
         if self.labels.numel() == 0:
             raise ValueError("ClassBalancedAugment needs at least one label")
@@ -150,7 +170,11 @@ class ClassBalancedAugment(Sampler, Seeded):
         self.num_samples = int(num_samples) if num_samples is not None else self.labels.numel()
         if self.num_samples <= 0:
             raise ValueError(f"num_samples must be positive, got {num_samples!r}")
-        p_strong = 1.0 - self.counts / self.counts.max() if strength is None else _per_class(strength, self.classes, "strength")
+        p_strong = (
+            1.0 - self.counts / self.counts.max()
+            if strength is None
+            else _per_class(strength, self.classes, "strength")
+        )
         if (p_strong < 0).any() or (p_strong > 1).any():
             raise ValueError(f"strength must be probabilities in [0, 1], got {p_strong.tolist()}")
         self.p_strong = p_strong

@@ -26,8 +26,8 @@ from .._batch import check_finite
 from .._memory import new_batch
 from ._samples import batch_indices, check_same_structure, name_batch
 from .decode import call_transform, decoder, split_sample, takes_generator, to_image_tensor
-from .seeding import Seeded, indices_key, make_generator
 from .roles import check_role, role_of
+from .seeding import Seeded, indices_key, make_generator
 
 
 def _collate_targets(values: list) -> Any:
@@ -93,10 +93,21 @@ class BatchAugment(Seeded):
         structure: ``(B, C', H', W')`` images; labels ``(B,)`` (``(B, K)`` float after mixing).
     """
 
-    def __init__(self, transform: Any = None, mix: Any = None, seed: Optional[int] = None, size_fix: Any = None, *,
-                 rank: Optional[int] = None, allow_random: bool = False, kind: str = "image",
-                 length: Optional[int] = None, length_mode: str = "pad", crop: str = "start",
-                 check_finite: bool = False) -> None:
+    def __init__(
+        self,
+        transform: Any = None,
+        mix: Any = None,
+        seed: Optional[int] = None,
+        size_fix: Any = None,
+        *,
+        rank: Optional[int] = None,
+        allow_random: bool = False,
+        kind: str = "image",
+        length: Optional[int] = None,
+        length_mode: str = "pad",
+        crop: str = "start",
+        check_finite: bool = False,
+    ) -> None:
         for name, fn in (("transform", transform), ("mix", mix), ("size_fix", size_fix)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"BatchAugment: {name} must be callable, got {type(fn).__name__}")
@@ -107,7 +118,9 @@ class BatchAugment(Seeded):
         self.kind = kind
         self._key, self._decode = decoder(kind)
         if kind == "text":
-            raise ValueError("BatchAugment stacks tensors; for batches of strings use augloader.text.TextAugmentCollate")
+            raise ValueError(
+                "BatchAugment stacks tensors; for batches of strings use augloader.text.TextAugmentCollate"
+            )
         if kind == "audio":
             if length_mode not in ("pad", "crop"):
                 raise ValueError(f"length_mode must be 'pad' or 'crop', got {length_mode!r}")
@@ -197,7 +210,9 @@ class BatchAugment(Seeded):
             self._check_finite(batch, samples, "transform's output")
         if self.mix is not None:
             if labels is None:
-                raise ValueError("BatchAugment: mix needs labels; samples must be (image, label) tuples or dicts with 'label'")
+                raise ValueError(
+                    "BatchAugment: mix needs labels; samples must be (image, label) tuples or dicts with 'label'"
+                )
             g = self.generator(samples, "mix")
             if isinstance(extra, dict):
                 out = self.mix({**extra, "image": batch, "label": labels}, generator=g)
@@ -244,13 +259,14 @@ class BatchAugment(Seeded):
             self._check_finite(batch["audio"], samples, "transform's output")
         if self.mix is not None:
             if "label" not in batch:
-                raise ValueError("BatchAugment: mix needs labels; samples must be (clip, label) tuples or dicts with 'label'")
+                raise ValueError(
+                    "BatchAugment: mix needs labels; samples must be (clip, label) tuples or dicts with 'label'"
+                )
             batch = self.mix(batch, generator=self.generator(samples, "mix"))
             self._check_finite(batch["audio"], samples, "mix's output")
         self._calls += 1
         batch["mask"] = length_mask(batch["lengths"], batch["audio"].shape[-1])
         return batch
-
 
     def _parse(self, samples: Sequence[Any]) -> tuple[list[Tensor], tuple[Any, Any]]:
         """Images decoded, plus ``(labels, extra)``: extra is None (bare images), a tuple of collated

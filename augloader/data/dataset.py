@@ -23,15 +23,22 @@ from ..transforms.base import Transform
 from .decode import call_transform, decoder, split_sample, takes_generator
 from .first_stage import transform_lazy
 from .lazy import ImageDecodeError, LazyImage
-from .seeding import SampleBatch, Seeded, batch_tags, make_generator
 from .roles import check_role, role_of
+from .seeding import SampleBatch, Seeded, batch_tags, make_generator
 
 
 class _SampleStage(Seeded):
     """Decode + optional transform of one sample, shared by the map-style and iterable wrappers."""
 
-    def _init_stage(self, dataset: Any, transform: Any, seed: Optional[int], rank: Optional[int], allow_random: bool,
-                    kind: str = "image") -> None:
+    def _init_stage(
+        self,
+        dataset: Any,
+        transform: Any,
+        seed: Optional[int],
+        rank: Optional[int],
+        allow_random: bool,
+        kind: str = "image",
+    ) -> None:
         self.kind = kind
         self._key, self._decode = decoder(kind)
         if transform is not None and not callable(transform):
@@ -48,8 +55,9 @@ class _SampleStage(Seeded):
         image, rebuild = split_sample(sample, self._key)
         if self.kind == "image" and isinstance(image, (str, os.PathLike, bytes, bytearray)):
             image = LazyImage.open(image)  # a file path or encoded bytes: read the header only
-        if (isinstance(image, LazyImage) and isinstance(self.transform, Transform)
-                and not isinstance(sample, dict)):  # decode only what the leading crop needs
+        if (
+            isinstance(image, LazyImage) and isinstance(self.transform, Transform) and not isinstance(sample, dict)
+        ):  # decode only what the leading crop needs
             g = make_generator(self.seed, self.epoch if epoch is None else epoch, self.get_rank(), "sample", *key)
             return rebuild(transform_lazy(self.transform, image, g))
         image = self._decode(image)
@@ -88,11 +96,21 @@ class AugmentedDataset(_SampleStage, Dataset):
             return AugmentedIterableDataset(dataset, *args, **kwargs)
         return super().__new__(cls)
 
-    def __init__(self, dataset: Dataset, transform: Any = None, seed: Optional[int] = None, *,
-                 rank: Optional[int] = None, allow_random: bool = False, kind: str = "image",
-                 on_error: str = "raise") -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        transform: Any = None,
+        seed: Optional[int] = None,
+        *,
+        rank: Optional[int] = None,
+        allow_random: bool = False,
+        kind: str = "image",
+        on_error: str = "raise",
+    ) -> None:
         if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
-            raise TypeError(f"AugmentedDataset needs a map-style dataset (__getitem__ and __len__), got {type(dataset).__name__}")
+            raise TypeError(
+                f"AugmentedDataset needs a map-style dataset (__getitem__ and __len__), got {type(dataset).__name__}"
+            )
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self.on_error = on_error
@@ -130,7 +148,9 @@ class AugmentedDataset(_SampleStage, Dataset):
             if self.on_error == "raise":
                 raise ImageDecodeError(f"sample {index}: {e}") from e
             self.skipped.append(index)
-            warnings.warn(f"AugmentedDataset: skipped sample {index} ({e}); the next readable sample stands in", stacklevel=2)
+            warnings.warn(
+                f"AugmentedDataset: skipped sample {index} ({e}); the next readable sample stands in", stacklevel=2
+            )
             n = len(self)
             for step in range(1, n):
                 try:
@@ -161,9 +181,17 @@ class AugmentedIterableDataset(_SampleStage, IterableDataset):
         as :class:`AugmentedDataset`: each sample's image comes out as ``(C, H, W)``.
     """
 
-    def __init__(self, dataset: IterableDataset, transform: Any = None, seed: Optional[int] = None, *,
-                 rank: Optional[int] = None, allow_random: bool = False, kind: str = "image",
-                 sample_key: Union[int, str, None] = None) -> None:
+    def __init__(
+        self,
+        dataset: IterableDataset,
+        transform: Any = None,
+        seed: Optional[int] = None,
+        *,
+        rank: Optional[int] = None,
+        allow_random: bool = False,
+        kind: str = "image",
+        sample_key: Union[int, str, None] = None,
+    ) -> None:
         if sample_key is not None and (isinstance(sample_key, bool) or not isinstance(sample_key, (int, str))):
             raise TypeError(f"sample_key must be None, a tuple position (int) or a dict key (str), got {sample_key!r}")
         self._init_stage(dataset, transform, seed, rank, allow_random, kind)

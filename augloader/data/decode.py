@@ -53,7 +53,9 @@ def to_image_tensor(image: Any) -> Tensor:
         if image.mode not in ("L", "RGB", "RGBA"):
             image = image.convert("RGB")
         return array_to_chw(np.array(image))  # one writable copy, no transposing copy
-    raise TypeError(f"cannot decode a {type(image).__name__} as an image (use a PIL image, numpy uint8 array or tensor)")
+    raise TypeError(
+        f"cannot decode a {type(image).__name__} as an image (use a PIL image, numpy uint8 array or tensor)"
+    )
 
 
 def to_audio_tensor(clip: Any) -> Tensor:

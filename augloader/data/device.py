@@ -62,8 +62,10 @@ def check_device(device: Union[str, torch.device]) -> torch.device:
                 f"(torch.cuda.is_available() is False); use device='cpu'"
             )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"DeviceAugmenter: device {str(dev)!r} does not exist; this machine has "
-                             f"{torch.cuda.device_count()} CUDA device(s)")
+            raise ValueError(
+                f"DeviceAugmenter: device {str(dev)!r} does not exist; this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
     elif dev.type != "cpu":
         try:
             torch.empty(0, device=dev)
@@ -106,8 +108,17 @@ class DeviceAugmenter(Seeded):
         the loader's structure, images on ``device`` as the transform makes them (e.g. float ``(B, 3, 224, 224)``).
     """
 
-    def __init__(self, loader: Any, transform: Any, device: Union[str, torch.device], mix: Any = None,
-                 seed: Optional[int] = None, *, rank: Optional[int] = None, check_finite: bool = False) -> None:
+    def __init__(
+        self,
+        loader: Any,
+        transform: Any,
+        device: Union[str, torch.device],
+        mix: Any = None,
+        seed: Optional[int] = None,
+        *,
+        rank: Optional[int] = None,
+        check_finite: bool = False,
+    ) -> None:
         self.loader = loader
         self.transform = transform
         self.device = check_device(device)
@@ -229,7 +240,9 @@ class DeviceAugmenter(Seeded):
                 out = call_transform(self.transform, out, g, self._gen_ok)
             return self.mix(out, generator=gm) if self.mix is not None else out
         if self.mix is not None and not (isinstance(batch, (tuple, list)) and len(batch) > 1):
-            raise ValueError("DeviceAugmenter: mix needs labels; the loader must yield (images, labels, ...) or dicts with 'label'")
+            raise ValueError(
+                "DeviceAugmenter: mix needs labels; the loader must yield (images, labels, ...) or dicts with 'label'"
+            )
         if isinstance(batch, (tuple, list)):
             images, rest = batch[0], tuple(batch[1:])
             if self.transform is not None:

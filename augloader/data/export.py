@@ -33,7 +33,16 @@ import torch
 
 from ..config import ConfigError, PipelineConfig, from_config, to_config
 from ..transforms.base import Transform
-from .imagefiles import PathLike, encode_png, list_images, read_image, remove_stale_temps, sha256_bytes, sha256_file, write_atomic
+from .imagefiles import (
+    PathLike,
+    encode_png,
+    list_images,
+    read_image,
+    remove_stale_temps,
+    sha256_bytes,
+    sha256_file,
+    write_atomic,
+)
 from .manifest import MANIFEST_NAME, Entry, entry_line, read_manifest, to_jsonable, write_manifest
 
 __all__ = ["ExportError", "ExportResult", "copy_seed", "export_augmented"]
@@ -65,17 +74,23 @@ def _pipeline(config: Union[PathLike, PipelineConfig, Transform, dict]) -> Trans
     if isinstance(config, PipelineConfig):
         return config.transform
     if isinstance(config, bool) or not isinstance(config, (str, os.PathLike, dict)):
-        raise TypeError(f"config must be a path, a mapping, a PipelineConfig or a Transform, got {type(config).__name__}")
+        raise TypeError(
+            f"config must be a path, a mapping, a PipelineConfig or a Transform, got {type(config).__name__}"
+        )
     loaded = from_config(config)
     if not isinstance(loaded, PipelineConfig):
-        raise ExportError(f"export needs an image pipeline config; {config if not isinstance(config, dict) else 'this config'} "
-                          f"is an {'audio' if hasattr(loaded, 'collate') else 'text'} config")
+        raise ExportError(
+            f"export needs an image pipeline config; {config if not isinstance(config, dict) else 'this config'} "
+            f"is an {'audio' if hasattr(loaded, 'collate') else 'text'} config"
+        )
     return loaded.transform
 
 
 def _write_error(path: Path, err: OSError) -> ExportError:
-    return ExportError(f"cannot write {path}: {err.strerror or err}; the files written so far are kept and "
-                       "recorded, so a rerun with the same arguments resumes")
+    return ExportError(
+        f"cannot write {path}: {err.strerror or err}; the files written so far are kept and "
+        "recorded, so a rerun with the same arguments resumes"
+    )
 
 
 def _fingerprint(transform: Transform) -> str:
@@ -96,7 +111,9 @@ def _check_output_dir(output: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise ExportError(f"output directory {output} is not writable: {err.strerror or err} (nothing was written)") from err
+        raise ExportError(
+            f"output directory {output} is not writable: {err.strerror or err} (nothing was written)"
+        ) from err
 
 
 def _check_sources(input_dir: Path, output: Path) -> list[Path]:
@@ -106,7 +123,9 @@ def _check_sources(input_dir: Path, output: Path) -> list[Path]:
         raise ExportError(f"output directory {output} must not be inside the input directory {input_dir}")
     sources = list_images(input_dir)
     if not sources:
-        raise ExportError(f"no images in {input_dir}: expected class subfolders (ImageFolder layout) holding image files")
+        raise ExportError(
+            f"no images in {input_dir}: expected class subfolders (ImageFolder layout) holding image files"
+        )
     names: dict[Path, Path] = {}
     for src in sources:
         out = src.with_name(src.stem)
@@ -181,9 +200,11 @@ def export_augmented(
         raise ExportError(f"seed must be an int, got {seed!r}")
     transform = _pipeline(config)
     if transform.output_dtype(torch.uint8) != torch.uint8:
-        raise ExportError("export writes uint8 images, but this pipeline returns "
-                          f"{transform.output_dtype(torch.uint8)} (it normalises); drop Normalize for export, "
-                          "or end the pipeline with ToUint8 if its values are in [0, 1]")
+        raise ExportError(
+            "export writes uint8 images, but this pipeline returns "
+            f"{transform.output_dtype(torch.uint8)} (it normalises); drop Normalize for export, "
+            "or end the pipeline with ToUint8 if its values are in [0, 1]"
+        )
     input_dir, output = Path(input_dir), Path(output_dir)
     _check_output_dir(output)
     sources = _check_sources(input_dir, output)
@@ -201,8 +222,17 @@ def export_augmented(
         bar = progress_bar(total=len(sources) * copies, desc="export", unit="img", quiet=not progress)
         with open(manifest, "a", encoding="utf-8") as log, bar:
             for index, source in enumerate(sources):
-                expected = [{"source": source.as_posix(), "index": index, "copy": c, "seed": copy_seed(seed, index, c),
-                             "config": config_id, "output": _output_name(source, c)} for c in range(copies)]
+                expected = [
+                    {
+                        "source": source.as_posix(),
+                        "index": index,
+                        "copy": c,
+                        "seed": copy_seed(seed, index, c),
+                        "config": config_id,
+                        "output": _output_name(source, c),
+                    }
+                    for c in range(copies)
+                ]
                 todo = []
                 for c, exp in enumerate(expected):
                     old = previous.get((exp["source"], c))

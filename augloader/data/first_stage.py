@@ -36,8 +36,11 @@ def _param_list(transform: Transform, params: Any) -> list:
 
 def _leading_crop(stages: list) -> Optional[GeometricStage]:
     first = stages[0] if stages else None
-    if (isinstance(first, GeometricStage) and all(t.axis_aligned for t in first.transforms)
-            and first.interpolation in RESIZE_INTERPOLATIONS):
+    if (
+        isinstance(first, GeometricStage)
+        and all(t.axis_aligned for t in first.transforms)
+        and first.interpolation in RESIZE_INTERPOLATIONS
+    ):
         return first
     return None
 
@@ -72,8 +75,15 @@ def transform_lazy(transform: Any, image: LazyImage, generator: Optional[torch.G
     if antialias and image.reducible(at_least):
         # A smaller DCT scale covers the box: decode at it and resize the box with its exact position.
         crop = image.decode_resized((left, top, right, bottom), out_size, at_least, first.interpolation)
-        out = resized_crop(crop.unsqueeze(0), torch.tensor([[0, 0, out_size[1], out_size[0]]]), out_size,
-                           first.interpolation, antialias, hflip, vflip)
+        out = resized_crop(
+            crop.unsqueeze(0),
+            torch.tensor([[0, 0, out_size[1], out_size[0]]]),
+            out_size,
+            first.interpolation,
+            antialias,
+            hflip,
+            vflip,
+        )
     else:
         out = resized_crop(image.decode().unsqueeze(0), box, out_size, first.interpolation, antialias, hflip, vflip)
     if len(stages) > 1:

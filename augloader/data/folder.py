@@ -36,8 +36,20 @@ class ImageFolder(_TorchvisionImageFolder):
         augloader.data.ImageDecodeError: (on access) a file that is not a readable image, naming it.
     """
 
-    def __init__(self, root: str, transform: Optional[Callable] = None, target_transform: Optional[Callable] = None,
-                 is_valid_file: Optional[Callable[[str], bool]] = None, allow_empty: bool = False) -> None:
+    def __init__(
+        self,
+        root: str,
+        transform: Optional[Callable] = None,
+        target_transform: Optional[Callable] = None,
+        is_valid_file: Optional[Callable[[str], bool]] = None,
+        allow_empty: bool = False,
+    ) -> None:
         loader = LazyImage.open if transform is None else _open_pil
-        super().__init__(root, transform=transform, target_transform=target_transform, loader=loader,
-                         is_valid_file=is_valid_file, allow_empty=allow_empty)
+        super().__init__(
+            root,
+            transform=transform,
+            target_transform=target_transform,
+            loader=loader,
+            is_valid_file=is_valid_file,
+            allow_empty=allow_empty,
+        )

@@ -25,8 +25,13 @@ PathLike = Union[str, "os.PathLike[str]"]
 def list_images(root: PathLike) -> list[Path]:
     """Image files under ``root``'s class subfolders (any depth), sorted, relative to ``root``."""
     root = Path(root)
-    files = [p for d in sorted(root.iterdir()) if d.is_dir() for p in d.rglob("*")
-             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+    files = [
+        p
+        for d in sorted(root.iterdir())
+        if d.is_dir()
+        for p in d.rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    ]
     return sorted(p.relative_to(root) for p in files)
 
 

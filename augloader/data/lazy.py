@@ -99,8 +99,13 @@ class LazyImage:
         h, w = self.size
         return self.format == "JPEG" and math.ceil(h / 2) >= at_least[0] and math.ceil(w / 2) >= at_least[1]
 
-    def decode_resized(self, box: tuple[float, float, float, float], out_size: tuple[int, int],
-                       at_least: tuple[int, int], interpolation: str = "bilinear") -> Tensor:
+    def decode_resized(
+        self,
+        box: tuple[float, float, float, float],
+        out_size: tuple[int, int],
+        at_least: tuple[int, int],
+        interpolation: str = "bilinear",
+    ) -> Tensor:
         """Decodes at the smallest DCT scale with ``at_least`` pixels, then resizes ``box`` (``left, top,
         right, bottom`` in full-size pixels, fractional after the scaling) to ``out_size`` with PIL's
         antialiased filter: the box keeps its exact position at any scale.

@@ -41,8 +41,13 @@ def _display(image: Tensor) -> Tensor:
     return x.mul(255).round_().clamp_(0, 255).to(torch.uint8)
 
 
-def preview_grid(images: Tensor, transform: Transform, variants: int = 6,
-                 generator: Optional[torch.Generator] = None, cell: Optional[int] = None) -> Tensor:
+def preview_grid(
+    images: Tensor,
+    transform: Transform,
+    variants: int = 6,
+    generator: Optional[torch.Generator] = None,
+    cell: Optional[int] = None,
+) -> Tensor:
     """One row per source image: the original, then ``variants`` augmented draws of it.
 
     Args:
@@ -70,7 +75,12 @@ def preview_grid(images: Tensor, transform: Transform, variants: int = 6,
 def _fit(img: Tensor, height: int) -> Tensor:
     h, w = img.shape[-2:]
     size = (height, max(1, round(w * height / h)))
-    return F.interpolate(img.unsqueeze(0).float(), size=size, mode="bilinear", antialias=True, align_corners=False)[0].round().clamp(0, 255).to(torch.uint8)
+    return (
+        F.interpolate(img.unsqueeze(0).float(), size=size, mode="bilinear", antialias=True, align_corners=False)[0]
+        .round()
+        .clamp(0, 255)
+        .to(torch.uint8)
+    )
 
 
 def save_image(image: Tensor, path: str | Path) -> Path:

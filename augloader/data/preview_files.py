@@ -60,7 +60,9 @@ def load_inputs(path: PathLike) -> list[PreviewInput]:
     return [PreviewInput(f.name, read_image(f), read_sidecar(f)) for f in files]
 
 
-def _augment(transform: Transform, item: PreviewInput, variants: int, generator: torch.Generator) -> tuple[Tensor, Optional[dict], bool]:
+def _augment(
+    transform: Transform, item: PreviewInput, variants: int, generator: torch.Generator
+) -> tuple[Tensor, Optional[dict], bool]:
     """Runs ``variants`` copies; returns the images, the moved targets (or None) and whether they moved."""
     batch = item.image.unsqueeze(0).expand(variants, -1, -1, -1).contiguous()
     if has_targets(item.targets):
@@ -76,9 +78,14 @@ def _augment(transform: Transform, item: PreviewInput, variants: int, generator:
     return transform(batch, generator=generator), None, False
 
 
-def render_preview(inputs: list[PreviewInput], transform: Transform, variants: int = 6,
-                   generator: Optional[torch.Generator] = None, cell: Optional[int] = 160,
-                   progress: bool = False) -> tuple[Tensor, list[str]]:
+def render_preview(
+    inputs: list[PreviewInput],
+    transform: Transform,
+    variants: int = 6,
+    generator: Optional[torch.Generator] = None,
+    cell: Optional[int] = 160,
+    progress: bool = False,
+) -> tuple[Tensor, list[str]]:
     """The preview grid as uint8 ``(3, H, W)``, and notes for the user (targets not moved, ...).
 
     Args:
@@ -98,6 +105,8 @@ def render_preview(inputs: list[PreviewInput], transform: Transform, variants: i
             targets = {k: moved[k][v] for k in ("boxes", "keypoints", "mask") if moved is not None and k in moved}
             tiles.append(draw_annotations(img, **targets))
         if has_targets(item.targets) and not ok:
-            notes.append(f"{item.name}: this pipeline does not move boxes/masks/keypoints yet; drawn on the original only")
+            notes.append(
+                f"{item.name}: this pipeline does not move boxes/masks/keypoints yet; drawn on the original only"
+            )
         rows.append([_fit(t, cell) for t in tiles] if cell else tiles)
     return make_grid(rows), notes

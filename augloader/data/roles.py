@@ -17,11 +17,26 @@ from torch.utils.data import ConcatDataset, Subset
 EVAL_ROLES = ("val", "test")
 
 #: torchvision transforms that draw nothing; every other torchvision transform counts as random.
-TORCHVISION_DETERMINISTIC = frozenset({
-    "CenterCrop", "ClampBoundingBoxes", "ConvertBoundingBoxFormat", "ConvertImageDtype", "Grayscale",
-    "Identity", "Normalize", "PILToTensor", "Pad", "Resize", "SanitizeBoundingBoxes", "ToDtype", "ToImage",
-    "ToPILImage", "ToPureTensor", "ToTensor",
-})
+TORCHVISION_DETERMINISTIC = frozenset(
+    {
+        "CenterCrop",
+        "ClampBoundingBoxes",
+        "ConvertBoundingBoxFormat",
+        "ConvertImageDtype",
+        "Grayscale",
+        "Identity",
+        "Normalize",
+        "PILToTensor",
+        "Pad",
+        "Resize",
+        "SanitizeBoundingBoxes",
+        "ToDtype",
+        "ToImage",
+        "ToPILImage",
+        "ToPureTensor",
+        "ToTensor",
+    }
+)
 
 
 def role_of(dataset: Any) -> Optional[str]:

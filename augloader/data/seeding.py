@@ -116,8 +116,14 @@ class SampleBatch(list):
     not tag them) and ``role`` (``"train"``/``"val"``/``"test"`` for a split view, else None).
     """
 
-    def __init__(self, samples: Sequence[Any], indices: Sequence[int], batch_index: Optional[int] = None,
-                 epoch: Optional[int] = None, role: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Any],
+        indices: Sequence[int],
+        batch_index: Optional[int] = None,
+        epoch: Optional[int] = None,
+        role: Optional[str] = None,
+    ) -> None:
         super().__init__(samples)
         self.indices = list(indices)
         self.batch_index = batch_index

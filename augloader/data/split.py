@@ -33,8 +33,9 @@ class SplitView(Subset):
         samples = [self.dataset[self.indices[i]] for i in indices]
         return SampleBatch(samples, indices, batch_index, epoch, self.role)
 
-    def with_transform(self, transform: Any, seed: Optional[int] = None, allow_random: bool = False,
-                       **kwargs: Any) -> AugmentedDataset:
+    def with_transform(
+        self, transform: Any, seed: Optional[int] = None, allow_random: bool = False, **kwargs: Any
+    ) -> AugmentedDataset:
         """This view wrapped in an :class:`~augloader.data.AugmentedDataset` (guarded for val/test)."""
         return AugmentedDataset(self, transform, seed=seed, allow_random=allow_random, **kwargs)
 
@@ -78,7 +79,9 @@ def _allocate(class_sizes: list[int], targets: list[int]) -> list[list[int]]:
     alloc = [[int(q) for q in row] for row in quota]
     row_left = [c - sum(row) for c, row in zip(class_sizes, alloc)]
     col_left = [t - sum(row[s] for row in alloc) for s, t in enumerate(targets)]
-    order = sorted(((quota[c][s] - alloc[c][s], c, s) for c in range(len(alloc)) for s in range(len(targets))), reverse=True)
+    order = sorted(
+        ((quota[c][s] - alloc[c][s], c, s) for c in range(len(alloc)) for s in range(len(targets))), reverse=True
+    )
     for _, c, s in order:
         if row_left[c] > 0 and col_left[s] > 0:
             alloc[c][s] += 1
@@ -107,8 +110,10 @@ def _class_of_each(stratify: Any, n: int) -> torch.Tensor:
         nan = torch.isnan(labels)
         if bool(nan.any()):
             first = int(nan.nonzero()[0, 0])
-            raise ValueError(f"stratify label of sample {first} is NaN ({int(nan.sum())} NaN labels in all); "
-                             f"every sample needs a class to be split by")
+            raise ValueError(
+                f"stratify label of sample {first} is NaN ({int(nan.sum())} NaN labels in all); "
+                f"every sample needs a class to be split by"
+            )
         labels = labels + 0.0  # -0.0 and 0.0 are one class
     return torch.unique(labels, return_inverse=True)[1]
 
@@ -146,13 +151,15 @@ def split_dataset(
     else:
         inverse = _class_of_each(stratify, n)  # (n,) group of every sample: none left out
         order = torch.argsort(inverse, stable=True)
-        groups = [members[torch.randperm(members.numel(), generator=g)]
-                  for members in torch.split(order, torch.bincount(inverse).tolist())]
+        groups = [
+            members[torch.randperm(members.numel(), generator=g)]
+            for members in torch.split(order, torch.bincount(inverse).tolist())
+        ]
     alloc = _allocate([m.numel() for m in groups], targets)
     parts: list[list[int]] = [[] for _ in fractions]
     for members, counts in zip(groups, alloc):
         start = 0
         for s in range(len(fractions)):
-            parts[s].extend(members[start:start + counts[s]].tolist())
+            parts[s].extend(members[start : start + counts[s]].tolist())
             start += counts[s]
     return [SplitView(dataset, sorted(p), role) for p, role in zip(parts, roles)]

@@ -240,7 +240,11 @@ def mix_images(
         pairs = max(1, min(pairs, tile_bytes // (2 * sample_bytes)))
     rows = pairs if static["pairing"] == "half" else 2 * pairs  # the most rows one source or job holds
     dev = image.device
-    wbuf = _empty(scratch, "weight", (rows, 1, h, w), work, dev) if weights.whole is None and weights.wx is not None else None
+    wbuf = (
+        _empty(scratch, "weight", (rows, 1, h, w), work, dev)
+        if weights.whole is None and weights.wx is not None
+        else None
+    )
     convert = kind in ("unit", "round")
     fbufs = [_empty(scratch, f"tile{i}", (rows, c, h, w), torch.float32, dev) for i in range(2)] if convert else []
     rbuf = _empty(scratch, "result", (rows, c, h, w), torch.float32, dev) if kind == "round" else None

@@ -67,15 +67,23 @@ def check_label_rows(labels: Tensor, multi_label: bool) -> None:
     problems = (
         (~torch.isfinite(rows).all(dim=1), "holds NaN or inf"),
         ((rows < 0).any(dim=1), "has negative values"),
-        ((rows > 1 + tol).any(dim=1) if multi_label else (rows.sum(dim=1) - 1).abs() > tol,
-         "has values above 1" if multi_label else "does not sum to 1"),
+        (
+            (rows > 1 + tol).any(dim=1) if multi_label else (rows.sum(dim=1) - 1).abs() > tol,
+            "has values above 1" if multi_label else "does not sum to 1",
+        ),
     )
     for bad, what in problems:
         if bool(bad.any()):
             i = int(bad.nonzero()[0, 0])
-            hint = f" (sums to {float(rows[i].sum()):.6g}; multi-hot rows need multi_label=True)" if what.startswith("does") else ""
-            raise ValueError(f"label row of sample {i} {what}{hint}: soft labels (B, K) must be finite, non-negative "
-                             f"and {'at most 1' if multi_label else 'sum to 1'} ({int(bad.sum())} such rows)")
+            hint = (
+                f" (sums to {float(rows[i].sum()):.6g}; multi-hot rows need multi_label=True)"
+                if what.startswith("does")
+                else ""
+            )
+            raise ValueError(
+                f"label row of sample {i} {what}{hint}: soft labels (B, K) must be finite, non-negative "
+                f"and {'at most 1' if multi_label else 'sum to 1'} ({int(bad.sum())} such rows)"
+            )
 
 
 def soft_labels(
@@ -134,7 +142,9 @@ def mixed_targets(
     idx = labels.long()
     target = torch.full((labels.shape[0], k), off, dtype=torch.float32, device=labels.device)  # (B, K)
     target.scatter_add_(1, idx.view(-1, 1), ((on - off) * lam).view(-1, 1))
-    target.scatter_add_(1, idx.index_select(0, partner.to(labels.device)).view(-1, 1), ((on - off) * (1.0 - lam)).view(-1, 1))
+    target.scatter_add_(
+        1, idx.index_select(0, partner.to(labels.device)).view(-1, 1), ((on - off) * (1.0 - lam)).view(-1, 1)
+    )
     return target
 
 

@@ -102,10 +102,16 @@ class MixUpCutMix(nn.Module):
         self.prob = check_probability(prob, "prob")
         check_mode(mode, pairing)
         self.mode, self.pairing = mode, pairing
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) or not 0 <= label_smoothing < 1:
+        if (
+            isinstance(label_smoothing, bool)
+            or not isinstance(label_smoothing, numbers.Real)
+            or not 0 <= label_smoothing < 1
+        ):
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
-        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1):
+        if num_classes is not None and (
+            isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1
+        ):
             raise ValueError(f"num_classes must be a positive int or None, got {num_classes!r}")
         self.num_classes = None if num_classes is None else int(num_classes)
         self.correct_lam = flag_arg(correct_lam, "correct_lam")
@@ -115,7 +121,9 @@ class MixUpCutMix(nn.Module):
             raise ValueError(f"out_dtype must be None, torch.uint8 or a float dtype, got {out_dtype!r}")
         self.out_dtype = out_dtype
         self.enabled = flag_arg(enabled, "enabled")
-        if off_epoch is not None and (isinstance(off_epoch, bool) or not isinstance(off_epoch, numbers.Integral) or off_epoch < 0):
+        if off_epoch is not None and (
+            isinstance(off_epoch, bool) or not isinstance(off_epoch, numbers.Integral) or off_epoch < 0
+        ):
             raise ValueError(f"off_epoch must be a non-negative int or None, got {off_epoch!r}")
         self.off_epoch = off_epoch
         self.reuse_buffers = flag_arg(reuse_buffers, "reuse_buffers")
@@ -138,7 +146,9 @@ class MixUpCutMix(nn.Module):
             self.enabled = epoch < self.off_epoch
 
     # ---- the contract ------------------------------------------------------------------------------
-    def sample_params(self, batch_size: int, image_size: tuple[int, int], generator: Optional[torch.Generator] = None) -> Params:
+    def sample_params(
+        self, batch_size: int, image_size: tuple[int, int], generator: Optional[torch.Generator] = None
+    ) -> Params:
         """Draws lambda, MixUp/CutMix choice, box and partner for every sample (neutral when disabled).
 
         Shape:
@@ -177,7 +187,11 @@ class MixUpCutMix(nn.Module):
             # Shared memory inside a DataLoader worker (no copy to hand the batch over), huge pages
             # elsewhere on CPU (half the first-touch cost), the caching allocator on GPUs.
             out = new_batch(tuple(image.shape), dtype, image.device)
-        tile = None if image.device.type != "cpu" else (auto_tile_bytes() if self.tile_bytes == "auto" else self.tile_bytes)
+        tile = (
+            None
+            if image.device.type != "cpu"
+            else (auto_tile_bytes() if self.tile_bytes == "auto" else self.tile_bytes)
+        )
         return mix_images(image, params, out, dtype, self._buffer if self.reuse_buffers else None, tile)
 
     def soft_targets(self, labels: Tensor, params: Params) -> Tensor:
@@ -186,7 +200,9 @@ class MixUpCutMix(nn.Module):
         Shape:
             ``(B,)`` or ``(B, K)`` -> ``(B, K)``.
         """
-        return mixed_targets(labels, params["lam"], params["partner"], self.num_classes, self.label_smoothing, self.multi_label)
+        return mixed_targets(
+            labels, params["lam"], params["partner"], self.num_classes, self.label_smoothing, self.multi_label
+        )
 
     def forward(
         self,
@@ -240,7 +256,12 @@ class MixUpCutMix(nn.Module):
                 valid = torch.ones(targets["boxes"].shape[:2], dtype=torch.bool, device=image.device)
             updates.update(
                 mix_boxes(
-                    targets["boxes"], valid, params, self.min_visibility, targets.get("box_labels"), targets.get("box_weights")
+                    targets["boxes"],
+                    valid,
+                    params,
+                    self.min_visibility,
+                    targets.get("box_labels"),
+                    targets.get("box_weights"),
                 )
             )
         return rebuild(mixed, new_labels, updates)
@@ -298,7 +319,9 @@ class MixUp(MixUpCutMix):
         as :class:`MixUpCutMix`.
     """
 
-    def __init__(self, alpha: float = 1.0, num_classes: Optional[int] = None, label_smoothing: float = 0.0, **kwargs: Any) -> None:
+    def __init__(
+        self, alpha: float = 1.0, num_classes: Optional[int] = None, label_smoothing: float = 0.0, **kwargs: Any
+    ) -> None:
         if check_alpha(alpha, "alpha") == 0:
             raise ValueError("MixUp needs alpha > 0")
         _reject(kwargs, ("mixup_alpha", "cutmix_alpha", "switch_prob", "cutmix_minmax"), "MixUp")
@@ -340,5 +363,3 @@ def _reject(kwargs: dict[str, Any], names: Sequence[str], cls: str) -> None:
     bad = [k for k in names if k in kwargs]
     if bad:
         raise TypeError(f"{cls} does not take {', '.join(bad)}; use MixUpCutMix for both ops")
-
-

@@ -27,7 +27,6 @@ from torch import Tensor
 from .._random import bernoulli, randint
 from ..transforms._types import Params
 
-
 MODES = ("batch", "pair", "elem")
 PAIRINGS = ("half", "flip", "permute")
 
@@ -53,7 +52,9 @@ def _gamma(n: int, shape: float, generator: Optional[torch.Generator], candidate
     v = (1.0 + c * x) ** 3
     accept = (v > 0) & (torch.log(u) < 0.5 * x * x + d - d * v + d * torch.log(v.clamp(min=1e-300)))
     first = accept.to(torch.uint8).argmax(dim=1, keepdim=True)  # (n, 1): the first accepted proposal
-    draw = torch.where(accept.any(dim=1), d * v.gather(1, first).squeeze(1), torch.full((n,), d, dtype=torch.float64, device=device))
+    draw = torch.where(
+        accept.any(dim=1), d * v.gather(1, first).squeeze(1), torch.full((n,), d, dtype=torch.float64, device=device)
+    )
     if boost:
         draw = draw * torch.rand(n, generator=generator, device=device).double().pow(1.0 / shape)
     return draw
@@ -173,7 +174,11 @@ def sample_mix_params(
         cut = torch.zeros(n, dtype=torch.bool, device=lam.device)
     else:
         cut = torch.ones(n, dtype=torch.bool, device=_device(generator))
-        lam = beta(n, cutmix_alpha, generator) if cutmix_minmax is None else torch.ones(n, dtype=torch.float64, device=cut.device)
+        lam = (
+            beta(n, cutmix_alpha, generator)
+            if cutmix_minmax is None
+            else torch.ones(n, dtype=torch.float64, device=cut.device)
+        )
     applied = bernoulli(n, prob, generator)
     lam = torch.where(applied, lam, torch.ones_like(lam))
     cut = cut & applied
@@ -234,7 +239,9 @@ def check_params(params: Any, batch_size: int) -> None:
         if not isinstance(value, Tensor):
             raise ValueError(f"params[{key!r}] is missing or not a tensor (keys: {sorted(params)})")
         if tuple(value.shape) != shape:
-            raise ValueError(f"params[{key!r}] has shape {tuple(value.shape)}, expected {shape} for a batch of {batch_size}")
+            raise ValueError(
+                f"params[{key!r}] has shape {tuple(value.shape)}, expected {shape} for a batch of {batch_size}"
+            )
     static = params.get("static")
     if not isinstance(static, dict) or not {"pairing", "shared", "mixup", "cutmix"} <= set(static):
         raise ValueError("params['static'] must be the dict drawn with the params (pairing, shared, mixup, cutmix)")

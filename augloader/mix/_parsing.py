@@ -17,7 +17,11 @@ MixBatch = Union[tuple, list, Mapping[str, Any]]
 def minmax_arg(value: Optional[Sequence[float]]) -> Optional[tuple[float, float]]:
     if value is None:
         return None
-    numbers_only = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value) if isinstance(value, Sequence) else False
+    numbers_only = (
+        all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+        if isinstance(value, Sequence)
+        else False
+    )
     if not (isinstance(value, Sequence) and len(value) == 2 and numbers_only):
         raise ValueError(f"cutmix_minmax / minmax must be a (min, max) pair of numbers, got {value!r}")
     lo, hi = float(value[0]), float(value[1])
@@ -87,7 +91,9 @@ def check_targets(targets: dict[str, Tensor], image: Tensor) -> None:
             raise ValueError(f"batch[{key!r}] is on {value.device}, the image on {image.device}")
     mask = targets.get("mask")
     if mask is not None and (mask.dim() not in (3, 4) or mask.shape[0] != b or tuple(mask.shape[-2:]) != (h, w)):
-        raise ValueError(f"mask must have shape (B, H, W) or (B, K, H, W) = ({b}, [K,] {h}, {w}), got {tuple(mask.shape)}")
+        raise ValueError(
+            f"mask must have shape (B, H, W) or (B, K, H, W) = ({b}, [K,] {h}, {w}), got {tuple(mask.shape)}"
+        )
     boxes = targets.get("boxes")
     if boxes is None:
         extra = [k for k in ("boxes_valid", "box_labels", "box_weights") if k in targets]
@@ -101,7 +107,9 @@ def check_targets(targets: dict[str, Tensor], image: Tensor) -> None:
     n = boxes.shape[1]
     valid = targets.get("boxes_valid")
     if valid is not None and (valid.dtype != torch.bool or tuple(valid.shape) != (b, n)):
-        raise ValueError(f"boxes_valid must be a bool tensor of shape ({b}, {n}), got {valid.dtype} {tuple(valid.shape)}")
+        raise ValueError(
+            f"boxes_valid must be a bool tensor of shape ({b}, {n}), got {valid.dtype} {tuple(valid.shape)}"
+        )
     for key in ("box_labels", "box_weights"):
         value = targets.get(key)
         if value is not None and tuple(value.shape[:2]) != (b, n):
@@ -128,8 +136,10 @@ def check_box_values(boxes: Tensor, valid: Optional[Tensor]) -> None:
         bad = bad & live  # (B, N)
         if bool(bad.any()):
             i, j = (int(v) for v in bad.nonzero()[0])
-            raise ValueError(f"box {j} of sample {i} {what}: {boxes[i, j].tolist()}; mark it invalid in "
-                             f"'boxes_valid' or fix it ({int(bad.sum())} such boxes)")
+            raise ValueError(
+                f"box {j} of sample {i} {what}: {boxes[i, j].tolist()}; mark it invalid in "
+                f"'boxes_valid' or fix it ({int(bad.sum())} such boxes)"
+            )
 
 
 def check_out(out: Tensor, image: Tensor, dtype: torch.dtype) -> None:

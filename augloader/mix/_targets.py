@@ -63,7 +63,9 @@ def mix_boxes(
     lam = params["lam"].to(boxes.dtype).view(b, 1)  # (B, 1)
     cut = params["use_cutmix"].view(b, 1)  # (B, 1)
     region = params["box"].to(boxes.dtype).view(b, 1, 4)  # (B, 1, 4)
-    weights = box_weights.to(boxes.dtype) if box_weights is not None else torch.ones(b, n, dtype=boxes.dtype, device=dev)
+    weights = (
+        box_weights.to(boxes.dtype) if box_weights is not None else torch.ones(b, n, dtype=boxes.dtype, device=dev)
+    )
     blends = ~cut & (lam < 1)  # (B, 1) MixUp samples that take anything from their partner
 
     # Own boxes under a CutMix paste: visible fraction, and trimming when the hidden part is a side band.

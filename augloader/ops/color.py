@@ -12,9 +12,8 @@ import math
 import torch
 from torch import Tensor
 
-from .._memory import working_batch
-
 from .._const import const
+from .._memory import working_batch
 
 #: ITU-R 601-2 luma weights, as torchvision and PIL use them.
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)

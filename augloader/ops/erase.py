@@ -21,7 +21,9 @@ def box_mask(boxes: Tensor, size: tuple[int, int]) -> Tensor:
     return ((xs >= x0) & (xs < x0 + bw) & (ys >= y0) & (ys < y0 + bh)).unsqueeze(1)
 
 
-def erase(image: Tensor, boxes: Tensor, value: Tensor | None, seed: Tensor | None = None, inplace: bool = False) -> Tensor:
+def erase(
+    image: Tensor, boxes: Tensor, value: Tensor | None, seed: Tensor | None = None, inplace: bool = False
+) -> Tensor:
     """Fills each sample's box with ``value`` (``(C,)`` or scalar) or, when None, uniform noise.
 
     On the CPU only the boxes are written (into a copy, or into ``image`` itself with ``inplace``);

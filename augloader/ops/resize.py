@@ -70,8 +70,13 @@ def axis_aligned_boxes(
 
 
 def resized_crop(
-    image: Tensor, boxes: Tensor, size: tuple[int, int], interpolation: str = "bilinear", antialias: bool = True,
-    hflip: Optional[Tensor] = None, vflip: Optional[Tensor] = None,
+    image: Tensor,
+    boxes: Tensor,
+    size: tuple[int, int],
+    interpolation: str = "bilinear",
+    antialias: bool = True,
+    hflip: Optional[Tensor] = None,
+    vflip: Optional[Tensor] = None,
 ) -> Tensor:
     """Crops each sample to its box and resizes the crop to ``size``, then flips where asked.
 
@@ -118,7 +123,9 @@ def _resize(crop: Tensor, size: tuple[int, int], interpolation: str, antialias: 
         out = F.interpolate(crop.float(), size=size, mode=interpolation, align_corners=False)
         return out.round_().clamp_(0, 255).to(torch.uint8)
     if crop.dtype in (torch.float16, torch.bfloat16) and crop.device.type == "cpu":
-        return F.interpolate(crop.float(), size=size, mode=interpolation, align_corners=False, antialias=antialias).to(crop.dtype)
+        return F.interpolate(crop.float(), size=size, mode=interpolation, align_corners=False, antialias=antialias).to(
+            crop.dtype
+        )
     return F.interpolate(crop, size=size, mode=interpolation, align_corners=False, antialias=antialias)
 
 

@@ -123,7 +123,9 @@ def warp(
     elif padding_mode == "reflect":
         grid = torch.stack([_fold_reflect(grid[..., 0], w), _fold_reflect(grid[..., 1], h)], dim=-1)
     torch_padding = "zeros" if padding_mode == "constant" else "border"
-    out = F.grid_sample(image, grid.to(image.dtype), mode=interpolation, padding_mode=torch_padding, align_corners=False)
+    out = F.grid_sample(
+        image, grid.to(image.dtype), mode=interpolation, padding_mode=torch_padding, align_corners=False
+    )
     if coverage is None:
         return out
     if frames:

@@ -83,7 +83,9 @@ class Targets:
 
     # ---- parsing ------------------------------------------------------------------------------
     @staticmethod
-    def parse(container: Mapping[str, Any], image: Tensor, options: TargetOptions, unbatched: bool = False) -> Optional["Targets"]:
+    def parse(
+        container: Mapping[str, Any], image: Tensor, options: TargetOptions, unbatched: bool = False
+    ) -> Optional["Targets"]:
         """Reads and validates the spatial targets of ``container``; ``None`` when it has none.
 
         ``unbatched``: the image was one ``(C, H, W)`` sample, so targets come without the batch
@@ -118,7 +120,9 @@ class Targets:
             fmt, normalized = _TV_FORMATS[self.box_tv], False
             for x in raw if isinstance(raw, (list, tuple)) else [raw]:
                 if hasattr(x, "canvas_size") and tuple(x.canvas_size) != self.size:
-                    raise ValueError(f"BoundingBoxes canvas_size {tuple(x.canvas_size)} differs from the image size {self.size}")
+                    raise ValueError(
+                        f"BoundingBoxes canvas_size {tuple(x.canvas_size)} differs from the image size {self.size}"
+                    )
             raw = [_plain(x) for x in raw] if isinstance(raw, (list, tuple)) else _plain(raw)
         if isinstance(raw, (list, tuple)):
             if len(raw) != b:
@@ -136,28 +140,40 @@ class Targets:
                 if len(vals) != b or any(v.shape[0] != x.shape[0] for v, x in zip(vals, raw)):
                     raise ValueError(f"{k} must be a list of {b} tensors with one entry per box, like boxes")
                 n = boxes.shape[1]
-                padded = torch.zeros((b, n, *vals[0].shape[1:]) if b else (0, n), dtype=vals[0].dtype if b else torch.float32, device=boxes.device)
+                padded = torch.zeros(
+                    (b, n, *vals[0].shape[1:]) if b else (0, n),
+                    dtype=vals[0].dtype if b else torch.float32,
+                    device=boxes.device,
+                )
                 for i, v in enumerate(vals):
                     padded[i, : v.shape[0]] = v
                 self.fields[k] = padded
         else:
             if not isinstance(raw, Tensor):
-                raise TypeError(f"boxes must be a tensor (B, N, 4) or a list of (N_i, 4) tensors, got {type(raw).__name__}")
+                raise TypeError(
+                    f"boxes must be a tensor (B, N, 4) or a list of (N_i, 4) tensors, got {type(raw).__name__}"
+                )
             boxes = raw
             if boxes.dim() != 3 or boxes.shape[0] != b or boxes.shape[2] != 4:
                 raise ValueError(f"boxes must have shape (B, N, 4) with B = {b}, got {tuple(raw.shape)}")
             valid = c.get("boxes_valid")
             if valid is None:
                 valid = torch.ones(boxes.shape[:2], dtype=torch.bool, device=boxes.device)
-            elif not isinstance(valid, Tensor) or valid.dtype != torch.bool or tuple(valid.shape) != tuple(boxes.shape[:2]):
+            elif (
+                not isinstance(valid, Tensor)
+                or valid.dtype != torch.bool
+                or tuple(valid.shape) != tuple(boxes.shape[:2])
+            ):
                 raise ValueError(f"boxes_valid must be a bool tensor of shape {tuple(boxes.shape[:2])}")
             for k in _box_fields(c):
                 v = c[k]
                 if isinstance(v, Tensor) and tuple(v.shape[:2]) == tuple(boxes.shape[:2]):
                     self.fields[k] = v
                 elif v is not None:
-                    raise ValueError(f"{k} must have shape {tuple(boxes.shape[:2])} (+ any) to match boxes, got "
-                                     f"{tuple(v.shape) if isinstance(v, Tensor) else type(v).__name__}")
+                    raise ValueError(
+                        f"{k} must have shape {tuple(boxes.shape[:2])} (+ any) to match boxes, got "
+                        f"{tuple(v.shape) if isinstance(v, Tensor) else type(v).__name__}"
+                    )
         self.box_format, self.box_dtype = fmt, boxes.dtype
         boxes = boxes.to(torch.float32) if not boxes.is_floating_point() else boxes
         xyxy = Bx.to_xyxy(boxes, fmt)
@@ -175,8 +191,10 @@ class Targets:
         self.mask_tv = tv is not None and isinstance(mask, tv.Mask)
         mask = _plain(mask)
         if mask.dim() not in (3, 4) or mask.shape[0] != b or tuple(mask.shape[-2:]) != self.size:
-            raise ValueError(f"mask must have shape (B, H, W) or (B, K, H, W) = ({b}, [K,] {self.size[0]}, {self.size[1]}), "
-                             f"got {tuple(mask.shape)}")
+            raise ValueError(
+                f"mask must have shape (B, H, W) or (B, K, H, W) = ({b}, [K,] {self.size[0]}, {self.size[1]}), "
+                f"got {tuple(mask.shape)}"
+            )
         self.mask_squeeze = mask.dim() == 3
         self.mask = mask.unsqueeze(1) if self.mask_squeeze else mask
 
@@ -200,8 +218,15 @@ class Targets:
     def slice(self, part: slice) -> "Targets":
         """The targets of samples ``part``."""
         pick = lambda x: None if x is None else x[part]  # noqa: E731
-        return replace(self, boxes=pick(self.boxes), valid=pick(self.valid), fields={k: v[part] for k, v in self.fields.items()},
-                       mask=pick(self.mask), points=pick(self.points), visible=pick(self.visible))
+        return replace(
+            self,
+            boxes=pick(self.boxes),
+            valid=pick(self.valid),
+            fields={k: v[part] for k, v in self.fields.items()},
+            mask=pick(self.mask),
+            points=pick(self.points),
+            visible=pick(self.visible),
+        )
 
     @staticmethod
     def cat(parts: Sequence["Targets"]) -> "Targets":
@@ -210,12 +235,28 @@ class Targets:
         if len(parts) == 1:
             return first
         join = lambda name: None if getattr(first, name) is None else torch.cat([getattr(p, name) for p in parts])  # noqa: E731
-        return replace(first, boxes=join("boxes"), valid=join("valid"), mask=join("mask"), points=join("points"),
-                       visible=join("visible"), fields={k: torch.cat([p.fields[k] for p in parts]) for k in first.fields})
+        return replace(
+            first,
+            boxes=join("boxes"),
+            valid=join("valid"),
+            mask=join("mask"),
+            points=join("points"),
+            visible=join("visible"),
+            fields={k: torch.cat([p.fields[k] for p in parts]) for k in first.fields},
+        )
 
     # ---- moving ---------------------------------------------------------------------------------
-    def move(self, matrix: Tensor, inverse: Tensor, size: tuple[int, int], padding_mode: str, frames: Sequence[Frame],
-             integer: bool, projective: bool, prefixes: Sequence[tuple[Tensor, tuple[int, int]]] = ()) -> None:
+    def move(
+        self,
+        matrix: Tensor,
+        inverse: Tensor,
+        size: tuple[int, int],
+        padding_mode: str,
+        frames: Sequence[Frame],
+        integer: bool,
+        projective: bool,
+        prefixes: Sequence[tuple[Tensor, tuple[int, int]]] = (),
+    ) -> None:
         """Moves every target with the stage's matrix (input -> output) to an output of ``size``.
 
         ``frames`` (output -> frame) and ``prefixes`` (input -> frame) describe the intermediate
@@ -224,19 +265,34 @@ class Targets:
         o = self.options
         if self.boxes is not None:
             regions = Bx.frame_regions(matrix.to(self.boxes.device), prefixes)
-            self.boxes, self.valid = Bx.move(self.boxes, self.valid, matrix.to(self.boxes.device), size, o.box_mode,
-                                             projective, o.min_visibility, o.min_area, regions)
+            self.boxes, self.valid = Bx.move(
+                self.boxes,
+                self.valid,
+                matrix.to(self.boxes.device),
+                size,
+                o.box_mode,
+                projective,
+                o.min_visibility,
+                o.min_area,
+                regions,
+            )
         if self.mask is not None:
             inv = inverse.to(self.mask.device)
             # Axis-aligned maps (resized crops, resizes, flips) take the exact gather too: nearest is
             # floor(coordinate) per axis. Checked on the values on CPU only (free there; a sync on GPU).
-            aligned = integer or (inv.device.type == "cpu" and not projective
-                                  and all(bool((q[:, 0, 1] == 0).all()) and bool((q[:, 1, 0] == 0).all())
-                                          for q in [inv, *(f for f, _ in frames)]))
+            aligned = integer or (
+                inv.device.type == "cpu"
+                and not projective
+                and all(
+                    bool((q[:, 0, 1] == 0).all()) and bool((q[:, 1, 0] == 0).all())
+                    for q in [inv, *(f for f, _ in frames)]
+                )
+            )
             self.mask = Mk.move(self.mask, inv, size, o.mask_fill, padding_mode, frames, aligned, projective)
         if self.points is not None:
-            self.points, self.visible = Kp.move(self.points, self.visible, matrix.to(self.points.device), size, o.flip_pairs,
-                                                prefixes)
+            self.points, self.visible = Kp.move(
+                self.points, self.visible, matrix.to(self.points.device), size, o.flip_pairs, prefixes
+            )
         self.size = size
 
     # ---- export -----------------------------------------------------------------------------------
@@ -247,11 +303,17 @@ class Targets:
         if self.boxes is not None:
             boxes = Bx.scale_normalized(self.boxes, self.size, inverse=True) if self.normalized else self.boxes
             boxes = Bx.from_xyxy(boxes, self.box_format)
-            boxes = torch.where(self.valid.unsqueeze(-1), boxes, torch.zeros((), dtype=boxes.dtype, device=boxes.device))
+            boxes = torch.where(
+                self.valid.unsqueeze(-1), boxes, torch.zeros((), dtype=boxes.dtype, device=boxes.device)
+            )
             if not self.box_dtype.is_floating_point:
                 boxes = boxes.round()
             boxes = boxes.to(self.box_dtype)
-            typed = (lambda x: tv.BoundingBoxes(x, format=self.box_tv, canvas_size=self.size)) if self.box_tv else (lambda x: x)
+            typed = (
+                (lambda x: tv.BoundingBoxes(x, format=self.box_tv, canvas_size=self.size))
+                if self.box_tv
+                else (lambda x: x)
+            )
             if self.box_form == "list":
                 counts = self.valid.sum(1).tolist()
                 out["boxes"] = [typed(x) for x in boxes[self.valid].split(counts)]
@@ -259,7 +321,9 @@ class Targets:
                     out[k] = list(self.fields[k][self.valid].split(counts))
             elif self.box_tv:  # a BoundingBoxes tensor is one image's (N, 4)
                 if boxes.shape[0] != 1:
-                    raise ValueError("a torchvision BoundingBoxes holds one image's boxes; pass a list of them for a batch")
+                    raise ValueError(
+                        "a torchvision BoundingBoxes holds one image's boxes; pass a list of them for a batch"
+                    )
                 out["boxes"], out["boxes_valid"] = typed(boxes[0]), self.valid[0]
             else:
                 out["boxes"], out["boxes_valid"] = boxes, self.valid
@@ -270,8 +334,10 @@ class Targets:
             out["keypoints"] = tv.KeyPoints(self.points, canvas_size=self.size) if self.points_tv else self.points
             out["keypoints_visible"] = self.visible
         if self.unbatched:
-            out = {k: v if (k == "boxes_valid" and self.box_tv) else _drop_batch_dim(k, v, self.mask_squeeze)
-                   for k, v in out.items()}
+            out = {
+                k: v if (k == "boxes_valid" and self.box_tv) else _drop_batch_dim(k, v, self.mask_squeeze)
+                for k, v in out.items()
+            }
         return out
 
 

@@ -146,7 +146,9 @@ def visibility(moved: Tensor, size: tuple[int, int]) -> tuple[Tensor, Tensor]:
     full = area(moved)
     inside = area(clipped)
     degenerate_in = (clipped[..., 2] >= clipped[..., 0]) & (clipped[..., 3] >= clipped[..., 1])
-    degenerate_in &= (moved[..., 2] >= 0) & (moved[..., 0] <= size[1]) & (moved[..., 3] >= 0) & (moved[..., 1] <= size[0])
+    degenerate_in &= (
+        (moved[..., 2] >= 0) & (moved[..., 0] <= size[1]) & (moved[..., 3] >= 0) & (moved[..., 1] <= size[0])
+    )
     vis = torch.where(full > 0, inside / full.clamp(min=1e-12), degenerate_in.to(moved.dtype))
     return clipped, vis
 
@@ -181,8 +183,15 @@ def _intersect(boxes: Tensor, regions: Tensor) -> Tensor:
 
 
 def move(
-    boxes: Tensor, valid: Tensor, matrix: Tensor, size: tuple[int, int], mode: str = "corners",
-    projective: bool = False, min_visibility: float = 0.0, min_area: float = 0.0, regions: Optional[Tensor] = None,
+    boxes: Tensor,
+    valid: Tensor,
+    matrix: Tensor,
+    size: tuple[int, int],
+    mode: str = "corners",
+    projective: bool = False,
+    min_visibility: float = 0.0,
+    min_area: float = 0.0,
+    regions: Optional[Tensor] = None,
 ) -> tuple[Tensor, Tensor]:
     """Moves, clips and filters padded boxes; dropped slots are zeroed and marked invalid.
 

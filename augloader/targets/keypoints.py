@@ -74,7 +74,9 @@ def move(
     out = xy.to(points.dtype)
     for prefix, (fh, fw) in prefixes:
         q = prefix.to(device=p.device, dtype=torch.float64)
-        fxy = (p @ q[:, :2, :2].transpose(1, 2) + q[:, None, :2, 2]) / (p @ q[:, 2:, :2].transpose(1, 2) + q[:, None, 2:, 2])
+        fxy = (p @ q[:, :2, :2].transpose(1, 2) + q[:, None, :2, 2]) / (
+            p @ q[:, 2:, :2].transpose(1, 2) + q[:, None, 2:, 2]
+        )
         inside &= (fxy[..., 0] >= 0) & (fxy[..., 0] < fw) & (fxy[..., 1] >= 0) & (fxy[..., 1] < fh)
     vis = visible & inside
     if flip_pairs:

@@ -37,5 +37,7 @@ def move(
     else:
         work = m if m.dtype in (torch.float32, torch.float64) else m.to(torch.float32)
         out = warp(work, inverse, size, "nearest", padding_mode, float(fill_v), frames, projective)
-        out = out if out.dtype == m.dtype else out.round_().to(m.dtype) if not m.is_floating_point() else out.to(m.dtype)
+        out = (
+            out if out.dtype == m.dtype else out.round_().to(m.dtype) if not m.is_floating_point() else out.to(m.dtype)
+        )
     return out.to(torch.bool) if dtype == torch.bool else out

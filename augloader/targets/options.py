@@ -45,18 +45,24 @@ class TargetOptions:
         _args.number(self.min_visibility, "min_visibility", 0.0, 1.0)
         _args.number(self.min_area, "min_area", low=0.0)
         if not _args.is_number(self.mask_fill):
-            raise TypeError(f"mask_fill must be a number: the mask value where the output sees no input, e.g. 0 "
-                            f"(background) or an ignore index such as 255; got {type(self.mask_fill).__name__} "
-                            f"{_args.show(self.mask_fill)}")
+            raise TypeError(
+                f"mask_fill must be a number: the mask value where the output sees no input, e.g. 0 "
+                f"(background) or an ignore index such as 255; got {type(self.mask_fill).__name__} "
+                f"{_args.show(self.mask_fill)}"
+            )
         _args.number(self.mask_fill, "mask_fill")
         if self.validate is not None:
             _args.flag(self.validate, "validate")
         if self.flip_pairs is not None:
             if isinstance(self.flip_pairs, (str, bytes)) or not isinstance(self.flip_pairs, Sequence):
-                raise TypeError(f"flip_pairs must be a list of (i, j) keypoint index pairs, got {_args.show(self.flip_pairs)}")
+                raise TypeError(
+                    f"flip_pairs must be a list of (i, j) keypoint index pairs, got {_args.show(self.flip_pairs)}"
+                )
             pairs = [tuple(p) if isinstance(p, Sequence) and not isinstance(p, str) else (p,) for p in self.flip_pairs]
             if not all(len(p) == 2 and all(_args.is_int(i) and i >= 0 for i in p) for p in pairs):
-                raise ValueError(f"flip_pairs must be pairs of non-negative keypoint indices, got {_args.show(self.flip_pairs)}")
+                raise ValueError(
+                    f"flip_pairs must be pairs of non-negative keypoint indices, got {_args.show(self.flip_pairs)}"
+                )
             object.__setattr__(self, "flip_pairs", tuple((int(i), int(j)) for i, j in pairs))
 
 

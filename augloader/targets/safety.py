@@ -24,15 +24,20 @@ def check_bbox_safe(value: Any, min_visibility: Any, tries: Any) -> tuple[Option
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < float(value) <= 1.0:
             raise ValueError(f"bbox_safe must be None, 'all', 'any' or a fraction in (0, 1], got {value!r}")
         value = float(value)
-    if isinstance(min_visibility, bool) or not isinstance(min_visibility, numbers.Real) or not 0.0 <= float(min_visibility) <= 1.0:
+    if (
+        isinstance(min_visibility, bool)
+        or not isinstance(min_visibility, numbers.Real)
+        or not 0.0 <= float(min_visibility) <= 1.0
+    ):
         raise ValueError(f"min_visibility must be in [0, 1], got {min_visibility!r}")
     if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
         raise ValueError(f"safe_tries must be a positive int, got {tries!r}")
     return value, float(min_visibility), tries
 
 
-def safe_mask(boxes: Tensor, valid: Tensor, matrix: Tensor, size: tuple[int, int], rule: str | float,
-              min_visibility: float) -> Tensor:
+def safe_mask(
+    boxes: Tensor, valid: Tensor, matrix: Tensor, size: tuple[int, int], rule: str | float, min_visibility: float
+) -> Tensor:
     """Whether each sample's matrix keeps its boxes visible enough under ``rule``.
 
     Shape:

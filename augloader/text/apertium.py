@@ -73,9 +73,13 @@ class ApertiumTranslator:
                 raise TypeError(f"{arg} must be a non-empty str, got {type(value).__name__} {short_repr(value, 60)}")
         if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
             raise TypeError(f"data_dir must be a path or None, got {type(data_dir).__name__}")
-        if codes is not None and (not isinstance(codes, Mapping)
-                                  or not all(isinstance(k, str) and isinstance(v, str) for k, v in codes.items())):
-            raise TypeError(f"codes must map language codes to Apertium codes (str -> str), got {short_repr(codes, 60)}")
+        if codes is not None and (
+            not isinstance(codes, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in codes.items())
+        ):
+            raise TypeError(
+                f"codes must map language codes to Apertium codes (str -> str), got {short_repr(codes, 60)}"
+            )
         self.executable = executable
         self.timeout = float(timeout)
         self.data_dir = data_dir

@@ -84,14 +84,20 @@ class BackTranslation:
         result = self.translator.translate(texts, source, target)
         name = short_repr(getattr(self.translator, "name", type(self.translator).__name__), 60)
         if isinstance(result, (str, bytes)) or not isinstance(result, Sequence):
-            raise TypeError(f"translator {name} ({source} -> {target}) returned {type(result).__name__} "
-                            f"{short_repr(result, 60)}, expected a list of {len(texts)} strings")
+            raise TypeError(
+                f"translator {name} ({source} -> {target}) returned {type(result).__name__} "
+                f"{short_repr(result, 60)}, expected a list of {len(texts)} strings"
+            )
         if len(result) != len(texts):
-            raise RuntimeError(f"translator {name} ({source} -> {target}) returned {len(result)} texts for {len(texts)}")
+            raise RuntimeError(
+                f"translator {name} ({source} -> {target}) returned {len(result)} texts for {len(texts)}"
+            )
         for i, r in enumerate(result):
             if not isinstance(r, str):
-                raise TypeError(f"translator {name} ({source} -> {target}) returned {type(r).__name__} "
-                                f"{short_repr(r, 60)} for text {i} ({short_repr(texts[i], 60)}), expected a str")
+                raise TypeError(
+                    f"translator {name} ({source} -> {target}) returned {type(r).__name__} "
+                    f"{short_repr(r, 60)} for text {i} ({short_repr(texts[i], 60)}), expected a str"
+                )
         return list(result)
 
     def _translate_uncached(self, texts: list[str]) -> list[str]:

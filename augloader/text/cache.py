@@ -21,14 +21,18 @@ class CacheError(RuntimeError):
 def _check_path(path: str) -> None:
     """Refuses a cache path that is a directory or an existing non-SQLite file, naming it."""
     if os.path.isdir(path):
-        raise ValueError(f"the back-translation cache {path} is a directory; give a file path, "
-                         f"e.g. {os.path.join(path, 'backtranslation.sqlite')}")
+        raise ValueError(
+            f"the back-translation cache {path} is a directory; give a file path, "
+            f"e.g. {os.path.join(path, 'backtranslation.sqlite')}"
+        )
     if os.path.isfile(path) and os.path.getsize(path) > 0:
         with open(path, "rb") as f:
             head = f.read(len(_SQLITE_MAGIC))
         if head != _SQLITE_MAGIC:
-            raise ValueError(f"the back-translation cache {path} exists but is not an SQLite database; "
-                             "give another path (augloader never overwrites it)")
+            raise ValueError(
+                f"the back-translation cache {path} exists but is not an SQLite database; "
+                "give another path (augloader never overwrites it)"
+            )
 
 
 def cache_key(backend: str, source: str, pivot: str, text: str) -> str:

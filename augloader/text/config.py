@@ -35,8 +35,10 @@ def _section(cfg: Mapping[str, Any], name: str, allowed: set[str]) -> dict[str, 
         raise TypeError(f"text config section {name!r} must be a mapping, got {type(sec).__name__}")
     unknown = set(sec) - allowed
     if unknown:
-        raise ValueError(f"unknown keys {short_repr(sorted(map(str, unknown)), 200)} in text config section {name!r}; "
-                         f"allowed: {sorted(allowed)}")
+        raise ValueError(
+            f"unknown keys {short_repr(sorted(map(str, unknown)), 200)} in text config section {name!r}; "
+            f"allowed: {sorted(allowed)}"
+        )
     return dict(sec)
 
 
@@ -68,8 +70,10 @@ def build_text_transforms(cfg: Mapping[str, Any]) -> dict[str, Any]:
         raise TypeError(f"text config must be a mapping, got {type(cfg).__name__}")
     unknown = set(cfg) - {"thesaurus", "eda", "back_translation"}
     if unknown:
-        raise ValueError(f"unknown text config sections {short_repr(sorted(map(str, unknown)), 200)}; "
-                         "allowed: back_translation, eda, thesaurus")
+        raise ValueError(
+            f"unknown text config sections {short_repr(sorted(map(str, unknown)), 200)}; "
+            "allowed: back_translation, eda, thesaurus"
+        )
     out: dict[str, Any] = {}
     if cfg.get("eda") is not None:
         eda = _section(cfg, "eda", _EDA_KEYS)
@@ -81,7 +85,9 @@ def build_text_transforms(cfg: Mapping[str, Any]) -> dict[str, Any]:
         section = dict(bt)
         backend = bt.pop("backend", "apertium")
         if backend != "apertium":
-            raise ValueError(f"unsupported back_translation backend {short_repr(backend, 60)}; only 'apertium' is configurable")
+            raise ValueError(
+                f"unsupported back_translation backend {short_repr(backend, 60)}; only 'apertium' is configurable"
+            )
         translator = ApertiumTranslator(executable=bt.pop("executable", "apertium"), timeout=bt.pop("timeout", 300.0))
         cache = bt.pop("cache", None)
         if isinstance(cache, str):
@@ -102,14 +108,18 @@ def load_text_config(path: str | os.PathLike[str], *, max_bytes: int = MAX_CONFI
         ConfigError: (a ``ValueError``) the file cannot be read or has no ``text:`` section.
     """
     if isinstance(path, Mapping) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"load_text_config takes a path (str or os.PathLike), got {type(path).__name__}; "
-                        "use build_text_transforms for a mapping")
+        raise TypeError(
+            f"load_text_config takes a path (str or os.PathLike), got {type(path).__name__}; "
+            "use build_text_transforms for a mapping"
+        )
     data, label = read_config(path, max_bytes=max_bytes)
     data = data or {}
     if not isinstance(data, Mapping) or "text" not in data:
         raise ConfigError(f"{label!r} has no top-level 'text:' section")
     if data.get("kind", "text") != "text":
-        raise ConfigError(f"{label}: kind is {short_repr(data['kind'], 40)}, not 'text'; load it with augloader.from_config")
+        raise ConfigError(
+            f"{label}: kind is {short_repr(data['kind'], 40)}, not 'text'; load it with augloader.from_config"
+        )
     return build_text_transforms(data["text"])
 
 
@@ -127,8 +137,10 @@ def text_to_config(built: Any) -> dict[str, Any]:
     if isinstance(built, (EDA, BackTranslation)):
         built = {"eda" if isinstance(built, EDA) else "back_translation": built}
     if not isinstance(built, Mapping) or not built or set(built) - {"eda", "back_translation"}:
-        raise ConfigError("to_config takes the dict of text transforms a text config built ({'eda': EDA, "
-                          f"'back_translation': BackTranslation}}), got {short_repr(built, 100)}")
+        raise ConfigError(
+            "to_config takes the dict of text transforms a text config built ({'eda': EDA, "
+            f"'back_translation': BackTranslation}}), got {short_repr(built, 100)}"
+        )
     sections: dict[str, Any] = {}
     for key, obj in built.items():
         cls = EDA if key == "eda" else BackTranslation
@@ -136,7 +148,9 @@ def text_to_config(built: Any) -> dict[str, Any]:
             raise ConfigError(f"text.{key}: must be a {cls.__name__}, got {type(obj).__name__}")
         recorded = init_args(obj)
         if recorded is None:
-            raise ConfigError(f"text.{key}: {cls.__name__} has no recorded config section (build it with from_config to write it back)")
+            raise ConfigError(
+                f"text.{key}: {cls.__name__} has no recorded config section (build it with from_config to write it back)"
+            )
         sections.update(recorded)
     text = {k: _value(sections[k], f"text.{k}") for k in SECTIONS if k in sections}
     return {"kind": "text", "text": text}

@@ -47,8 +47,15 @@ def _bounds_text(low: Optional[float], high: Optional[float], low_open: bool, hi
     return f"{'<' if high_open else '<='} {high:g}"
 
 
-def number(value: Any, name: str, low: Optional[float] = None, high: Optional[float] = None, *,
-           low_open: bool = False, high_open: bool = False) -> float:
+def number(
+    value: Any,
+    name: str,
+    low: Optional[float] = None,
+    high: Optional[float] = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """A finite number (NaN and inf refused), optionally within ``[low, high]`` (open ends on request)."""
     if not is_number(value):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {show(value)}")
@@ -114,7 +121,9 @@ def pair(value: Any, name: str) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
-def symmetric_range(value: Any, name: str, center: float = 0.0, bound: tuple[float, float] | None = None) -> tuple[float, float]:
+def symmetric_range(
+    value: Any, name: str, center: float = 0.0, bound: tuple[float, float] | None = None
+) -> tuple[float, float]:
     """A number ``v`` as ``(center - v, center + v)``, or a ``(low, high)`` pair, finite and validated."""
     if is_number(value):
         v = number(value, name)
@@ -133,15 +142,21 @@ def symmetric_range(value: Any, name: str, center: float = 0.0, bound: tuple[flo
     return low, high
 
 
-def interval(value: Any, name: str, low_bound: float | None = None, high_bound: float | None = None) -> tuple[float, float]:
+def interval(
+    value: Any, name: str, low_bound: float | None = None, high_bound: float | None = None
+) -> tuple[float, float]:
     """A ``(low, high)`` pair of finite numbers with ``low <= high`` (within ``[low_bound, high_bound]``)."""
     if not (_is_pair_like(value) and len(value) == 2):
         kind = ValueError if _is_pair_like(value) or is_number(value) else TypeError
         raise kind(f"{name} must be a (low, high) pair of numbers, got {type(value).__name__} {show(value)}")
     low, high = number(value[0], f"{name}[0]"), number(value[1], f"{name}[1]")
     if low > high or (low_bound is not None and low < low_bound) or (high_bound is not None and high > high_bound):
-        bounds = "".join([f" and low >= {low_bound:g}" if low_bound is not None else "",
-                          f" and high <= {high_bound:g}" if high_bound is not None else ""])
+        bounds = "".join(
+            [
+                f" and low >= {low_bound:g}" if low_bound is not None else "",
+                f" and high <= {high_bound:g}" if high_bound is not None else "",
+            ]
+        )
         raise ValueError(f"{name} must satisfy low <= high{bounds}, got {show(value)}")
     return low, high
 
@@ -189,8 +204,10 @@ def padding(value: Any, name: str = "padding") -> tuple[int, int, int, int]:
     elif _is_pair_like(value) and len(value) == 2:
         value = [value[0], value[1], value[0], value[1]]
     if not (_is_pair_like(value) and len(value) == 4 and all(is_int(v) and v >= 0 for v in value)):
-        raise ValueError(f"{name} must be a non-negative int, (left/right, top/bottom) or (left, top, right, bottom), "
-                         f"got {show(value)}")
+        raise ValueError(
+            f"{name} must be a non-negative int, (left/right, top/bottom) or (left, top, right, bottom), "
+            f"got {show(value)}"
+        )
     return tuple(int(v) for v in value)  # type: ignore[return-value]
 
 
@@ -200,15 +217,18 @@ def fill_value(value: Any, name: str = "fill") -> float | list[float]:
         return number(value, name)
     if _is_pair_like(value):
         return numbers_seq(value, name)
-    raise TypeError(f"{name} must be a number or a sequence of numbers (one per channel), got "
-                    f"{type(value).__name__} {show(value)}")
+    raise TypeError(
+        f"{name} must be a number or a sequence of numbers (one per channel), got {type(value).__name__} {show(value)}"
+    )
 
 
 def check_fill(fill: Any, channels: int, owner: str, name: str = "fill") -> None:
     """Raises unless ``fill`` (a number or one per channel) fits an image of ``channels`` channels."""
     if isinstance(fill, (list, tuple)) and len(fill) not in (1, channels):
-        raise ValueError(f"{owner}: {name} has {len(fill)} values but the image has {channels} channels "
-                         f"(give one number, or one per channel)")
+        raise ValueError(
+            f"{owner}: {name} has {len(fill)} values but the image has {channels} channels "
+            f"(give one number, or one per channel)"
+        )
 
 
 def op_names(ops: Any, known: Sequence[str], label: str = "policy ops") -> tuple[str, ...]:

@@ -56,8 +56,10 @@ def host_choice(params: Mapping[str, Any], key: str) -> Tensor:
     if isinstance(host, HostCopy) and host.tensor.shape == value.shape:
         return host.tensor
     if value.device.type == "meta":
-        raise ValueError(f"params[{key!r}] is on the meta device and params has no matching {key}_host entry; "
-                         "pass the params that sample_params() returned")
+        raise ValueError(
+            f"params[{key!r}] is on the meta device and params has no matching {key}_host entry; "
+            "pass the params that sample_params() returned"
+        )
     return value.cpu()  # params built by hand: one device sync
 
 

@@ -134,7 +134,9 @@ class Transform(nn.Module):
         return list(getattr(self, "transforms", ()))
 
     # ---- the engine ------------------------------------------------------------------------------
-    def forward(self, batch: Batch, params: Optional[Params] = None, generator: Optional[torch.Generator] = None) -> Batch:
+    def forward(
+        self, batch: Batch, params: Optional[Params] = None, generator: Optional[torch.Generator] = None
+    ) -> Batch:
         """Draws parameters once (or replays ``params``) and transforms every target of ``batch``.
 
         The drawn parameters are kept in ``self.last_params``; passing them back replays the call.

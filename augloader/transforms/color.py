@@ -44,9 +44,15 @@ class ColorJitter(Transform):
         hue_mode: ``"hsv"`` (exact) or ``"linear"`` (fast approximation).
     """
 
-    def __init__(self, brightness: float | Sequence[float] = 0.0, contrast: float | Sequence[float] = 0.0,
-                 saturation: float | Sequence[float] = 0.0, hue: float | Sequence[float] = 0.0, p: float = 1.0,
-                 hue_mode: str = "hsv") -> None:
+    def __init__(
+        self,
+        brightness: float | Sequence[float] = 0.0,
+        contrast: float | Sequence[float] = 0.0,
+        saturation: float | Sequence[float] = 0.0,
+        hue: float | Sequence[float] = 0.0,
+        p: float = 1.0,
+        hue_mode: str = "hsv",
+    ) -> None:
         super().__init__(p)
         self.hue_mode = _args.choice(hue_mode, "hue_mode", ("hsv", "linear"))
         self.brightness = _factor_range(brightness, "brightness")
@@ -57,7 +63,9 @@ class ColorJitter(Transform):
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
         on = R.bernoulli(b, self.p, generator)
-        order = torch.argsort(torch.rand(b, 4, generator=generator, device=generator.device if generator else "cpu"), dim=1)
+        order = torch.argsort(
+            torch.rand(b, 4, generator=generator, device=generator.device if generator else "cpu"), dim=1
+        )
         return {
             "brightness": R.gate(R.uniform(b, *self.brightness, generator), on, 1.0),
             "contrast": R.gate(R.uniform(b, *self.contrast, generator), on, 1.0),
@@ -71,8 +79,9 @@ class ColorJitter(Transform):
 
     accepts_tail = True
 
-    def _segment(self, image: Tensor, params: Params, positions: Tensor, tail: Optional[Tail] = None,
-                 input_scale: float = 1.0) -> Tensor:
+    def _segment(
+        self, image: Tensor, params: Params, positions: Tensor, tail: Optional[Tail] = None, input_scale: float = 1.0
+    ) -> Tensor:
         """Applies the linear ops whose position is flagged in ``positions (B, 4)`` as one colour matrix,
         clamped to ``[0, 1]`` and then mapped by the per-channel ``tail`` affine if given. The input
         holds values in ``[0, input_scale]``; the factor is folded into the matrix."""
@@ -97,8 +106,12 @@ class ColorJitter(Transform):
                 mc, oc = ident, zero
             sel = lambda i: (active & (op == i)).view(b, 1, 1)  # noqa: E731
             mh = C.hue_rotation_matrix(params["hue"]) if self.hue_mode == "linear" and c == 3 else ident
-            step_m = torch.where(sel(0), mb, torch.where(sel(1), mc, torch.where(sel(2), ms, torch.where(sel(3), mh, ident))))
-            step_o = torch.where(sel(0)[..., 0], ob, torch.where(sel(1)[..., 0], oc, torch.where(sel(2)[..., 0], os_, zero)))
+            step_m = torch.where(
+                sel(0), mb, torch.where(sel(1), mc, torch.where(sel(2), ms, torch.where(sel(3), mh, ident)))
+            )
+            step_o = torch.where(
+                sel(0)[..., 0], ob, torch.where(sel(1)[..., 0], oc, torch.where(sel(2)[..., 0], os_, zero))
+            )
             m = step_m @ m
             o = (step_m @ o.unsqueeze(-1)).squeeze(-1) + step_o
             if mu is not None:
@@ -168,7 +181,11 @@ class RandomGamma(Transform):
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
         on = R.bernoulli(b, self.p, generator)
-        gamma = R.log_uniform(b, *self.gamma, generator) if self.gamma[0] != self.gamma[1] else torch.full((b,), self.gamma[0])
+        gamma = (
+            R.log_uniform(b, *self.gamma, generator)
+            if self.gamma[0] != self.gamma[1]
+            else torch.full((b,), self.gamma[0])
+        )
         return {"gamma": R.gate(gamma, on, 1.0), "gain": R.gate(torch.full((b,), self.gain), on, 1.0)}
 
     def apply(self, image: Tensor, params: Params) -> Tensor:

@@ -25,8 +25,10 @@ from .stages import Stage, execute, plan
 
 def _check_transforms(transforms: Sequence[Transform], owner: str) -> list[Transform]:
     if isinstance(transforms, Transform):
-        raise TypeError(f"{owner} takes a list of transforms; got a {type(transforms).__name__}, wrap it in a list: "
-                        f"{owner}([{type(transforms).__name__}(...)])")
+        raise TypeError(
+            f"{owner} takes a list of transforms; got a {type(transforms).__name__}, wrap it in a list: "
+            f"{owner}([{type(transforms).__name__}(...)])"
+        )
     if isinstance(transforms, (str, bytes)) or not isinstance(transforms, Iterable):
         raise TypeError(f"{owner} takes a list of transforms, got {type(transforms).__name__} {_args.show(transforms)}")
     transforms = list(transforms)
@@ -49,8 +51,13 @@ def _next_shape(shape: Shape, t: Transform) -> Shape:
     return (shape[0], shape[1], *t.output_size((shape[2], shape[3])))
 
 
-def _draw_all(transforms: Sequence[Transform], shape: Shape, generator: Optional[torch.Generator], chain: bool,
-              targets: Optional[dict] = None) -> Params:
+def _draw_all(
+    transforms: Sequence[Transform],
+    shape: Shape,
+    generator: Optional[torch.Generator],
+    chain: bool,
+    targets: Optional[dict] = None,
+) -> Params:
     """Params of every transform, keyed by position; ``chain`` feeds each the previous output shape.
 
     ``targets`` (boxes, see ``Transform.needs_targets``) reach the transforms that need them, moved
@@ -66,8 +73,13 @@ def _draw_all(transforms: Sequence[Transform], shape: Shape, generator: Optional
         if chain and targets is not None and i < last and t.kind == "geometric":
             out_size = t.output_size((shape[2], shape[3]))
             m = t.matrix(params[str(i)], (shape[2], shape[3]))
-            moved, valid = Bx.move(targets["boxes"], targets["boxes_valid"], m.to(targets["boxes"].device), out_size,
-                                   projective=t.projective)
+            moved, valid = Bx.move(
+                targets["boxes"],
+                targets["boxes_valid"],
+                m.to(targets["boxes"].device),
+                out_size,
+                projective=t.projective,
+            )
             targets = {"boxes": moved, "boxes_valid": valid}
         if chain:
             shape = _next_shape(shape, t)
@@ -90,8 +102,12 @@ class Compose(Transform):
             ``min_visibility``, ``min_area``, ``box_mode``, ``mask_fill``, ``flip_pairs``).
     """
 
-    def __init__(self, transforms: Sequence[Transform], invariances: Optional[Mapping[str, Any]] = None,
-                 targets: Optional[Mapping[str, Any] | TargetOptions] = None) -> None:
+    def __init__(
+        self,
+        transforms: Sequence[Transform],
+        invariances: Optional[Mapping[str, Any]] = None,
+        targets: Optional[Mapping[str, Any] | TargetOptions] = None,
+    ) -> None:
         super().__init__()
         self.transforms = nn.ModuleList(_flatten(_check_transforms(transforms, "Compose")))
         self.invariances = Inv.check(list(self.transforms), invariances)
@@ -123,7 +139,9 @@ class Compose(Transform):
         """Whether any transform of the pipeline draws from the batch's boxes."""
         return any(t.needs_targets for t in self.transforms)
 
-    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
+    def sample_params(
+        self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None
+    ) -> Params:
         _ = self.stages  # an edited list is flattened and checked before drawing (params follow positions)
         return _draw_all(self.transforms, shape, generator, chain=True, targets=targets)
 
@@ -152,7 +170,9 @@ def _run_sub(t: Transform, image: Tensor, params: Params) -> Tensor:
     return execute(plan([t]), BatchView(image, False, None), [params])
 
 
-def _run_list(transforms: Sequence[Transform], image: Tensor, index: Tensor, host_index: Tensor, params: Sequence[Params]) -> Tensor:
+def _run_list(
+    transforms: Sequence[Transform], image: Tensor, index: Tensor, host_index: Tensor, params: Sequence[Params]
+) -> Tensor:
     """Runs ``transforms`` in order on the samples ``index`` of ``image``; a float working result.
 
     ``params`` are the transforms' params for the whole batch; each is taken along with the samples.
@@ -246,10 +266,14 @@ class RandomChoice(Transform):
         self.transforms = nn.ModuleList(_check_transforms(transforms, "RandomChoice"))
         n = len(self.transforms)
         if p is not None and (_args.is_number(p) or not hasattr(p, "__len__") or len(p) != n):
-            raise ValueError(f"RandomChoice: p must have {n} non-negative weights with a positive sum, got {_args.show(p)}")
+            raise ValueError(
+                f"RandomChoice: p must have {n} non-negative weights with a positive sum, got {_args.show(p)}"
+            )
         weights = torch.ones(n) if p is None else torch.tensor(_args.numbers_seq(p, "p"), dtype=torch.float64)
         if weights.numel() != n or (weights < 0).any() or weights.sum() <= 0:
-            raise ValueError(f"RandomChoice: p must have {n} non-negative weights with a positive sum, got {_args.show(p)}")
+            raise ValueError(
+                f"RandomChoice: p must have {n} non-negative weights with a positive sum, got {_args.show(p)}"
+            )
         self.weights = (weights / weights.sum()).tolist()
         geometric = all(t.kind == "geometric" for t in self.transforms)
         self.kind = "geometric" if geometric else "pixel"
@@ -282,10 +306,13 @@ class RandomChoice(Transform):
         present = [i for i, members in enumerate(groups) if members.numel()]
         if not present:
             return image
-        inverse, *indices = S.to_device([S.inverse_order([groups[i] for i in present], image.shape[0])]
-                                        + [groups[i] for i in present], image.device)
-        parts = [S.from_working_fast(_run_list([self.transforms[i]], image, index, groups[i], [params[str(i)]]), image.dtype)
-                 for i, index in zip(present, indices)]
+        inverse, *indices = S.to_device(
+            [S.inverse_order([groups[i] for i in present], image.shape[0])] + [groups[i] for i in present], image.device
+        )
+        parts = [
+            S.from_working_fast(_run_list([self.transforms[i]], image, index, groups[i], [params[str(i)]]), image.dtype)
+            for i, index in zip(present, indices)
+        ]
         return S.assemble(parts, inverse)
 
 
@@ -306,19 +333,25 @@ class RandomOrder(Transform):
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         params = _draw_all(self.transforms, shape, generator, chain=False)
         dev = generator.device if generator is not None else "cpu"
-        params["order"] = torch.argsort(torch.rand(shape[0], len(self.transforms), generator=generator, device=dev), dim=1)
+        params["order"] = torch.argsort(
+            torch.rand(shape[0], len(self.transforms), generator=generator, device=dev), dim=1
+        )
         return params if self.kind == "geometric" else S.add_host_copy(params, "order")
 
     def output_size(self, in_size: tuple[int, int]) -> tuple[int, int]:
         for t in self.transforms:
             if t.output_size(in_size) != in_size:
-                raise ValueError(f"RandomOrder needs transforms that keep the image size; {type(t).__name__} changes {in_size}")
+                raise ValueError(
+                    f"RandomOrder needs transforms that keep the image size; {type(t).__name__} changes {in_size}"
+                )
         return in_size
 
     def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
         order = params["order"]
         b = order.shape[0]
-        mats = [t.matrix(params[str(i)], in_size).to(order.device).expand(b, 3, 3) for i, t in enumerate(self.transforms)]
+        mats = [
+            t.matrix(params[str(i)], in_size).to(order.device).expand(b, 3, 3) for i, t in enumerate(self.transforms)
+        ]
         total = matrices.identity(b, order.device)
         for k in range(len(mats)):
             step = matrices.identity(b, order.device)

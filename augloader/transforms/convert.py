@@ -38,7 +38,9 @@ class Normalize(Transform):
         super().__init__()
         mean_l, std_l = _channel_stats(mean, "mean"), _channel_stats(std, "std")
         if len(mean_l) != len(std_l):
-            raise ValueError(f"mean and std must have the same, non-zero length, got {_args.show(mean_l)} and {_args.show(std_l)}")
+            raise ValueError(
+                f"mean and std must have the same, non-zero length, got {_args.show(mean_l)} and {_args.show(std_l)}"
+            )
         mean_t = torch.tensor(mean_l, dtype=torch.float32)
         std_t = torch.tensor(std_l, dtype=torch.float32)
         if (std_t <= 0).any():  # also a positive std too small for float32 (it rounds to 0)
@@ -50,7 +52,9 @@ class Normalize(Transform):
     def apply(self, image: Tensor, params: Params, input_scale: float = 1.0) -> Tensor:
         """``input_scale``: the float image holds values in ``[0, input_scale]`` (folded into the pass)."""
         if image.shape[1] != self.mean.numel():
-            raise ValueError(f"Normalize has {self.mean.numel()} channel statistics, the image has {image.shape[1]} channels")
+            raise ValueError(
+                f"Normalize has {self.mean.numel()} channel statistics, the image has {image.shape[1]} channels"
+            )
         std = self.std.to(image.device) * input_scale
         return C.normalize(image, self.mean.to(image.device), std, bias_std=self.std.to(image.device))
 
@@ -94,7 +98,9 @@ def _refuse_nan(image: Tensor, which: str) -> None:
     nan = torch.isnan(image).reshape(image.shape[0], -1).any(dim=1)  # (B,)
     if bool(nan.any()):
         where = which.format(first=int(nan.nonzero()[0, 0]), count=int(nan.sum()), size=image.shape[0])
-        raise ValueError(f"ToUint8: NaN values in {where}; uint8 cannot represent NaN (fix the source or the op that made them)")
+        raise ValueError(
+            f"ToUint8: NaN values in {where}; uint8 cannot represent NaN (fix the source or the op that made them)"
+        )
 
 
 class ToUint8(Transform):

@@ -34,7 +34,9 @@ class GaussianBlur(Transform):
 
     linear_in_value = True
 
-    def __init__(self, kernel_size: int | Sequence[int], sigma: float | Sequence[float] = (0.1, 2.0), p: float = 1.0) -> None:
+    def __init__(
+        self, kernel_size: int | Sequence[int], sigma: float | Sequence[float] = (0.1, 2.0), p: float = 1.0
+    ) -> None:
         super().__init__(p)
         self.kernel_size = _args.kernel_size(kernel_size)  # (kx, ky)
         self.sigma = _args.value_range(sigma, "sigma", low_bound=1e-6)
@@ -118,8 +120,14 @@ class RandomErasing(Transform):
     needs_unit_range = False
     writes_in_place = True
 
-    def __init__(self, p: float = 0.5, scale: Sequence[float] = (0.02, 0.33), ratio: Sequence[float] = (0.3, 3.3),
-                 value: float | Sequence[float] | str = 0.0, tries: int = 10) -> None:
+    def __init__(
+        self,
+        p: float = 0.5,
+        scale: Sequence[float] = (0.02, 0.33),
+        ratio: Sequence[float] = (0.3, 3.3),
+        value: float | Sequence[float] | str = 0.0,
+        tries: int = 10,
+    ) -> None:
         super().__init__(p)
         self.scale = _args.interval(scale, "scale", low_bound=0.0, high_bound=1.0)
         self.ratio = _args.interval(ratio, "ratio", low_bound=1e-6)

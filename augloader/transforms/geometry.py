@@ -35,8 +35,16 @@ class _SafeDraw:
         b, c, h, w = shape
         n = t.safe_tries
         candidates = t._draw((b * n, c, h, w), generator)  # (B * n, ...), sample-major
-        return safety.choose(candidates, t._widest(shape, targets), n, lambda p: t.matrix(p, (h, w)),
-                             t.output_size((h, w)), targets, t.bbox_safe, t.min_visibility)
+        return safety.choose(
+            candidates,
+            t._widest(shape, targets),
+            n,
+            lambda p: t.matrix(p, (h, w)),
+            t.output_size((h, w)),
+            targets,
+            t.bbox_safe,
+            t.min_visibility,
+        )
 
 
 def _center(center: Any) -> Optional[tuple[float, float]]:
@@ -44,7 +52,9 @@ def _center(center: Any) -> Optional[tuple[float, float]]:
     return None if center is None else tuple(_args.numbers_seq(center, "center", 2))  # type: ignore[return-value]
 
 
-def _centre(b: int, size: tuple[int, int], center: Optional[Sequence[float]], device: torch.device | str = "cpu") -> Tensor:
+def _centre(
+    b: int, size: tuple[int, int], center: Optional[Sequence[float]], device: torch.device | str = "cpu"
+) -> Tensor:
     h, w = size
     c = (w / 2.0, h / 2.0) if center is None else (float(center[0]), float(center[1]))
     return const(c, device).expand(b, 2)
@@ -143,12 +153,19 @@ class RandomAffine(Transform):
             return (*_args.interval(shear[:2], "shear[0:2]"), *_args.interval(shear[2:], "shear[2:4]"))
         return (*_args.symmetric_range(shear, "shear"), 0.0, 0.0)
 
-    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
+    def sample_params(
+        self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None
+    ) -> Params:
         return _SafeDraw.sample(self, shape, generator, targets)
 
     def _widest(self, shape: Shape, targets: dict) -> Params:
         b = shape[0]
-        return {"angle": torch.zeros(b), "translate": torch.zeros(b, 2), "scale": torch.ones(b), "shear": torch.zeros(b, 2)}
+        return {
+            "angle": torch.zeros(b),
+            "translate": torch.zeros(b, 2),
+            "scale": torch.ones(b),
+            "shear": torch.zeros(b, 2),
+        }
 
     def _draw(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b, _, h, w = shape
@@ -162,7 +179,11 @@ class RandomAffine(Transform):
             translate = torch.zeros(b, 2)
         scale = R.gate(R.uniform(b, *self.scale, generator), on, 1.0)
         shear = torch.stack(
-            [R.uniform(b, self.shear[0], self.shear[1], generator), R.uniform(b, self.shear[2], self.shear[3], generator)], dim=1
+            [
+                R.uniform(b, self.shear[0], self.shear[1], generator),
+                R.uniform(b, self.shear[2], self.shear[3], generator),
+            ],
+            dim=1,
         )
         return {"angle": angle, "translate": translate, "scale": scale, "shear": R.gate(shear, on, 0.0)}
 
@@ -220,6 +241,7 @@ class RandomRotation(Transform):
         # Bounding size of the turned rectangle, maximised over the angle range (1/4 degree steps plus ends).
         bw = (w * angles.cos().abs() + h * angles.sin().abs()).max().item()
         bh = (w * angles.sin().abs() + h * angles.cos().abs()).max().item()
+
         # torchvision's (PIL's) rule: the box of that size about the image centre, its ends rounded
         # outwards to whole pixels. The margin is then the same on both sides, so the image stays on
         # the pixel grid (a plain ceil can make it odd: a half-pixel shift that blurs every sample).
@@ -253,7 +275,13 @@ class RandomPerspective(Transform):
     may_sample_outside = True
     projective = True
 
-    def __init__(self, distortion_scale: float = 0.5, p: float = 0.5, interpolation: str = "bilinear", fill: float | Sequence[float] = 0.0) -> None:
+    def __init__(
+        self,
+        distortion_scale: float = 0.5,
+        p: float = 0.5,
+        interpolation: str = "bilinear",
+        fill: float | Sequence[float] = 0.0,
+    ) -> None:
         super().__init__(p)
         self.distortion_scale = _args.number(distortion_scale, "distortion_scale", 0.0, 1.0)
         self.interpolation = _args.interpolation(interpolation)
@@ -277,7 +305,9 @@ class RandomPerspective(Transform):
 
     def matrix(self, params: Params, in_size: tuple[int, int]) -> Tensor:
         if min(in_size) < 2:  # the four corners are collinear: no homography (torchvision raises too)
-            raise ValueError(f"RandomPerspective needs images at least 2 pixels high and wide, got (H, W) = {tuple(in_size)}")
+            raise ValueError(
+                f"RandomPerspective needs images at least 2 pixels high and wide, got (H, W) = {tuple(in_size)}"
+            )
         return matrices.homography(params["startpoints"], params["endpoints"])
 
 
@@ -336,7 +366,9 @@ class RandomCrop(Transform):
             )
         return left, top, right, bottom
 
-    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
+    def sample_params(
+        self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None
+    ) -> Params:
         return _SafeDraw.sample(self, shape, generator, targets)
 
     def _widest(self, shape: Shape, targets: dict) -> Params:
@@ -405,7 +437,9 @@ class Pad(Transform):
     randomized = False
     may_sample_outside = True
 
-    def __init__(self, padding: int | Sequence[int], fill: float | Sequence[float] = 0.0, padding_mode: str = "constant") -> None:
+    def __init__(
+        self, padding: int | Sequence[int], fill: float | Sequence[float] = 0.0, padding_mode: str = "constant"
+    ) -> None:
         super().__init__()
         self.padding = _args.padding(padding)
         self.fill = _args.fill_value(fill)
@@ -422,7 +456,9 @@ class Pad(Transform):
         return matrices.translation(params["shift"][:, 0], params["shift"][:, 1])
 
 
-def resize_output_size(in_size: tuple[int, int], size: int | tuple[int, int], max_size: Optional[int]) -> tuple[int, int]:
+def resize_output_size(
+    in_size: tuple[int, int], size: int | tuple[int, int], max_size: Optional[int]
+) -> tuple[int, int]:
     """torchvision's rule: an int resizes the shorter edge keeping the aspect ratio; a pair is exact."""
     if isinstance(size, tuple):
         return size
@@ -447,7 +483,11 @@ class Resize(Transform):
     axis_aligned = True
 
     def __init__(
-        self, size: int | Sequence[int], interpolation: str = "bilinear", max_size: Optional[int] = None, antialias: bool = True
+        self,
+        size: int | Sequence[int],
+        interpolation: str = "bilinear",
+        max_size: Optional[int] = None,
+        antialias: bool = True,
     ) -> None:
         super().__init__()
         if isinstance(size, Sequence) and not isinstance(size, str) and len(size) == 1:
@@ -526,7 +566,9 @@ class RandomResizedCrop(Transform):
         self.interpolation = _args.interpolation(interpolation)
         self.tries = _args.integer(tries, "tries", low=1)
 
-    def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None) -> Params:
+    def sample_params(
+        self, shape: Shape, generator: Optional[torch.Generator] = None, targets: Optional[dict] = None
+    ) -> Params:
         return _SafeDraw.sample(self, shape, generator, targets)
 
     def _widest(self, shape: Shape, targets: dict) -> Params:

@@ -14,8 +14,13 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 from . import _args
 
 #: name -> kind of value: a bound in degrees, or whether the transform is allowed at all.
-KNOWN = {"max_rotation": "degrees", "max_shear": "degrees", "horizontal_flip": "bool", "vertical_flip": "bool",
-         "perspective": "bool"}
+KNOWN = {
+    "max_rotation": "degrees",
+    "max_shear": "degrees",
+    "horizontal_flip": "bool",
+    "vertical_flip": "bool",
+    "perspective": "bool",
+}
 
 
 def parse(invariances: Optional[Mapping[str, Any]]) -> dict[str, Any]:
@@ -88,7 +93,9 @@ def check(transforms: Sequence[Any], invariances: Optional[Mapping[str, Any]]) -
     return inv
 
 
-def allowed_policy_ops(ops: Sequence[str], inv: Mapping[str, Any], max_rotate: float, max_shear_tan: float) -> tuple[str, ...]:
+def allowed_policy_ops(
+    ops: Sequence[str], inv: Mapping[str, Any], max_rotate: float, max_shear_tan: float
+) -> tuple[str, ...]:
     """The policy ops that respect ``inv``, given the policy's largest rotation and shear (as tan)."""
     shear_deg = math.degrees(math.atan(max_shear_tan))
     keep = []

@@ -25,8 +25,18 @@ from . import invariances as Inv
 from .base import Params, Shape, Transform
 from .policy_engine import ENHANCE_OPS, GEOMETRIC_OPS, PolicyRunner, PolicyWarp
 
-ALL_OPS = ("Identity", *GEOMETRIC_OPS, "Brightness", "Color", "Contrast", "Sharpness", "Posterize", "Solarize",
-           "AutoContrast", "Equalize")
+ALL_OPS = (
+    "Identity",
+    *GEOMETRIC_OPS,
+    "Brightness",
+    "Color",
+    "Contrast",
+    "Sharpness",
+    "Posterize",
+    "Solarize",
+    "AutoContrast",
+    "Equalize",
+)
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,9 @@ class BinnedSpace:
         return 1.0 + m if name in ENHANCE_OPS else m
 
 
-def _draw(ops: tuple[str, ...], num_steps: int, shape: Shape, generator: Optional[torch.Generator],
-          bins: Tensor) -> Params:
+def _draw(
+    ops: tuple[str, ...], num_steps: int, shape: Shape, generator: Optional[torch.Generator], bins: Tensor
+) -> Params:
     b = shape[0]
     dev = generator.device if generator is not None else "cpu"
     op = torch.randint(0, len(ops), (b, num_steps), generator=generator, device=dev)
@@ -127,19 +138,32 @@ class RandAugment(Transform):
 
     native = True  # converts only the samples that drew an op to float, and back
 
-    def __init__(self, num_ops: int = 2, magnitude: int = 9, num_magnitude_bins: int = 31,
-                 ops: Optional[Sequence[str]] = None, interpolation: str = "bilinear", fill: float = 0.0,
-                 invariances: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        num_ops: int = 2,
+        magnitude: int = 9,
+        num_magnitude_bins: int = 31,
+        ops: Optional[Sequence[str]] = None,
+        interpolation: str = "bilinear",
+        fill: float = 0.0,
+        invariances: Optional[Mapping[str, Any]] = None,
+    ) -> None:
         super().__init__()
         num_ops = _args.integer(num_ops, "num_ops", low=1)
         num_magnitude_bins = _args.integer(num_magnitude_bins, "num_magnitude_bins", low=2)
         magnitude = _args.integer(magnitude, "magnitude", low=0)  # 2.5 is refused, not truncated
         if magnitude >= num_magnitude_bins:
-            raise ValueError(f"magnitude must be in [0, num_magnitude_bins) = [0, {num_magnitude_bins}), got {magnitude}")
+            raise ValueError(
+                f"magnitude must be in [0, num_magnitude_bins) = [0, {num_magnitude_bins}), got {magnitude}"
+            )
         self.num_ops, self.magnitude, self.num_magnitude_bins = num_ops, magnitude, num_magnitude_bins
         self.ops = _check_ops(ops)
-        self._policy = PolicyRunner(self.ops, BinnedSpace(RANDAUGMENT_SPACE, self.num_magnitude_bins),
-                                    _args.interpolation(interpolation), _args.fill_value(fill))
+        self._policy = PolicyRunner(
+            self.ops,
+            BinnedSpace(RANDAUGMENT_SPACE, self.num_magnitude_bins),
+            _args.interpolation(interpolation),
+            _args.fill_value(fill),
+        )
         self._warp = PolicyWarp(self._policy)
         self.restrict_ops(invariances)
 
@@ -172,14 +196,23 @@ class TrivialAugmentWide(Transform):
 
     native = True
 
-    def __init__(self, num_magnitude_bins: int = 31, ops: Optional[Sequence[str]] = None,
-                 interpolation: str = "bilinear", fill: float = 0.0,
-                 invariances: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        num_magnitude_bins: int = 31,
+        ops: Optional[Sequence[str]] = None,
+        interpolation: str = "bilinear",
+        fill: float = 0.0,
+        invariances: Optional[Mapping[str, Any]] = None,
+    ) -> None:
         super().__init__()
         self.num_magnitude_bins = _args.integer(num_magnitude_bins, "num_magnitude_bins", low=2)
         self.ops = _check_ops(ops)
-        self._policy = PolicyRunner(self.ops, BinnedSpace(TRIVIALAUGMENT_WIDE_SPACE, self.num_magnitude_bins),
-                                    _args.interpolation(interpolation), _args.fill_value(fill))
+        self._policy = PolicyRunner(
+            self.ops,
+            BinnedSpace(TRIVIALAUGMENT_WIDE_SPACE, self.num_magnitude_bins),
+            _args.interpolation(interpolation),
+            _args.fill_value(fill),
+        )
         self._warp = PolicyWarp(self._policy)
         self.restrict_ops(invariances)
 

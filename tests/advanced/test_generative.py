@@ -6,8 +6,14 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from augloader.advanced.generative import (ConditionalVAE, SyntheticDataset, SyntheticMix, to_uint8, topup_counts,
-                                           train_vae)
+from augloader.advanced.generative import (
+    ConditionalVAE,
+    SyntheticDataset,
+    SyntheticMix,
+    to_uint8,
+    topup_counts,
+    train_vae,
+)
 from augloader.data.split import SplitView, split_dataset
 
 K = 5
@@ -31,7 +37,9 @@ def painted_class(images: torch.Tensor) -> torch.Tensor:
 class Pairs(Dataset):
     def __init__(self, labels: list[int]) -> None:
         self.y = torch.tensor(labels)
-        self.x = torch.randint(0, 100, (len(labels), *SHAPE), generator=torch.Generator().manual_seed(1), dtype=torch.uint8)
+        self.x = torch.randint(
+            0, 100, (len(labels), *SHAPE), generator=torch.Generator().manual_seed(1), dtype=torch.uint8
+        )
 
     def __len__(self) -> int:
         return len(self.y)
@@ -131,7 +139,9 @@ def test_dataset_ratio_is_exact_and_labels_match():
     assert int((cls >= 0).sum()) == 100  # exactly 25% of the epoch
     assert torch.equal(labels[cls >= 0], cls[cls >= 0])
     assert torch.bincount(labels[cls >= 0], minlength=K).tolist() == [20] * K  # uniform classes, exact
-    assert sorted(int(torch.nonzero((real.x == x).all(-1).all(-1).all(-1))[0]) for x in images[cls < 0]) == list(range(300))
+    assert sorted(int(torch.nonzero((real.x == x).all(-1).all(-1).all(-1))[0]) for x in images[cls < 0]) == list(
+        range(300)
+    )
     assert [ds.is_synthetic(i) for i in range(len(ds))] == (cls >= 0).tolist()
     assert 0 < int(torch.nonzero(cls >= 0)[0]) < 300  # interleaved, not appended at the end
 
@@ -140,9 +150,14 @@ def test_dataset_topup_matches_target():
     labels = [0] * 60 + [1] * 20 + [2] * 40
     ds = SyntheticDataset(Pairs(labels), painter, ratio=None, num_classes=3, labels=labels, seed=0)
     assert torch.bincount(torch.tensor([ds[i][1] for i in range(len(ds))])).tolist() == [60, 60, 60]
-    ds = SyntheticDataset(Pairs(labels), painter, ratio=None, num_classes=3, class_counts=[60, 20, 40],
-                          target=[0.5, 0.25, 0.25], seed=0)
-    assert torch.bincount(torch.tensor([ds[i][1] for i in range(len(ds))])).tolist() == [80, 40, 40]  # class 2 (40 real) sets the scale
+    ds = SyntheticDataset(
+        Pairs(labels), painter, ratio=None, num_classes=3, class_counts=[60, 20, 40], target=[0.5, 0.25, 0.25], seed=0
+    )
+    assert torch.bincount(torch.tensor([ds[i][1] for i in range(len(ds))])).tolist() == [
+        80,
+        40,
+        40,
+    ]  # class 2 (40 real) sets the scale
 
 
 def test_dataset_is_deterministic_and_set_epoch_redraws_pixels():
@@ -150,7 +165,7 @@ def test_dataset_is_deterministic_and_set_epoch_redraws_pixels():
     a = SyntheticDataset(real, painter, ratio=0.5, num_classes=K, seed=1)
     b = SyntheticDataset(real, painter, ratio=0.5, num_classes=K, seed=1)
     items_a = [a[i] for i in range(len(a))]
-    assert all(torch.equal(x, y[0]) and l == y[1] for (x, l), y in zip(items_a, (b[i] for i in range(len(b)))))
+    assert all(torch.equal(x, y[0]) and label == y[1] for (x, label), y in zip(items_a, (b[i] for i in range(len(b)))))
     assert all(torch.equal(a[i][0], items_a[i][0]) for i in reversed(range(len(a))))  # order-independent
     a.set_epoch(1)
     syn = [i for i in range(len(a)) if a.is_synthetic(i)]
@@ -181,12 +196,25 @@ def test_refuses_val_and_test_splits():
     assert isinstance(val, SplitView)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(ratio=1.5), dict(ratio=-0.1), dict(ratio=float("nan")), dict(ratio="0.5"), dict(ratio=True),
-    dict(ratio=1.0, mode="append"), dict(ratio=0.2, mode="sideways"), dict(ratio=None),
-    dict(ratio=0.2, class_counts=[1] * K), dict(ratio=None, class_counts=[1, 2]), dict(ratio=None, class_counts=[0] * K),
-    dict(ratio=0.2, target=[1, 1]), dict(ratio=0.2, target=[0] * K), dict(ratio=0.2, num_classes=0),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(ratio=1.5),
+        dict(ratio=-0.1),
+        dict(ratio=float("nan")),
+        dict(ratio="0.5"),
+        dict(ratio=True),
+        dict(ratio=1.0, mode="append"),
+        dict(ratio=0.2, mode="sideways"),
+        dict(ratio=None),
+        dict(ratio=0.2, class_counts=[1] * K),
+        dict(ratio=None, class_counts=[1, 2]),
+        dict(ratio=None, class_counts=[0] * K),
+        dict(ratio=0.2, target=[1, 1]),
+        dict(ratio=0.2, target=[0] * K),
+        dict(ratio=0.2, num_classes=0),
+    ],
+)
 def test_hook_bad_arguments(kwargs):
     kwargs.setdefault("num_classes", K)
     with pytest.raises(ValueError):
@@ -201,15 +229,22 @@ def test_bad_generator_and_batches():
         hook(torch.rand(4, *SHAPE), torch.zeros(4, dtype=torch.long))
     with pytest.raises(ValueError, match="labels"):
         hook(torch.zeros(4, *SHAPE, dtype=torch.uint8), torch.zeros(4, K))
-    wrong = SyntheticMix(lambda labels, g: torch.zeros(labels.numel(), 3, 8, 8, dtype=torch.uint8), ratio=1.0, num_classes=K)
+    wrong = SyntheticMix(
+        lambda labels, g: torch.zeros(labels.numel(), 3, 8, 8, dtype=torch.uint8), ratio=1.0, num_classes=K
+    )
     with pytest.raises(ValueError, match="shape"):
         wrong(*real_batch(4))
     short = SyntheticMix(lambda labels, g: torch.zeros(1, *SHAPE), ratio=1.0, num_classes=K)
     with pytest.raises(ValueError, match="must return"):
         short(*real_batch(4))
     real = Pairs([0, 1, 2])
-    for kwargs in (dict(ratio=1.0), dict(ratio=None), dict(ratio=0.5, labels=[0, 1, 2]), dict(ratio=None, labels=[0, 1]),
-                   dict(ratio=None, labels=[0, 1, 9])):
+    for kwargs in (
+        dict(ratio=1.0),
+        dict(ratio=None),
+        dict(ratio=0.5, labels=[0, 1, 2]),
+        dict(ratio=None, labels=[0, 1]),
+        dict(ratio=None, labels=[0, 1, 9]),
+    ):
         with pytest.raises(ValueError):
             SyntheticDataset(real, painter, num_classes=K, **kwargs)
 
@@ -249,7 +284,9 @@ def test_conditional_vae_rejects_bad_shapes_and_labels():
     with pytest.raises(ValueError):
         ConditionalVAE(num_classes=3, image_shape=(1, 8, 8), width=2).sample(torch.tensor([3]))
     with pytest.raises(ValueError):
-        train_vae(ConditionalVAE(num_classes=3, image_shape=(1, 8, 8), width=2), torch.zeros(0, 1, 8, 8), torch.zeros(0))
+        train_vae(
+            ConditionalVAE(num_classes=3, image_shape=(1, 8, 8), width=2), torch.zeros(0, 1, 8, 8), torch.zeros(0)
+        )
 
 
 def test_hook_in_the_loader_mix_slot_and_its_val_guard():

@@ -39,7 +39,7 @@ def test_low_frequency_mask_is_centred_symmetric_square():
     assert m[0, 0] and m[r, r] and m[-r, -r] and not m[r + 1, 0] and not m[0, r + 1]
     # the same square fftshift puts around the centre
     shifted = torch.fft.fftshift(m)
-    assert shifted[24 - r:24 + r + 1, 32 - r:32 + r + 1].all() and shifted.sum() == m.sum()
+    assert shifted[24 - r : 24 + r + 1, 32 - r : 32 + r + 1].all() and shifted.sum() == m.sum()
     # symmetric under k -> -k, so a real image stays real
     assert torch.equal(m, torch.roll(m.flip(0, 1), (1, 1), (0, 1)))
 
@@ -146,8 +146,17 @@ def test_fourier_mix_style_bank(images):
     assert t2(images).shape == images.shape
 
 
-@pytest.mark.parametrize("kwargs", [{"beta": 0.0}, {"beta": 0.7}, {"alpha": (0.2, 1.5)}, {"alpha": (0.8, 0.2)},
-                                    {"p": 2.0}, {"style_bank": torch.rand(3, 8, 8)}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"beta": 0.0},
+        {"beta": 0.7},
+        {"alpha": (0.2, 1.5)},
+        {"alpha": (0.8, 0.2)},
+        {"p": 2.0},
+        {"style_bank": torch.rand(3, 8, 8)},
+    ],
+)
 def test_fourier_mix_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         FourierAmplitudeMix(**kwargs)
@@ -192,7 +201,7 @@ def test_mixstyle_gradients_flow_with_detached_statistics():
     m = MixStyle(p=1.0).train()
     x = _features().requires_grad_(True)
     y = m(x, generator=torch.Generator().manual_seed(0))
-    (y ** 2).sum().backward()
+    (y**2).sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     # the statistics are detached: d out / d x = sigma_mix / sigma elementwise
     x2 = _features().requires_grad_(True)
@@ -282,9 +291,12 @@ def test_random_style_decoder_inverts_encoder(images, k):
     w = t.encoder_weight(3, torch.device("cpu"), torch.float64).view(3 * k * k, -1)
     torch.testing.assert_close(w @ w.T, torch.eye(3 * k * k, dtype=torch.float64))
     # the same seed, the same filter bank; another seed, another
-    assert torch.equal(RandomStyle(kernel_size=k).encoder_weight(3, x.device, x.dtype), t.encoder_weight(3, x.device, x.dtype))
-    assert not torch.equal(RandomStyle(kernel_size=k, seed=1).encoder_weight(3, x.device, x.dtype),
-                           t.encoder_weight(3, x.device, x.dtype))
+    assert torch.equal(
+        RandomStyle(kernel_size=k).encoder_weight(3, x.device, x.dtype), t.encoder_weight(3, x.device, x.dtype)
+    )
+    assert not torch.equal(
+        RandomStyle(kernel_size=k, seed=1).encoder_weight(3, x.device, x.dtype), t.encoder_weight(3, x.device, x.dtype)
+    )
 
 
 def test_random_style_changes_statistics_keeps_structure(images_u8, images):
@@ -303,8 +315,9 @@ def test_random_style_changes_statistics_keeps_structure(images_u8, images):
     assert torch.equal(t(images_u8, generator=torch.Generator().manual_seed(0)), y)
     assert (y.float() / 255 - out).abs().max() < 0.01  # uint8 path equals the float path up to rounding
     # a batch equals the per-sample loop (not cross-sample)
-    per_sample = torch.cat([t.apply(images[i:i + 1], {k: v[i:i + 1] for k, v in t.last_params.items()})
-                            for i in range(4)])
+    per_sample = torch.cat(
+        [t.apply(images[i : i + 1], {k: v[i : i + 1] for k, v in t.last_params.items()}) for i in range(4)]
+    )
     torch.testing.assert_close(t.apply(images, t.last_params), per_sample)
 
 
@@ -324,8 +337,12 @@ def test_style_transforms_match_cpu_on_device(images_u8, device):
     """Same seed, same output on every device (parameters are drawn on the generator's device)."""
     x = images_u8.to(device)
     bank = images_u8[1:3].float() / 255
-    for t in (FourierAmplitudeMix(p=1.0), FourierAmplitudeMix(p=1.0, style_bank=bank), RandomStyle(p=1.0),
-              StyleNetworkAugment(nn.Conv2d(3, 3, 1), p=0.5)):
+    for t in (
+        FourierAmplitudeMix(p=1.0),
+        FourierAmplitudeMix(p=1.0, style_bank=bank),
+        RandomStyle(p=1.0),
+        StyleNetworkAugment(nn.Conv2d(3, 3, 1), p=0.5),
+    ):
         ref = t(images_u8, generator=torch.Generator().manual_seed(0))
         got = t.to(device)(x, generator=torch.Generator().manual_seed(0))
         assert got.device.type == device.type and got.dtype == torch.uint8
@@ -333,8 +350,9 @@ def test_style_transforms_match_cpu_on_device(images_u8, device):
     m = MixStyle(p=1.0).train()
     f = _features()
     ref = m(f, generator=torch.Generator().manual_seed(0))
-    torch.testing.assert_close(m(f.to(device), generator=torch.Generator().manual_seed(0)).cpu(), ref,
-                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        m(f.to(device), generator=torch.Generator().manual_seed(0)).cpu(), ref, rtol=1e-4, atol=1e-4
+    )
 
 
 def test_fourier_mix_pairs_across_the_whole_batch_even_when_large():

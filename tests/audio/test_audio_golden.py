@@ -272,7 +272,12 @@ def test_spectrogram_is_the_stft_power(speech):
 
 def test_pipeline_to_specaugment_tracks_frame_lengths(speech, generator):
     pipe = A.AudioCompose(
-        [A.RandomGain(), A.MelSpectrogram(n_mels=64, hop_length=160), A.RandomFrequencyMasking(8), A.RandomTimeMasking(10)]
+        [
+            A.RandomGain(),
+            A.MelSpectrogram(n_mels=64, hop_length=160),
+            A.RandomFrequencyMasking(8),
+            A.RandomTimeMasking(10),
+        ]
     )
     out = pipe({"audio": speech, "lengths": torch.tensor([16000, 8000, 160, 0])}, generator=generator)
     assert out["audio"].shape == (4, 1, 64, 101)

@@ -34,7 +34,9 @@ def test_pad_mode_keeps_every_sample_and_masks_the_padding(speech):
     assert out["audio"].shape == (6, 1, longest) and out["label"].shape == (6, 3)
     own = torch.tensor([c.shape[-1] for c in speech])
     lam, partner = mix.last_params["lam"], mix.last_params["index"]
-    assert out["lengths"].tolist() == torch.where(lam < 1, torch.maximum(own, own[partner]), own).tolist()  # mixed: the longer clip
+    assert (
+        out["lengths"].tolist() == torch.where(lam < 1, torch.maximum(own, own[partner]), own).tolist()
+    )  # mixed: the longer clip
     assert torch.equal(out["mask"], torch.arange(longest) < out["lengths"][:, None])
     assert torch.allclose(out["label"].sum(1), torch.ones(6))
 
@@ -49,7 +51,9 @@ def test_crop_mode_and_fixed_length(speech):
 
 
 def test_stream_independent_of_workers(speech):
-    ds = AugmentedDataset([(clip, i % 3) for i, clip in enumerate(speech)], transform=RandomGain(p=0.5), seed=3, kind="audio")
+    ds = AugmentedDataset(
+        [(clip, i % 3) for i, clip in enumerate(speech)], transform=RandomGain(p=0.5), seed=3, kind="audio"
+    )
     collate = BatchAugment(_pipeline(), seed=3, kind="audio")
     runs = []
     for workers in (0, 2):

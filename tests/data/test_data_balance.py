@@ -45,7 +45,9 @@ def test_strength_sends_minorities_to_the_strong_pipeline():
 
 def test_balanced_loader_end_to_end():
     data = [(torch.full((3, 8, 8), c * 50, dtype=torch.uint8), c) for c in LABELS]
-    balance = ClassBalancedAugment(LABELS, weak=A.RandomHorizontalFlip(), strong=A.RandomInvert(p=1.0), num_samples=300, seed=1)
+    balance = ClassBalancedAugment(
+        LABELS, weak=A.RandomHorizontalFlip(), strong=A.RandomInvert(p=1.0), num_samples=300, seed=1
+    )
     dl = loader(data, 50, sampler=balance, batch_transform=balance.transform, seed=1)
     dl.set_epoch(2)
     labels = torch.cat([y for _, y in dl])

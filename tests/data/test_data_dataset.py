@@ -11,7 +11,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset
 
 import augloader as A
-from augloader.data import ImageDecodeError, AugmentedDataset, AugmentedIterableDataset, BatchAugment
+from augloader.data import AugmentedDataset, AugmentedIterableDataset, BatchAugment, ImageDecodeError
 from augloader.mix import MixUpCutMix
 
 
@@ -66,7 +66,9 @@ def test_mixed_sizes_error_names_sizes_and_size_fix_works():
     samples = [torch.zeros(3, 20, 24, dtype=torch.uint8)] * 2 + [torch.zeros(3, 30, 30, dtype=torch.uint8)]
     with pytest.raises(ValueError, match=r"\(3, 20, 24\) x2, \(3, 30, 30\) x1"):
         BatchAugment(A.RandomHorizontalFlip())(samples)
-    fixed = BatchAugment(A.RandomHorizontalFlip(), size_fix=A.Compose([A.Resize(16), A.CenterCrop(16)]), seed=0)(samples)
+    fixed = BatchAugment(A.RandomHorizontalFlip(), size_fix=A.Compose([A.Resize(16), A.CenterCrop(16)]), seed=0)(
+        samples
+    )
     assert fixed.shape == (3, 3, 16, 16)
 
 
@@ -121,5 +123,7 @@ def test_batches_are_born_in_shared_memory_in_workers(transform):
     # the stack (no transform) is always shared; the engine writes straight into shared memory when the
     # batch runs in several CPU chunks (8 MB of float32 each), so the batch here is 2 chunks' worth
     data = [torch.zeros(3, 64, 64, dtype=torch.uint8)] * 200
-    flags = list(DataLoader(data, batch_size=200, num_workers=1, collate_fn=_SharedFlag(BatchAugment(transform, seed=0))))
+    flags = list(
+        DataLoader(data, batch_size=200, num_workers=1, collate_fn=_SharedFlag(BatchAugment(transform, seed=0)))
+    )
     assert all(bool(f) for f in flags)

@@ -10,15 +10,27 @@ import augloader as A
 from augloader.data import BatchAugment, DeviceAugmenter
 from augloader.mix import MixUpCutMix
 
-DATA = [(torch.randint(0, 256, (3, 24, 24), dtype=torch.uint8, generator=torch.Generator().manual_seed(i)), i % 5) for i in range(40)]
+DATA = [
+    (torch.randint(0, 256, (3, 24, 24), dtype=torch.uint8, generator=torch.Generator().manual_seed(i)), i % 5)
+    for i in range(40)
+]
 
 
 def _pipeline():
-    return A.Compose([A.RandomResizedCrop(16), A.RandomHorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4), A.Normalize([0.5] * 3, [0.2] * 3)])
+    return A.Compose(
+        [
+            A.RandomResizedCrop(16),
+            A.RandomHorizontalFlip(),
+            A.ColorJitter(0.4, 0.4, 0.4),
+            A.Normalize([0.5] * 3, [0.2] * 3),
+        ]
+    )
 
 
 def _augmenter(device, num_workers=0, seed=0):
-    dl = DataLoader(DATA, batch_size=8, num_workers=num_workers, collate_fn=BatchAugment(), pin_memory=(device == "cuda"))
+    dl = DataLoader(
+        DATA, batch_size=8, num_workers=num_workers, collate_fn=BatchAugment(), pin_memory=(device == "cuda")
+    )
     return DeviceAugmenter(dl, _pipeline(), device, mix=MixUpCutMix(num_classes=5), seed=seed)
 
 
@@ -57,7 +69,9 @@ def test_plain_tensor_and_dict_batches():
     dl = DataLoader([torch.zeros(3, 8, 8, dtype=torch.uint8)] * 4, batch_size=2, collate_fn=BatchAugment())
     out = list(DeviceAugmenter(dl, A.ToFloat(), "cpu", seed=0))
     assert out[0].dtype == torch.float32 and out[0].shape == (2, 3, 8, 8)
-    dl = DataLoader([{"image": torch.zeros(3, 8, 8, dtype=torch.uint8), "label": 1}] * 4, batch_size=2, collate_fn=BatchAugment())
+    dl = DataLoader(
+        [{"image": torch.zeros(3, 8, 8, dtype=torch.uint8), "label": 1}] * 4, batch_size=2, collate_fn=BatchAugment()
+    )
     out = list(DeviceAugmenter(dl, A.RandomHorizontalFlip(), "cpu", seed=0))
     assert out[0]["image"].shape == (2, 3, 8, 8) and out[0]["label"].tolist() == [1, 1]
 

@@ -29,8 +29,15 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
         image = torch.randint(0, 256, (3, 24, 24), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
         data = [(image, 0)] * 32
         sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=5)
-        dl = loader(data, 4, transform=A.RandomCrop(20), batch_transform=A.Compose([A.RandomHorizontalFlip(), A.ColorJitter(0.3, 0.3)]),
-                    seed=11, sampler=sampler, num_workers=1)
+        dl = loader(
+            data,
+            4,
+            transform=A.RandomCrop(20),
+            batch_transform=A.Compose([A.RandomHorizontalFlip(), A.ColorJitter(0.3, 0.3)]),
+            seed=11,
+            sampler=sampler,
+            num_workers=1,
+        )
         out = []
         for epoch in (0, 1):
             dl.set_epoch(epoch)

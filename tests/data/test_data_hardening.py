@@ -48,11 +48,24 @@ def test_split_never_drops_a_sample(labels):
 @pytest.mark.parametrize(
     "samples, culprit",
     [
-        ([(torch.zeros(3, 4, 4, dtype=torch.uint8), 0), (torch.zeros(3, 4, 4, dtype=torch.uint8), 1, "extra")], "sample 1"),
-        ([{"image": torch.zeros(3, 4, 4, dtype=torch.uint8), "label": 0},
-          {"image": torch.zeros(3, 4, 4, dtype=torch.uint8), "label": 1, "extra": 5}], "sample 1"),
-        ([(torch.zeros(3, 4, 4, dtype=torch.uint8), 1), {"image": torch.zeros(3, 4, 4, dtype=torch.uint8), "label": 2}],
-         "sample 1"),
+        (
+            [(torch.zeros(3, 4, 4, dtype=torch.uint8), 0), (torch.zeros(3, 4, 4, dtype=torch.uint8), 1, "extra")],
+            "sample 1",
+        ),
+        (
+            [
+                {"image": torch.zeros(3, 4, 4, dtype=torch.uint8), "label": 0},
+                {"image": torch.zeros(3, 4, 4, dtype=torch.uint8), "label": 1, "extra": 5},
+            ],
+            "sample 1",
+        ),
+        (
+            [
+                (torch.zeros(3, 4, 4, dtype=torch.uint8), 1),
+                {"image": torch.zeros(3, 4, 4, dtype=torch.uint8), "label": 2},
+            ],
+            "sample 1",
+        ),
         ([torch.zeros(3, 4, 4, dtype=torch.uint8)] * 2 + [(torch.zeros(3, 4, 4, dtype=torch.uint8), 1)], "sample 2"),
     ],
 )
@@ -87,8 +100,11 @@ def test_perspective_two_pixels_is_finite():
 
 @pytest.mark.parametrize(
     "row, match",
-    [([0.5, 0.2, 0.1], "sample 1 does not sum to 1"), ([1.2, -0.2, 0.0], "sample 1 has negative"),
-     ([math.nan, 1.0, 0.0], "sample 1 holds NaN")],
+    [
+        ([0.5, 0.2, 0.1], "sample 1 does not sum to 1"),
+        ([1.2, -0.2, 0.0], "sample 1 has negative"),
+        ([math.nan, 1.0, 0.0], "sample 1 holds NaN"),
+    ],
 )
 @pytest.mark.parametrize("mixer", [MixUp(num_classes=3), CutMix(num_classes=3)])
 def test_mixers_refuse_bad_soft_label_rows(mixer, row, match):
@@ -108,7 +124,8 @@ def test_mixers_accept_valid_soft_and_multi_hot_rows():
 
 
 @pytest.mark.parametrize(
-    "bad, match", [([math.nan, 0.0, 4.0, 4.0], "box 1 of sample 2 is NaN"), ([6.0, 0.0, 2.0, 4.0], "box 1 of sample 2 is inverted")]
+    "bad, match",
+    [([math.nan, 0.0, 4.0, 4.0], "box 1 of sample 2 is NaN"), ([6.0, 0.0, 2.0, 4.0], "box 1 of sample 2 is inverted")],
 )
 def test_cutmix_refuses_bad_valid_boxes(bad, match):
     boxes = torch.tensor([[0.0, 0.0, 4.0, 4.0]]).repeat(4, 2, 1)  # (B, N=2, 4)
@@ -133,8 +150,10 @@ def test_audio_lengths_outside_the_clip_are_refused(lengths, transform):
 def test_audio_mixup_length_is_the_longer_clip_of_the_pair():
     mix = AudioMixUp(alpha=1.0, num_classes=3)
     lengths = torch.tensor([10, 100, 40, 70])
-    out = mix({"audio": torch.randn(4, 1, 100), "lengths": lengths, "label": torch.tensor([0, 1, 2, 0])},
-              generator=torch.Generator().manual_seed(0))
+    out = mix(
+        {"audio": torch.randn(4, 1, 100), "lengths": lengths, "label": torch.tensor([0, 1, 2, 0])},
+        generator=torch.Generator().manual_seed(0),
+    )
     lam, partner = mix.last_params["lam"], mix.last_params["index"]
     assert bool((lam < 1).any()) and not torch.equal(partner, torch.arange(4))
     expected = torch.where(lam < 1, torch.maximum(lengths, lengths[partner]), lengths)
@@ -208,7 +227,9 @@ def test_batch_augment_check_finite_on_audio():
 
 def test_device_augmenter_check_finite_names_the_sample():
     data = _nan_dataset()
-    batches = [(torch.stack([x for x, _ in data[i:i + 3]]), torch.tensor([y for _, y in data[i:i + 3]])) for i in (0, 3)]
+    batches = [
+        (torch.stack([x for x, _ in data[i : i + 3]]), torch.tensor([y for _, y in data[i : i + 3]])) for i in (0, 3)
+    ]
     aug = DeviceAugmenter(batches, A.RandomHorizontalFlip(), "cpu", mix=MixUp(num_classes=2), seed=0, check_finite=True)
     with pytest.raises(ValueError, match=r"batch 1, input\): sample 1 has NaN"):
         list(aug)
@@ -216,8 +237,12 @@ def test_device_augmenter_check_finite_names_the_sample():
 
 
 # ---- obscure errors --------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape, which", [((2, 3, 0, 8), "H"), ((2, 3, 8, 0), "W"), ((2, 0, 8, 8), "C"), ((0, 0, 8), "C, H")])
-@pytest.mark.parametrize("transform", [A.RandomResizedCrop(4), A.ColorJitter(0.4, 0.4), A.RandomRotation(10), A.RandomEqualize()])
+@pytest.mark.parametrize(
+    "shape, which", [((2, 3, 0, 8), "H"), ((2, 3, 8, 0), "W"), ((2, 0, 8, 8), "C"), ((0, 0, 8), "C, H")]
+)
+@pytest.mark.parametrize(
+    "transform", [A.RandomResizedCrop(4), A.ColorJitter(0.4, 0.4), A.RandomRotation(10), A.RandomEqualize()]
+)
 def test_zero_sized_images_are_refused(transform, shape, which):
     with pytest.raises(ValueError, match=f"zero-sized {which}"):
         transform(torch.rand(shape))
@@ -256,8 +281,9 @@ def test_numpy_images_with_negative_strides_decode():
 def test_batch_augment_errors_name_the_dataset_indices():
     data = [(torch.zeros(3, 4, 4, dtype=torch.uint8), torch.tensor([1.0, 0.0])) for _ in range(4)]
     data[3] = (data[3][0], torch.tensor([0.7, 0.7]))
-    loader = DataLoader(AugmentedDataset(data, seed=0), batch_size=2,
-                        collate_fn=BatchAugment(None, mix=MixUp(num_classes=2), seed=0))
+    loader = DataLoader(
+        AugmentedDataset(data, seed=0), batch_size=2, collate_fn=BatchAugment(None, mix=MixUp(num_classes=2), seed=0)
+    )
     with pytest.raises(ValueError, match=r"sample 1 does not sum to 1.*batch of dataset indices \[2, 3\]"):
         list(loader)
 

@@ -38,8 +38,16 @@ def _train(loader, epochs: int = 3, mixup_off_epoch: int = 2, distributed: bool 
         batches = 0
         for images, target in loader:
             batches += 1
-        log.append({"steps": steps, "batches": batches, "dataset": len(loader.dataset), "batch_size": loader.batch_size,
-                    "images": images, "target": target})
+        log.append(
+            {
+                "steps": steps,
+                "batches": batches,
+                "dataset": len(loader.dataset),
+                "batch_size": loader.batch_size,
+                "images": images,
+                "target": target,
+            }
+        )
     return log
 
 
@@ -55,6 +63,7 @@ def test_trainer_loop_reads_the_loader_api_and_turns_mixing_off():
     assert not _mixed(log[2]["target"]) and not aug.mixup_enabled and aug.mix.enabled is False
     pixels = log[2]["images"] * 255
     assert torch.allclose(pixels, pixels.round(), atol=1e-4)  # whole sample values: no longer blended
+
 
 def test_loader_attributes_read_through():
     aug = _augmenter()

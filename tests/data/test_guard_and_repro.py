@@ -20,11 +20,14 @@ def _views() -> list:
 
 
 # ---- the role is found through Subset and ConcatDataset -------------------------------------------
-@pytest.mark.parametrize("wrap", [
-    lambda val, train: Subset(val, [0, 1]),
-    lambda val, train: Subset(Subset(val, [0, 1, 2]), [1]),
-    lambda val, train: ConcatDataset([val, Subset(val, [0])]),
-])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda val, train: Subset(val, [0, 1]),
+        lambda val, train: Subset(Subset(val, [0, 1, 2]), [1]),
+        lambda val, train: ConcatDataset([val, Subset(val, [0])]),
+    ],
+)
 def test_random_transform_refused_through_wrappers(wrap) -> None:
     train, val, _ = _views()
     ds = wrap(val, train)
@@ -41,25 +44,32 @@ def test_mixed_roles_are_not_guarded() -> None:
 
 
 # ---- torchvision's deterministic transforms pass, its random ones do not ---------------------------
-@pytest.mark.parametrize("transform", [
-    tv.Resize(256),
-    tv.Compose([tv.Resize(256), tv.CenterCrop(224), tv.ToTensor(), tv.Normalize([0.5] * 3, [0.5] * 3)]),
-    tv.Compose([tv.PILToTensor(), tv.ConvertImageDtype(torch.float32)]),
-    v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Resize(256), v2.CenterCrop(224)]),
-], ids=["Resize", "Compose-v1", "PILToTensor", "Compose-v2"])
+@pytest.mark.parametrize(
+    "transform",
+    [
+        tv.Resize(256),
+        tv.Compose([tv.Resize(256), tv.CenterCrop(224), tv.ToTensor(), tv.Normalize([0.5] * 3, [0.5] * 3)]),
+        tv.Compose([tv.PILToTensor(), tv.ConvertImageDtype(torch.float32)]),
+        v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Resize(256), v2.CenterCrop(224)]),
+    ],
+    ids=["Resize", "Compose-v1", "PILToTensor", "Compose-v2"],
+)
 def test_torchvision_deterministic_accepted(transform) -> None:
     _, val, _ = _views()
     val.with_transform(transform)
 
 
-@pytest.mark.parametrize("transform, name", [
-    (tv.RandomCrop(4), "RandomCrop"),
-    (v2.RandAugment(), "RandAugment"),
-    (tv.ColorJitter(0.4), "ColorJitter"),
-    (tv.Compose([tv.Resize(256), tv.RandomHorizontalFlip()]), r"RandomHorizontalFlip \(Compose.transforms\[1\]\)"),
-    (v2.Compose([v2.ToImage(), v2.Compose([v2.Resize(8), v2.AutoAugment()])]), "AutoAugment"),
-    (A.Compose([A.Resize(256), A.CenterCrop(8), A.RandomCrop(4)]), r"RandomCrop \(Compose.transforms\[2\]\)"),
-])
+@pytest.mark.parametrize(
+    "transform, name",
+    [
+        (tv.RandomCrop(4), "RandomCrop"),
+        (v2.RandAugment(), "RandAugment"),
+        (tv.ColorJitter(0.4), "ColorJitter"),
+        (tv.Compose([tv.Resize(256), tv.RandomHorizontalFlip()]), r"RandomHorizontalFlip \(Compose.transforms\[1\]\)"),
+        (v2.Compose([v2.ToImage(), v2.Compose([v2.Resize(8), v2.AutoAugment()])]), "AutoAugment"),
+        (A.Compose([A.Resize(256), A.CenterCrop(8), A.RandomCrop(4)]), r"RandomCrop \(Compose.transforms\[2\]\)"),
+    ],
+)
 def test_random_member_named(transform, name: str) -> None:
     _, val, _ = _views()
     with pytest.raises(ValueError, match=name) as err:

@@ -60,7 +60,10 @@ def test_image_folder_matches_torchvision(folder):
     assert torch.equal(image.decode().contiguous(), torch.from_numpy(np.array(ref[0][0])).permute(2, 0, 1))
     # A torchvision-style transform gets PIL images, exactly as torchvision's ImageFolder gives them.
     tv_tf = torchvision.transforms.PILToTensor()
-    assert torch.equal(ImageFolder(str(folder), transform=tv_tf)[5][0], torchvision.datasets.ImageFolder(str(folder), transform=tv_tf)[5][0])
+    assert torch.equal(
+        ImageFolder(str(folder), transform=tv_tf)[5][0],
+        torchvision.datasets.ImageFolder(str(folder), transform=tv_tf)[5][0],
+    )
 
 
 def test_grayscale_files_keep_one_channel(folder):
@@ -74,7 +77,9 @@ def test_grayscale_files_keep_one_channel(folder):
 def test_lazy_crop_equals_full_decode_when_no_scale_is_skipped(folder):
     # Output larger than half of every crop: the JPEG decodes at full scale, the result is identical.
     lazy = AugmentedDataset(ImageFolder(str(folder)), A.RandomResizedCrop(300, scale=(0.5, 1.0)), seed=3)
-    full = AugmentedDataset(torchvision.datasets.ImageFolder(str(folder)), A.RandomResizedCrop(300, scale=(0.5, 1.0)), seed=3)
+    full = AugmentedDataset(
+        torchvision.datasets.ImageFolder(str(folder)), A.RandomResizedCrop(300, scale=(0.5, 1.0)), seed=3
+    )
     small = [i for i, (p, _) in enumerate(lazy.dataset.samples) if not p.endswith(("3.jpg", ".png"))]
     for i in small:
         assert torch.equal(lazy[i][0], full[i][0]), i
@@ -114,8 +119,14 @@ def test_decode_uses_a_reduced_scale_for_small_outputs(folder, monkeypatch):
 
 def test_pipeline_after_the_crop_runs_and_replays(folder):
     # (At full decoding scale: the output is more than half the crop, so the draws replay exactly.)
-    pipeline = A.Compose([A.RandomResizedCrop(300, scale=(0.5, 1.0)), A.RandomHorizontalFlip(),
-                          A.ColorJitter(0.3, 0.3, 0.3), A.Normalize([0.5] * 3, [0.25] * 3)])
+    pipeline = A.Compose(
+        [
+            A.RandomResizedCrop(300, scale=(0.5, 1.0)),
+            A.RandomHorizontalFlip(),
+            A.ColorJitter(0.3, 0.3, 0.3),
+            A.Normalize([0.5] * 3, [0.25] * 3),
+        ]
+    )
     img = LazyImage.open(str(folder / "emu" / "0.jpg"))
     out = transform_lazy(pipeline, img, torch.Generator().manual_seed(5))
     assert out.shape == (3, 300, 300) and out.dtype == torch.float32
@@ -187,8 +198,15 @@ def test_negative_index_is_the_same_sample_with_the_same_draws(folder):
 def test_split_pipeline_cuts_at_the_size_fix_and_at_the_float_conversion():
     from augloader.data import split_pipeline
 
-    pipeline = A.Compose([A.RandomResizedCrop(32), A.RandomHorizontalFlip(), A.TrivialAugmentWide(),
-                          A.Normalize([0.5] * 3, [0.2] * 3), A.RandomErasing(p=0.5)])
+    pipeline = A.Compose(
+        [
+            A.RandomResizedCrop(32),
+            A.RandomHorizontalFlip(),
+            A.TrivialAugmentWide(),
+            A.Normalize([0.5] * 3, [0.2] * 3),
+            A.RandomErasing(p=0.5),
+        ]
+    )
     names = lambda part: None if part is None else [type(t).__name__ for t in part.transforms]  # noqa: E731
     sample, batch, consumer = split_pipeline(pipeline)
     assert names(sample) == ["RandomResizedCrop", "RandomHorizontalFlip"] and consumer is None  # the flip fuses
@@ -203,7 +221,9 @@ def test_split_pipeline_cuts_at_the_size_fix_and_at_the_float_conversion():
     images = [torch.randint(0, 256, (3, 40 + 7 * i, 50 + 3 * i), dtype=torch.uint8) for i in range(4)]
     sample, batch, consumer = split_pipeline(pipeline, uint8_batch=True)
     stacked = torch.stack([sample(im, generator=torch.Generator().manual_seed(i)) for i, im in enumerate(images)])
-    out = consumer(batch(stacked, generator=torch.Generator().manual_seed(9)), generator=torch.Generator().manual_seed(1))
+    out = consumer(
+        batch(stacked, generator=torch.Generator().manual_seed(9)), generator=torch.Generator().manual_seed(1)
+    )
     assert stacked.dtype == torch.uint8 and out.shape == (4, 3, 32, 32) and out.dtype == torch.float32
     with pytest.raises(TypeError, match="augloader Transform"):
         split_pipeline(lambda x: x)

@@ -49,8 +49,12 @@ def _stream(urls: list[str], form: str = "dict"):
     return ds.rename(image="jpg;png", label="cls")  # keeps __key__ and __url__
 
 
-def _batches(urls: list[str], num_workers: int, batch_transform=None, form: str = "dict", seed: int = 0, epoch: int = 0):
-    ds = AugmentedDataset(_stream(urls, form), A.RandomResizedCrop(32), seed=seed, sample_key=-1 if form == "tuple" else None)
+def _batches(
+    urls: list[str], num_workers: int, batch_transform=None, form: str = "dict", seed: int = 0, epoch: int = 0
+):
+    ds = AugmentedDataset(
+        _stream(urls, form), A.RandomResizedCrop(32), seed=seed, sample_key=-1 if form == "tuple" else None
+    )
     ds.set_epoch(epoch)
     collate = BatchAugment(batch_transform, seed=0)
     return list(DataLoader(ds, batch_size=4, num_workers=num_workers, collate_fn=collate))
@@ -111,7 +115,9 @@ def test_rank_split_gives_disjoint_shards(shards, monkeypatch):
 
 
 def test_streams_without_names_fall_back_and_bad_sample_keys_are_clear(shards):
-    ds = AugmentedDataset(_stream(shards).map(lambda s: {k: v for k, v in s.items() if k != "__key__"}), A.RandomResizedCrop(32), seed=0)
+    ds = AugmentedDataset(
+        _stream(shards).map(lambda s: {k: v for k, v in s.items() if k != "__key__"}), A.RandomResizedCrop(32), seed=0
+    )
     assert isinstance(ds, AugmentedIterableDataset) and ds.sample_key is None
     assert len(list(ds)) == len(KEYS)  # keyed by (worker, position)
     with pytest.raises(TypeError, match="tuple position, but the sample is a dict"):
@@ -126,7 +132,7 @@ def test_streams_without_names_fall_back_and_bad_sample_keys_are_clear(shards):
 
 def _docs_block() -> str:
     text = (Path(__file__).parents[2] / "docs" / "data.md").read_text()
-    section = text[text.index("### Streams past one disk"):]
+    section = text[text.index("### Streams past one disk") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 

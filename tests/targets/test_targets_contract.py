@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
+from registry import REGISTRY, build
 
 from augloader._batch import slice_params
 
-from registry import REGISTRY, build
-
 # Pixel-kind containers holding geometric ops refuse targets (tested in test_targets_routing).
 _MIXED = {"RandAugment", "TrivialAugmentWide", "RandomApply", "RandomChoice", "ComposeAffineBlur"}
-NAMES = sorted(n for n in REGISTRY if n not in _MIXED and (build(n).kind == "geometric" or n.startswith("Compose")
-                                                            or n == "ResizeAntialias"))
+NAMES = sorted(
+    n
+    for n in REGISTRY
+    if n not in _MIXED and (build(n).kind == "geometric" or n.startswith("Compose") or n == "ResizeAntialias")
+)
 
 
 def _targets(b: int, h: int, w: int):

@@ -32,30 +32,56 @@ CASES = {
     "vflip": (A.RandomVerticalFlip(1.0), {"flip": torch.tensor([True])}, lambda x: TF.vertical_flip(x)),
     "affine": (
         A.RandomAffine(30, interpolation="nearest"),
-        {"angle": torch.tensor([17.0]), "translate": torch.tensor([[3.0, -2.0]]), "scale": torch.tensor([0.9]),
-         "shear": torch.tensor([[5.0, 0.0]])},
+        {
+            "angle": torch.tensor([17.0]),
+            "translate": torch.tensor([[3.0, -2.0]]),
+            "scale": torch.tensor([0.9]),
+            "shear": torch.tensor([[5.0, 0.0]]),
+        },
         lambda x: TF.affine(x, angle=17.0, translate=[3, -2], scale=0.9, shear=[5.0, 0.0]),
     ),
     "affine_no_rotation": (
         A.RandomAffine(0, interpolation="nearest"),
-        {"angle": torch.tensor([0.0]), "translate": torch.tensor([[-4.0, 5.0]]), "scale": torch.tensor([1.2]),
-         "shear": torch.tensor([[0.0, 0.0]])},
+        {
+            "angle": torch.tensor([0.0]),
+            "translate": torch.tensor([[-4.0, 5.0]]),
+            "scale": torch.tensor([1.2]),
+            "shear": torch.tensor([[0.0, 0.0]]),
+        },
         lambda x: TF.affine(x, angle=0.0, translate=[-4, 5], scale=1.2, shear=[0.0, 0.0]),
     ),
-    "rotation": (A.RandomRotation(40, interpolation="nearest"), {"angle": torch.tensor([-25.0])}, lambda x: TF.rotate(x, -25.0)),
-    "crop": (A.RandomCrop((30, 40)), {"top": torch.tensor([7]), "left": torch.tensor([11])}, lambda x: TF.crop(x, 7, 11, 30, 40)),
-    "resize": (A.Resize((36, 80), interpolation="nearest"), {"scale": torch.tensor([[80 / W, 36 / H]])},
-               lambda x: TF.resize(x, [36, 80], interpolation=TF.InterpolationMode.NEAREST_EXACT)),
+    "rotation": (
+        A.RandomRotation(40, interpolation="nearest"),
+        {"angle": torch.tensor([-25.0])},
+        lambda x: TF.rotate(x, -25.0),
+    ),
+    "crop": (
+        A.RandomCrop((30, 40)),
+        {"top": torch.tensor([7]), "left": torch.tensor([11])},
+        lambda x: TF.crop(x, 7, 11, 30, 40),
+    ),
+    "resize": (
+        A.Resize((36, 80), interpolation="nearest"),
+        {"scale": torch.tensor([[80 / W, 36 / H]])},
+        lambda x: TF.resize(x, [36, 80], interpolation=TF.InterpolationMode.NEAREST_EXACT),
+    ),
     "resized_crop": (
-        A.RandomResizedCrop((32, 32), interpolation="nearest"), {"box": torch.tensor([[10.0, 6.0, 40.0, 30.0]])},
+        A.RandomResizedCrop((32, 32), interpolation="nearest"),
+        {"box": torch.tensor([[10.0, 6.0, 40.0, 30.0]])},
         lambda x: TF.resized_crop(x, 6, 10, 30, 40, [32, 32], interpolation=TF.InterpolationMode.NEAREST_EXACT),
     ),
     "perspective": (
         A.RandomPerspective(0.5, p=1.0, interpolation="nearest"),
-        {"startpoints": torch.tensor([[[0.0, 0.0], [63.0, 0.0], [63.0, 47.0], [0.0, 47.0]]]),
-         "endpoints": torch.tensor([[[5.0, 3.0], [60.0, 1.0], [58.0, 44.0], [2.0, 46.0]]])},
-        lambda x: TF.perspective(x, [[0, 0], [63, 0], [63, 47], [0, 47]], [[5, 3], [60, 1], [58, 44], [2, 46]],
-                                 interpolation=TF.InterpolationMode.NEAREST),
+        {
+            "startpoints": torch.tensor([[[0.0, 0.0], [63.0, 0.0], [63.0, 47.0], [0.0, 47.0]]]),
+            "endpoints": torch.tensor([[[5.0, 3.0], [60.0, 1.0], [58.0, 44.0], [2.0, 46.0]]]),
+        },
+        lambda x: TF.perspective(
+            x,
+            [[0, 0], [63, 0], [63, 47], [0, 47]],
+            [[5, 3], [60, 1], [58, 44], [2, 46]],
+            interpolation=TF.InterpolationMode.NEAREST,
+        ),
     ),
 }
 

@@ -47,8 +47,11 @@ def _iou(a, b) -> float:
 
 
 @settings(max_examples=40, deadline=None)
-@given(boxes=boxes_and_labels(), seed=st.integers(0, 2**31 - 1),
-       which=st.sampled_from(["affine", "rotation", "perspective", "rrc", "crop_pad"]))
+@given(
+    boxes=boxes_and_labels(),
+    seed=st.integers(0, 2**31 - 1),
+    which=st.sampled_from(["affine", "rotation", "perspective", "rrc", "crop_pad"]),
+)
 def test_boxes_stay_inside_and_labels_aligned(boxes, seed, which):
     t = {
         "affine": A.RandomAffine(40, (0.3, 0.3), (0.5, 1.5), 15),
@@ -65,7 +68,12 @@ def test_boxes_stay_inside_and_labels_aligned(boxes, seed, which):
     out = t({"image": image, "boxes": boxes, "box_labels": labels}, generator=g)
     oh, ow = out["image"].shape[-2:]
     b, v = out["boxes"], out["boxes_valid"]
-    assert (b[..., 0::2] >= 0).all() and (b[..., 0::2] <= ow).all() and (b[..., 1::2] >= 0).all() and (b[..., 1::2] <= oh).all()
+    assert (
+        (b[..., 0::2] >= 0).all()
+        and (b[..., 0::2] <= ow).all()
+        and (b[..., 1::2] >= 0).all()
+        and (b[..., 1::2] <= oh).all()
+    )
     assert (b[..., 2] >= b[..., 0]).all() and (b[..., 3] >= b[..., 1]).all()
     assert torch.equal(out["box_labels"], labels)
     # the list form with the same params keeps the same boxes, labels filtered alongside
@@ -75,17 +83,25 @@ def test_boxes_stay_inside_and_labels_aligned(boxes, seed, which):
 
 
 @settings(max_examples=40, deadline=None)
-@given(boxes=boxes_and_labels(), seed=st.integers(0, 2**31 - 1),
-       which=st.sampled_from(["hflip", "vflip", "crop", "crop_pad", "center"]))
+@given(
+    boxes=boxes_and_labels(),
+    seed=st.integers(0, 2**31 - 1),
+    which=st.sampled_from(["hflip", "vflip", "crop", "crop_pad", "center"]),
+)
 def test_flips_and_crops_equal_the_box_of_the_moved_mask(boxes, seed, which):
     t = {
-        "hflip": A.RandomHorizontalFlip(), "vflip": A.RandomVerticalFlip(),
-        "crop": A.RandomCrop((20, 24)), "crop_pad": A.RandomCrop(36, padding=6), "center": A.CenterCrop((20, 50)),
+        "hflip": A.RandomHorizontalFlip(),
+        "vflip": A.RandomVerticalFlip(),
+        "crop": A.RandomCrop((20, 24)),
+        "crop_pad": A.RandomCrop(36, padding=6),
+        "center": A.CenterCrop((20, 50)),
     }[which]
     box = boxes[:, :1]
     mask = _filled(box[0, 0])
-    out = t({"image": torch.zeros(1, 3, H, W, dtype=torch.uint8), "boxes": box, "mask": mask},
-            generator=torch.Generator().manual_seed(seed))
+    out = t(
+        {"image": torch.zeros(1, 3, H, W, dtype=torch.uint8), "boxes": box, "mask": mask},
+        generator=torch.Generator().manual_seed(seed),
+    )
     expected = _mask_box(out["mask"])
     assert bool(out["boxes_valid"][0, 0]) == (expected is not None)
     if expected is not None:
@@ -105,8 +121,10 @@ def test_affine_without_rotation_matches_the_moved_mask(boxes, seed):
     box = torch.tensor([[[x0, y0, x1, y1]]])
     mask = _filled(box[0, 0])
     t = A.RandomAffine(0, (0.1, 0.1), (0.8, 1.5), interpolation="nearest")
-    out = t({"image": torch.zeros(1, 3, H, W, dtype=torch.uint8), "boxes": box, "mask": mask},
-            generator=torch.Generator().manual_seed(seed))
+    out = t(
+        {"image": torch.zeros(1, 3, H, W, dtype=torch.uint8), "boxes": box, "mask": mask},
+        generator=torch.Generator().manual_seed(seed),
+    )
     expected = _mask_box(out["mask"])
     if expected is None or not bool(out["boxes_valid"][0, 0]):
         return

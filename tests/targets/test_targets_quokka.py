@@ -67,17 +67,28 @@ def test_quokka_annotations_are_consistent_before_any_transform():
     assert _near(mask, points, 3).all()
 
 
-@pytest.mark.parametrize("pipeline", [
-    lambda: A.Compose([A.RandomAffine(35, (0.15, 0.15), (0.6, 1.3), 10), A.RandomResizedCrop((240, 320), scale=(0.2, 1.0))]),
-    lambda: A.Compose([A.RandomResizedCrop((256, 256), scale=(0.1, 0.6)), A.RandomHorizontalFlip()],
-                      targets={"flip_pairs": [(0, 1), (2, 3), (5, 6)]}),
-    lambda: A.Compose([A.RandomRotation(60), A.RandomPerspective(0.4, p=1.0), A.Resize((200, 300))]),
-])
+@pytest.mark.parametrize(
+    "pipeline",
+    [
+        lambda: A.Compose(
+            [A.RandomAffine(35, (0.15, 0.15), (0.6, 1.3), 10), A.RandomResizedCrop((240, 320), scale=(0.2, 1.0))]
+        ),
+        lambda: A.Compose(
+            [A.RandomResizedCrop((256, 256), scale=(0.1, 0.6)), A.RandomHorizontalFlip()],
+            targets={"flip_pairs": [(0, 1), (2, 3), (5, 6)]},
+        ),
+        lambda: A.Compose([A.RandomRotation(60), A.RandomPerspective(0.4, p=1.0), A.Resize((200, 300))]),
+    ],
+)
 def test_moved_box_encloses_moved_mask_and_keypoints_stay_on_it(pipeline):
     image, boxes, points, mask = _quokka()
     b = 12
-    batch = {"image": image.expand(b, -1, -1, -1), "boxes": boxes.expand(b, -1, -1), "keypoints": points.expand(b, -1, -1),
-             "mask": mask.expand(b, -1, -1)}
+    batch = {
+        "image": image.expand(b, -1, -1, -1),
+        "boxes": boxes.expand(b, -1, -1),
+        "keypoints": points.expand(b, -1, -1),
+        "mask": mask.expand(b, -1, -1),
+    }
     t = pipeline()
     out = t(batch, generator=torch.Generator().manual_seed(7))
     m = out["mask"]

@@ -41,8 +41,10 @@ def test_list_form_returns_lists_with_fields_aligned():
     lists = [boxes[0], boxes[1, :2], boxes[2, :0]]
     labels = [torch.arange(6), torch.tensor([10, 11]), torch.zeros(0, dtype=torch.int64)]
     # a crop to the left half drops the boxes on the right
-    out = A.RandomCrop((40, 20))({"image": image, "boxes": lists, "box_labels": labels},
-                                 params={"top": torch.zeros(3, dtype=torch.int64), "left": torch.zeros(3, dtype=torch.int64)})
+    out = A.RandomCrop((40, 20))(
+        {"image": image, "boxes": lists, "box_labels": labels},
+        params={"top": torch.zeros(3, dtype=torch.int64), "left": torch.zeros(3, dtype=torch.int64)},
+    )
     assert isinstance(out["boxes"], list) and len(out["boxes"]) == 3
     for src, lab, got, got_lab in zip(lists, labels, out["boxes"], out["box_labels"]):
         keep = src[:, 0] < 20
@@ -53,8 +55,10 @@ def test_list_form_returns_lists_with_fields_aligned():
 def test_padded_fields_stay_aligned_and_dropped_slots_are_invalid():
     image, boxes = _batch(n=8)
     labels = torch.arange(24).view(3, 8)
-    out = A.RandomCrop((40, 20))({"image": image, "boxes": boxes, "box_labels": labels},
-                                 params={"top": torch.zeros(3, dtype=torch.int64), "left": torch.zeros(3, dtype=torch.int64)})
+    out = A.RandomCrop((40, 20))(
+        {"image": image, "boxes": boxes, "box_labels": labels},
+        params={"top": torch.zeros(3, dtype=torch.int64), "left": torch.zeros(3, dtype=torch.int64)},
+    )
     assert torch.equal(out["box_labels"], labels)  # the padded form keeps slots: labels stay where they were
     assert torch.equal(out["boxes_valid"], boxes[..., 0] < 20)
     assert (out["boxes"][~out["boxes_valid"]] == 0).all()
@@ -75,17 +79,26 @@ def test_min_visibility_and_min_area_filter():
 def test_box_leaving_the_image_is_not_an_error():
     image = torch.zeros(2, 3, 20, 20, dtype=torch.uint8)
     boxes = torch.tensor([[[0.0, 0.0, 5.0, 5.0]], [[15.0, 15.0, 20.0, 20.0]]])
-    out = A.RandomAffine(0, translate=(0.5, 0.5))({"image": image, "boxes": boxes},
-                                                  params={"angle": torch.zeros(2), "translate": torch.tensor([[-10.0, 0], [10, 10]]),
-                                                          "scale": torch.ones(2), "shear": torch.zeros(2, 2)})
+    out = A.RandomAffine(0, translate=(0.5, 0.5))(
+        {"image": image, "boxes": boxes},
+        params={
+            "angle": torch.zeros(2),
+            "translate": torch.tensor([[-10.0, 0], [10, 10]]),
+            "scale": torch.ones(2),
+            "shear": torch.zeros(2, 2),
+        },
+    )
     assert out["boxes_valid"].tolist() == [[False], [False]]
 
 
-@pytest.mark.parametrize("bad, words", [
-    (torch.tensor([[[5.0, 1.0, 2.0, 4.0]]]), "box 0 of sample 0 has x2 < x1"),
-    (torch.tensor([[[1.0, 1.0, 2.0, 4.0], [1.0, float("nan"), 2.0, 3.0]]]), "box 1 of sample 0 is not finite"),
-    (torch.zeros(1, 2, 3), "shape"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (torch.tensor([[[5.0, 1.0, 2.0, 4.0]]]), "box 0 of sample 0 has x2 < x1"),
+        (torch.tensor([[[1.0, 1.0, 2.0, 4.0], [1.0, float("nan"), 2.0, 3.0]]]), "box 1 of sample 0 is not finite"),
+        (torch.zeros(1, 2, 3), "shape"),
+    ],
+)
 def test_malformed_boxes_name_box_and_sample(bad, words):
     with pytest.raises(ValueError, match=words):
         A.RandomHorizontalFlip()({"image": torch.zeros(1, 3, 8, 8), "boxes": bad})
@@ -100,9 +113,15 @@ def test_normalized_out_of_range_is_an_error():
 
 def test_chunked_execution_matches_one_chunk(monkeypatch):
     image, boxes = _batch(b=6, h=32, w=32, n=4)
-    mask = (torch.rand(6, 2, 32, 32, generator=torch.Generator().manual_seed(1)) > 0.5)
+    mask = torch.rand(6, 2, 32, 32, generator=torch.Generator().manual_seed(1)) > 0.5
     points = boxes[..., :2].clone()
-    batch = {"image": image, "boxes": boxes, "mask": mask, "keypoints": points, "box_labels": torch.arange(24).view(6, 4)}
+    batch = {
+        "image": image,
+        "boxes": boxes,
+        "mask": mask,
+        "keypoints": points,
+        "box_labels": torch.arange(24).view(6, 4),
+    }
     t = A.Compose([A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2)), A.RandomHorizontalFlip(), A.ColorJitter(0.2)])
     g = torch.Generator().manual_seed(0)
     one = t(batch, generator=g)
@@ -125,7 +144,9 @@ def test_mask_dtypes_and_fill():
     # (B, K, H, W) through an integer stage (crop + pad: the gather path) with an ignore index
     mask = torch.arange(2 * 3 * 16 * 16).view(2, 3, 16, 16) % 7
     t = A.Compose([A.RandomCrop(20, pad_if_needed=True)], targets={"mask_fill": 255})
-    out = t({"image": image, "mask": mask}, params={"0": {"top": torch.tensor([-2, -4]), "left": torch.tensor([-2, 0])}})["mask"]
+    out = t(
+        {"image": image, "mask": mask}, params={"0": {"top": torch.tensor([-2, -4]), "left": torch.tensor([-2, 0])}}
+    )["mask"]
     assert out.shape == (2, 3, 20, 20) and out[0, :, 0, 0].eq(255).all() and torch.equal(out[0, :, 2:18, 2:18], mask[0])
 
 
@@ -136,7 +157,9 @@ def test_keypoints_flip_pairs_and_invisible_outside():
     out = t({"image": image, "keypoints": points}, params={"0": {"flip": torch.tensor([True, False])}})
     assert out["keypoints"][0].tolist() == [[5.0, 5.0], [18.0, 5.0], [10.0, 1.0]]  # mirrored, then 0 <-> 1 swapped
     assert out["keypoints"][1].tolist() == points[1].tolist()
-    out = A.RandomCrop((10, 10))({"image": image, "keypoints": points}, params={"top": torch.tensor([0, 0]), "left": torch.tensor([0, 8])})
+    out = A.RandomCrop((10, 10))(
+        {"image": image, "keypoints": points}, params={"top": torch.tensor([0, 0]), "left": torch.tensor([0, 8])}
+    )
     assert out["keypoints_visible"].tolist() == [[True, False, False], [False, True, True]]
     assert out["keypoints"].shape == points.shape  # not removed
 
@@ -204,11 +227,16 @@ def test_fused_chain_cuts_targets_at_intermediate_frames():
 
 def test_list_of_bounding_boxes_per_image():
     image = torch.zeros(2, 3, 20, 30, dtype=torch.uint8)
-    boxes = [tv.BoundingBoxes(torch.tensor([[2.0, 3.0, 6.0, 9.0]]), format="XYXY", canvas_size=(20, 30)),
-             tv.BoundingBoxes(torch.zeros(0, 4), format="XYXY", canvas_size=(20, 30))]
+    boxes = [
+        tv.BoundingBoxes(torch.tensor([[2.0, 3.0, 6.0, 9.0]]), format="XYXY", canvas_size=(20, 30)),
+        tv.BoundingBoxes(torch.zeros(0, 4), format="XYXY", canvas_size=(20, 30)),
+    ]
     out = A.RandomHorizontalFlip(1.0)({"image": image, "boxes": boxes})
     assert all(isinstance(b, tv.BoundingBoxes) for b in out["boxes"])
-    assert out["boxes"][0].as_subclass(torch.Tensor).tolist() == [[24.0, 3.0, 28.0, 9.0]] and out["boxes"][1].shape == (0, 4)
+    assert out["boxes"][0].as_subclass(torch.Tensor).tolist() == [[24.0, 3.0, 28.0, 9.0]] and out["boxes"][1].shape == (
+        0,
+        4,
+    )
 
 
 def test_ellipse_mode_is_tighter_under_rotation_and_equal_under_scaling():
@@ -216,10 +244,14 @@ def test_ellipse_mode_is_tighter_under_rotation_and_equal_under_scaling():
     boxes = torch.tensor([[[15.0, 15.0, 25.0, 25.0]]])
     rot = {"0": {"angle": torch.tensor([45.0])}}
     corners = A.Compose([A.RandomRotation(45)])({"image": image, "boxes": boxes}, params=rot)["boxes"][0, 0]
-    ellipse = A.Compose([A.RandomRotation(45)], targets={"box_mode": "ellipse"})({"image": image, "boxes": boxes}, params=rot)["boxes"][0, 0]
+    ellipse = A.Compose([A.RandomRotation(45)], targets={"box_mode": "ellipse"})(
+        {"image": image, "boxes": boxes}, params=rot
+    )["boxes"][0, 0]
     torch.testing.assert_close(corners[2] - corners[0], torch.tensor(10 * 2**0.5), atol=1e-4, rtol=0)
     torch.testing.assert_close(ellipse, boxes[0, 0], atol=1e-4, rtol=0)  # a circle turns into itself
     scale = {"0": {"scale": torch.tensor([[2.0, 0.5]])}}
     a = A.Compose([A.Resize((20, 80))])({"image": image, "boxes": boxes}, params=scale)["boxes"]
-    b = A.Compose([A.Resize((20, 80))], targets={"box_mode": "ellipse"})({"image": image, "boxes": boxes}, params=scale)["boxes"]
+    b = A.Compose([A.Resize((20, 80))], targets={"box_mode": "ellipse"})(
+        {"image": image, "boxes": boxes}, params=scale
+    )["boxes"]
     torch.testing.assert_close(a, b)

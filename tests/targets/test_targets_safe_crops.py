@@ -26,11 +26,14 @@ def _kept_share(t, image, boxes, valid, seed=1):
     return good.sum(1) / valid.sum(1).clamp(min=1), good.any(1) | ~valid.any(1)
 
 
-@pytest.mark.parametrize("make", [
-    lambda rule: A.RandomResizedCrop(32, scale=(0.05, 0.5), bbox_safe=rule),
-    lambda rule: A.RandomCrop((40, 48), bbox_safe=rule),
-    lambda rule: A.RandomAffine(45, (0.3, 0.3), (0.6, 1.6), bbox_safe=rule),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rule: A.RandomResizedCrop(32, scale=(0.05, 0.5), bbox_safe=rule),
+        lambda rule: A.RandomCrop((40, 48), bbox_safe=rule),
+        lambda rule: A.RandomAffine(45, (0.3, 0.3), (0.6, 1.6), bbox_safe=rule),
+    ],
+)
 def test_all_any_and_fraction_rules_hold_per_sample(make):
     image, boxes, valid = _crowd()
     share, _ = _kept_share(make("all"), image, boxes, valid)
@@ -51,7 +54,10 @@ def test_all_any_and_fraction_rules_hold_per_sample(make):
 def test_safe_crop_is_random_not_always_the_fallback():
     image, boxes, valid = _crowd(b=32, n=1)
     t = A.RandomResizedCrop(32, scale=(0.3, 1.0), bbox_safe="all")
-    t({"image": image, "boxes": boxes, "boxes_valid": torch.ones(32, 1, dtype=torch.bool)}, generator=torch.Generator().manual_seed(0))
+    t(
+        {"image": image, "boxes": boxes, "boxes_valid": torch.ones(32, 1, dtype=torch.bool)},
+        generator=torch.Generator().manual_seed(0),
+    )
     box = t.last_params["box"]
     whole = (box == torch.tensor([0.0, 0.0, 80.0, 64.0])).all(1)
     assert whole.float().mean() < 0.5 and len({tuple(b.tolist()) for b in box}) > 16
@@ -79,20 +85,25 @@ def test_bad_bbox_safe_is_rejected(bad):
         A.RandomResizedCrop(16, bbox_safe=bad)
 
 
-@pytest.mark.parametrize("pipeline, invariances, words", [
-    ([A.RandomRotation(45)], {"max_rotation": 30}, "RandomRotation.*45.*max_rotation=30"),
-    ([A.RandomVerticalFlip()], {"vertical_flip": False}, "RandomVerticalFlip.*top-bottom"),
-    ([A.RandomApply([A.RandomHorizontalFlip(1.0)])], {"horizontal_flip": False}, "RandomHorizontalFlip"),
-    ([A.RandomAffine(10, shear=20)], {"max_shear": 5}, "RandomAffine.*shears up to 20"),
-    ([A.RandomPerspective()], {"perspective": False}, "RandomPerspective"),
-])
+@pytest.mark.parametrize(
+    "pipeline, invariances, words",
+    [
+        ([A.RandomRotation(45)], {"max_rotation": 30}, "RandomRotation.*45.*max_rotation=30"),
+        ([A.RandomVerticalFlip()], {"vertical_flip": False}, "RandomVerticalFlip.*top-bottom"),
+        ([A.RandomApply([A.RandomHorizontalFlip(1.0)])], {"horizontal_flip": False}, "RandomHorizontalFlip"),
+        ([A.RandomAffine(10, shear=20)], {"max_shear": 5}, "RandomAffine.*shears up to 20"),
+        ([A.RandomPerspective()], {"perspective": False}, "RandomPerspective"),
+    ],
+)
 def test_compose_rejects_a_broken_invariance_naming_the_transform(pipeline, invariances, words):
     with pytest.raises(ValueError, match=words):
         A.Compose(pipeline, invariances=invariances)
 
 
 def test_allowed_pipelines_and_bad_invariances():
-    A.Compose([A.RandomRotation(30), A.RandomHorizontalFlip()], invariances={"max_rotation": 30, "vertical_flip": False})
+    A.Compose(
+        [A.RandomRotation(30), A.RandomHorizontalFlip()], invariances={"max_rotation": 30, "vertical_flip": False}
+    )
     with pytest.raises(ValueError, match="unknown invariance"):
         A.Compose([A.RandomHorizontalFlip()], invariances={"rotation": 3})
 

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from augloader.config import ConfigError
-from augloader.text import ApertiumTranslator, BackTranslation, TranslationCache, build_text_transforms, load_text_config
+from augloader.text import (
+    ApertiumTranslator,
+    BackTranslation,
+    TranslationCache,
+    build_text_transforms,
+    load_text_config,
+)
 from augloader.text.cache import CacheError
 
 
@@ -68,8 +74,16 @@ def test_a_cache_that_became_a_directory_after_construction(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     "answer, error, message",
     [
-        (lambda texts: None, TypeError, "translator 'flaky' \\(en -> es\\) returned NoneType None, expected a list of 2 strings"),
-        (lambda texts: [None] * len(texts), TypeError, "translator 'flaky' \\(en -> es\\) returned NoneType None for text 0"),
+        (
+            lambda texts: None,
+            TypeError,
+            "translator 'flaky' \\(en -> es\\) returned NoneType None, expected a list of 2 strings",
+        ),
+        (
+            lambda texts: [None] * len(texts),
+            TypeError,
+            "translator 'flaky' \\(en -> es\\) returned NoneType None for text 0",
+        ),
         (lambda texts: "hola", TypeError, "returned str 'hola', expected a list of 2 strings"),
         (lambda texts: texts[:1], RuntimeError, "translator 'flaky' \\(en -> es\\) returned 1 texts for 2"),
         (lambda texts: [1, 2], TypeError, "returned int 1 for text 0 \\('one'\\), expected a str"),
