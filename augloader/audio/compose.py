@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
 
+from ..transforms._args import transform_list
 from .base import AudioShape, AudioTransform, Params
 
 __all__ = ["AudioCompose"]
@@ -27,20 +28,9 @@ class AudioCompose(AudioTransform):
 
     def __init__(self, transforms: Sequence[AudioTransform]) -> None:
         super().__init__()
-        if isinstance(transforms, AudioTransform):
-            raise TypeError(
-                f"AudioCompose takes a list of transforms; got a {type(transforms).__name__}, wrap it "
-                f"in a list: AudioCompose([{type(transforms).__name__}(...)])"
-            )
-        if isinstance(transforms, (str, bytes)) or not isinstance(transforms, Iterable):
-            raise TypeError(f"AudioCompose takes a list of transforms, got {type(transforms).__name__}")
         steps: list[AudioTransform] = []
-        for i, t in enumerate(list(transforms)):
-            if not isinstance(t, AudioTransform):
-                raise TypeError(f"AudioCompose: transforms[{i}] is a {type(t).__name__}, not an AudioTransform")
+        for t in transform_list(transforms, "AudioCompose", AudioTransform, "an AudioTransform"):
             steps.extend(t.transforms if isinstance(t, AudioCompose) else [t])
-        if not steps:
-            raise ValueError("AudioCompose needs at least one transform in transforms, got an empty list")
         for prev, nxt in zip(steps, steps[1:]):
             produced = prev.output_domain or prev.domain
             if nxt.domain != produced:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import reprlib
-from typing import Any, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 from ..ops.warp import INTERPOLATIONS, PADDING_MODES
 
@@ -240,3 +240,24 @@ def op_names(ops: Any, known: Sequence[str], label: str = "policy ops") -> tuple
     if unknown or not ops:
         raise ValueError(f"unknown {label} {unknown}; choose from {tuple(known)}")
     return ops
+
+
+def transform_list(transforms: Any, owner: str, kind: type, kind_name: str) -> list:
+    """A non-empty list of ``kind`` instances (a container's ``transforms`` argument).
+
+    Raises:
+        TypeError: a single transform (wrap it in a list), not a list, or an item of another type.
+        ValueError: an empty list.
+    """
+    if isinstance(transforms, kind):
+        name = type(transforms).__name__
+        raise TypeError(f"{owner} takes a list of transforms; got a {name}, wrap it in a list: {owner}([{name}(...)])")
+    if isinstance(transforms, (str, bytes)) or not isinstance(transforms, Iterable):
+        raise TypeError(f"{owner} takes a list of transforms, got {type(transforms).__name__} {show(transforms)}")
+    transforms = list(transforms)
+    if not transforms:
+        raise ValueError(f"{owner} needs at least one transform in transforms, got an empty list")
+    for i, t in enumerate(transforms):
+        if not isinstance(t, kind):
+            raise TypeError(f"{owner}: transforms[{i}] is a {type(t).__name__}, not {kind_name}")
+    return transforms

@@ -6,7 +6,7 @@ the choice is made between matrices, so they fuse with their neighbours into one
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -24,20 +24,7 @@ from .stages import Stage, execute, plan
 
 
 def _check_transforms(transforms: Sequence[Transform], owner: str) -> list[Transform]:
-    if isinstance(transforms, Transform):
-        raise TypeError(
-            f"{owner} takes a list of transforms; got a {type(transforms).__name__}, wrap it in a list: "
-            f"{owner}([{type(transforms).__name__}(...)])"
-        )
-    if isinstance(transforms, (str, bytes)) or not isinstance(transforms, Iterable):
-        raise TypeError(f"{owner} takes a list of transforms, got {type(transforms).__name__} {_args.show(transforms)}")
-    transforms = list(transforms)
-    if not transforms:
-        raise ValueError(f"{owner} needs at least one transform in transforms, got an empty list")
-    for i, t in enumerate(transforms):
-        if not isinstance(t, Transform):
-            raise TypeError(f"{owner}: transforms[{i}] is a {type(t).__name__}, not an augloader Transform")
-    return transforms
+    return _args.transform_list(transforms, owner, Transform, "an augloader Transform")
 
 
 def _flatten(transforms: Sequence[Transform]) -> list[Transform]:

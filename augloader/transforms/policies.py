@@ -192,9 +192,8 @@ class TrivialAugmentWide(Transform):
         ``(B, C, H, W)`` (uint8 or float) -> same shape and dtype.
     """
 
-    whole_batch = True  # each op runs on the samples that drew it
-
     native = True
+    whole_batch = True  # each op runs on the samples that drew it
 
     def __init__(
         self,
