@@ -15,16 +15,25 @@ parsed mapping. Whatever a config author writes, reading it finishes fast or rai
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import yaml
 
 from ._repr import clip, short_repr
 
-__all__ = ["ConfigError", "MAX_CONFIG_BYTES", "MAX_CONFIG_DEPTH", "MAX_CONFIG_NODES", "check_tree", "read_config"]
+__all__ = [
+    "ConfigError",
+    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_DEPTH",
+    "MAX_CONFIG_NODES",
+    "check_tree",
+    "did_you_mean",
+    "read_config",
+]
 
 #: Largest config file read, in bytes (``max_bytes=`` raises it).
 MAX_CONFIG_BYTES = 1 << 20
@@ -41,6 +50,20 @@ class ConfigError(ValueError):
 
 
 ConfigError.__module__ = "augloader.config"  # where users import it from
+
+
+def did_you_mean(name: Any, choices: Any, renamed: Optional[Mapping[str, str]] = None) -> str:
+    """``"; did you mean 'X'?"`` for the valid choice closest to ``name``, or ``""`` (image, audio and text configs).
+
+    ``renamed`` maps deprecated names to their new ones: a name close to an old one suggests the new one.
+    Names that are not strings, or longer than 100 characters, get no suggestion (a bounded message).
+    """
+    if not isinstance(name, str) or len(name) > 100:
+        return ""
+    match = difflib.get_close_matches(name, sorted(map(str, choices)), n=1)
+    if not match and renamed:
+        match = [renamed[m] for m in difflib.get_close_matches(name, sorted(renamed), n=1)]
+    return f"; did you mean {match[0]!r}?" if match else ""
 
 
 def _line(mark: Any) -> str:

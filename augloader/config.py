@@ -34,7 +34,6 @@ record their arguments).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import enum
 import functools
 import inspect
@@ -50,6 +49,7 @@ import torch
 import yaml
 
 from ._config_read import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_NODES, ConfigError, read_config
+from ._config_read import did_you_mean as _closest
 from ._init_args import init_args, set_init_args
 from ._repr import clip, short_repr
 from .mix import MixUpCutMix
@@ -143,13 +143,6 @@ def mix_classes() -> dict[str, type]:
         for n in mix.__all__
         if inspect.isclass(getattr(mix, n)) and issubclass(getattr(mix, n), MixUpCutMix)
     }
-
-
-def _closest(name: Any, choices: Any) -> str:
-    if not isinstance(name, str) or len(name) > 100:
-        return ""
-    match = difflib.get_close_matches(name, sorted(choices), n=1)
-    return f"; did you mean {match[0]!r}?" if match else ""
 
 
 @functools.lru_cache(maxsize=None)
@@ -254,15 +247,23 @@ def _required_args(cls: type) -> tuple[str, ...]:
     )
 
 
-def _build(step: Any, path: str, registry: dict[str, type], kind: str) -> Any:
+def _build(
+    step: Any, path: str, registry: Mapping[str, type], kind: str, aliases: Optional[Mapping[str, type]] = None
+) -> Any:
+    """Builds one ``{Name: {arguments}}`` step of ``registry`` (or of ``aliases``: deprecated names, accepted
+    but never suggested); every mistake is a :class:`ConfigError` naming ``path``."""
     name, args = _split_step(step, path)
     if kind == "transform" and name in NOT_IN_CONFIGS:
         raise ConfigError(f"{path}: {name} cannot be named in a config ({NOT_IN_CONFIGS[name]})")
-    if name not in registry:
+    aliases = aliases or {}
+    if name not in registry and name not in aliases:
+        renamed = {old: getattr(c, "_deprecated_alias_of", c).__name__ for old, c in aliases.items()}
         raise ConfigError(
-            f"{path}: unknown {kind} {short_repr(name, 60)}{_closest(name, registry)}{_other_domain(name, kind)}"
+            f"{path}: unknown {kind} {short_repr(name, 60)}{_closest(name, registry, renamed)}"
+            f"{_other_domain(name, kind)}"
         )
-    cls = registry[name]
+    named = registry[name] if name in registry else aliases[name]
+    cls = getattr(named, "_deprecated_alias_of", named)  # a deprecated alias: read the new class's signature
     where = f"{path}.{name}"
     accepted = _accepted_args(cls)
     for key in args:
@@ -281,9 +282,11 @@ def _build(step: Any, path: str, registry: dict[str, type], kind: str) -> Any:
         steps = kwargs["transforms"]
         if isinstance(steps, (str, Mapping)) or not isinstance(steps, list) or not steps:
             raise ConfigError(f"{where}.transforms: must be a non-empty list of steps, got {short_repr(steps)}")
-        kwargs["transforms"] = [_build(s, f"{where}.transforms[{i}]", registry, kind) for i, s in enumerate(steps)]
+        kwargs["transforms"] = [
+            _build(s, f"{where}.transforms[{i}]", registry, kind, aliases) for i, s in enumerate(steps)
+        ]
     try:
-        obj = cls(**kwargs)
+        obj = named(**kwargs)  # a deprecated alias warns here
     except (TypeError, ValueError, KeyError) as err:
         raise ConfigError(f"{where}: {clip(str(err), 500)}") from err
     if init_args(obj) is None:  # classes without the recording hook (mixing)
@@ -318,8 +321,16 @@ def _check_image_keys(spec: dict[str, Any], label: str) -> None:
 
 
 def _other_domain(name: Any, kind: str) -> str:
-    """A hint when an image pipeline names an audio transform."""
-    if kind != "transform" or not isinstance(name, str):
+    """A hint when an image pipeline names an audio transform, or an audio pipeline an image one."""
+    if not isinstance(name, str):
+        return ""
+    if kind == "audio transform":
+        return (
+            " (an image transform: audio configs take the transforms of augloader.audio)"
+            if name in transform_classes()
+            else ""
+        )
+    if kind != "transform":
         return ""
     from .audio.config import AUDIO_TRANSFORMS, DEPRECATED_AUDIO_TRANSFORMS
 

@@ -189,9 +189,9 @@ def test_kind_key_selects_the_loader(tmp_path):
 def test_audio_and_text_errors_through_from_config_are_config_errors():
     with pytest.raises(ConfigError, match="unknown audio transform 'Gian'"):
         from_config({"kind": "audio", "pipeline": ["Gian"]})
-    with pytest.raises(ConfigError, match=r"pipeline step 0 \(RandomGain\): "):
+    with pytest.raises(ConfigError, match=r"pipeline\[0\]\.RandomGain: "):
         from_config({"kind": "audio", "pipeline": [{"RandomGain": {"gain_db": [3, -3]}}]})
-    with pytest.raises(ConfigError, match="unknown text config sections"):
+    with pytest.raises(ConfigError, match="text: unknown section 'edaa'"):
         from_config({"kind": "text", "text": {"edaa": {}}})
     with pytest.raises(ConfigError, match="collate must be a mapping, got list"):
         from_config({"pipeline": ["RandomGain"], "collate": [1, 2]})
@@ -202,3 +202,78 @@ def test_audio_transform_in_an_image_config_gets_a_hint():
         ConfigError, match=r"unknown transform 'AudioGaussianNoise'.*\(an audio transform: add 'kind: audio'"
     ):
         from_config({"pipeline": ["AudioGaussianNoise"]})
+
+
+# ---- audio and text mistakes read like image ones: the place, then the closest valid name -------------------
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (
+            {"kind": "audio", "pipeline": ["RandomGian"]},
+            "pipeline[0]: unknown audio transform 'RandomGian'; did you mean 'RandomGain'?",
+        ),
+        (
+            {"kind": "audio", "pipeline": ["Gian"]},
+            "did you mean 'RandomGain'?",
+        ),  # close to a deprecated name: its new one
+        (
+            {"kind": "audio", "pipeline": ["RandomGain", {"RandomTimeShift": {"shfit": 0.1}}]},
+            "pipeline[1].RandomTimeShift: unknown argument 'shfit'; did you mean 'shift'?",
+        ),
+        (
+            {"kind": "audio", "pipeline": [{"RandomGain": {"p": "high"}}]},
+            "pipeline[0].RandomGain: argument 'p' must be a number, got str 'high'",
+        ),
+        (
+            {"kind": "audio", "pipeline": [{"RandomGain": {"gain_db": [3, -3]}}]},
+            "pipeline[0].RandomGain: gain_db range must have low <= high",
+        ),
+        ({"kind": "audio", "pipeline": [{"RandomGain": 3}]}, "pipeline[0].RandomGain: arguments must be a mapping"),
+        ({"kind": "audio", "pipeline": []}, "pipeline: must be a non-empty list of steps"),
+        (
+            {"kind": "audio", "pipeline": ["GaussianNoise"]},
+            "unknown audio transform 'GaussianNoise'; did you mean 'AudioGaussianNoise'? (an image transform",
+        ),
+        ({"kind": "audio", "pipline": ["RandomGain"]}, "unknown top-level key 'pipline'; did you mean 'pipeline'?"),
+        (
+            {"pipeline": ["RandomGain"], "collate": {"lenght": 8}},
+            "collate: unknown argument 'lenght'; did you mean 'length'?",
+        ),
+        ({"kind": "text", "text": {"back_translaton": {}}}, "text: unknown section 'back_translaton'; did you mean"),
+        (
+            {"kind": "text", "text": {"eda": {"alpha_s": 0.1}}},
+            "text.eda: unknown argument 'alpha_s'; did you mean 'alpha_sr'?",
+        ),
+        (
+            {"kind": "text", "text": {"eda": {"num_aug": "4"}}},
+            "text.eda: argument 'num_aug' must be an int, got str '4'",
+        ),
+        ({"kind": "text", "text": {"eda": {"num_aug": 0}}}, "text.eda: num_aug must be >= 1, got 0"),
+        ({"kind": "text", "text": {"eda": [1]}}, "text.eda: arguments must be a mapping"),
+        (
+            {"kind": "text", "text": {"back_translation": {"bach_size": 4}}},
+            "text.back_translation: unknown argument 'bach_size'; did you mean 'batch_size'?",
+        ),
+        (
+            {"kind": "text", "text": {"back_translation": {"p": "half"}}},
+            "text.back_translation: argument 'p' must be a number, got str 'half'",
+        ),
+        ({"kind": "text", "text": {"back_translation": {"timeout": -1}}}, "text.back_translation: timeout must be"),
+        (
+            {"kind": "text", "text": {"thesaurus": {"pth": "x"}, "eda": {}}},
+            "text.thesaurus: unknown argument 'pth'; did you mean 'path'?",
+        ),
+    ],
+)
+def test_audio_and_text_errors_name_the_place_and_the_closest_name(spec, message):
+    with pytest.raises(ConfigError) as info:
+        from_config(spec)
+    assert message in str(info.value)
+
+
+def test_deprecated_audio_name_still_builds_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="Gain is deprecated"):
+        config = from_config({"kind": "audio", "pipeline": [{"Gain": {"gain_db": [-1, 1]}}]})
+    assert type(config.pipeline.transforms[0]) is A.audio.RandomGain
+    with pytest.raises(ConfigError, match=r"pipeline\[0\]\.Gain: unknown argument 'gain'; did you mean 'gain_db'?"):
+        from_config({"kind": "audio", "pipeline": [{"Gain": {"gain": 1}}]})

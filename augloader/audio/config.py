@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
-from .._config_read import MAX_CONFIG_BYTES, ConfigError, read_config
-from .._init_args import init_args, set_init_args
-from .._repr import clip, short_repr
+from .._config_read import MAX_CONFIG_BYTES, ConfigError, did_you_mean, read_config
+from .._init_args import init_args
+from .._repr import short_repr
 from ._aliases import DEPRECATED_AUDIO_TRANSFORMS
 from .base import AudioTransform
 from .compose import AudioCompose
@@ -59,6 +59,7 @@ AUDIO_TRANSFORMS: dict[str, type[AudioTransform]] = {
     )
 }
 _COLLATE_KEYS = ("mode", "length", "crop")
+_TOP_LEVEL_KEYS = ("kind", "pipeline", "collate")
 
 
 @dataclass
@@ -72,36 +73,22 @@ class AudioConfig:
 def build_audio_pipeline(steps: Sequence[Any]) -> AudioCompose:
     """Builds an :class:`AudioCompose` from ``[{Name: {arg: value}}, "Name", ...]``.
 
+    Steps are built as image pipeline steps are (:func:`augloader.from_config`): the same checks and
+    messages, with the closest valid name for an unknown transform or argument. A deprecated name
+    (``Gain``, ...) warns and builds the new class.
+
     Raises:
-        ConfigError: (a ``ValueError``) an unknown name, a malformed step, or arguments the transform rejects.
+        ConfigError: (a ``ValueError``) an unknown name or argument, a malformed step, a missing or
+            wrongly typed argument, or arguments the transform rejects; the message names the step.
     """
+    from ..config import _build  # (augloader.config imports this module lazily)
+
     if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or not steps:
-        raise ConfigError(f"pipeline must be a non-empty list of steps, got {short_repr(steps)}")
-    transforms = []
-    for i, step in enumerate(steps):
-        if isinstance(step, str):
-            name, kwargs = step, {}
-        elif isinstance(step, Mapping) and len(step) == 1:
-            name, kwargs = next(iter(step.items()))
-            kwargs = {} if kwargs is None else kwargs
-        else:
-            raise ConfigError(f"pipeline step {i} must be 'Name' or {{Name: {{args}}}}, got {short_repr(step)}")
-        known = isinstance(name, str) and (name in AUDIO_TRANSFORMS or name in DEPRECATED_AUDIO_TRANSFORMS)
-        if not known:
-            raise ConfigError(
-                f"pipeline step {i}: unknown audio transform {short_repr(name, 60)}; known: {sorted(AUDIO_TRANSFORMS)}"
-            )
-        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
-            raise ConfigError(
-                f"pipeline step {i} ({name}): arguments must be a mapping {{name: value}}, got {short_repr(kwargs)}"
-            )
-        try:
-            cls = AUDIO_TRANSFORMS.get(name) or DEPRECATED_AUDIO_TRANSFORMS[name]  # an old name warns here
-            obj = cls(**kwargs)
-        except (TypeError, ValueError) as err:  # an unknown keyword, or a value the transform rejects
-            raise ConfigError(f"pipeline step {i} ({name}): {clip(str(err), 500)}") from err
-        set_init_args(obj, dict(kwargs))  # so augloader.to_config can write the step back
-        transforms.append(obj)
+        raise ConfigError(f"pipeline: must be a non-empty list of steps, got {short_repr(steps)}")
+    transforms = [
+        _build(step, f"pipeline[{i}]", AUDIO_TRANSFORMS, "audio transform", DEPRECATED_AUDIO_TRANSFORMS)
+        for i, step in enumerate(steps)
+    ]
     return AudioCompose(transforms)
 
 
@@ -124,18 +111,29 @@ def load_audio_config(source: Union[str, Path, Mapping[str, Any]], *, max_bytes:
         raise ConfigError(
             f"{label}: kind is {short_repr(spec['kind'], 40)}, not 'audio'; load it with augloader.from_config"
         )
-    unknown = set(spec) - {"kind", "pipeline", "collate"}
-    if unknown or "pipeline" not in spec:
-        raise ConfigError(
-            f"{label}: an audio config has keys 'pipeline' and optionally 'collate' and 'kind'; "
-            f"got {short_repr(sorted(map(str, spec)), 200)}"
-        )
+    for key in spec:
+        if key not in _TOP_LEVEL_KEYS:
+            raise ConfigError(
+                f"{label}: unknown top-level key {short_repr(key, 60)}{did_you_mean(key, _TOP_LEVEL_KEYS)} "
+                f"(an audio config has: {', '.join(_TOP_LEVEL_KEYS)})"
+            )
+    if "pipeline" not in spec:
+        raise ConfigError(f"{label}: an audio config needs a 'pipeline' list")
     collate = spec.get("collate") or {}
     if not isinstance(collate, Mapping):
         raise ConfigError(f"{label}: collate must be a mapping, got {type(collate).__name__} {short_repr(collate, 60)}")
-    if set(collate) - set(_COLLATE_KEYS):
-        raise ConfigError(f"{label}: collate accepts {_COLLATE_KEYS}, got {short_repr(sorted(map(str, collate)), 200)}")
+    _check_collate(collate, "collate")
     return AudioConfig(build_audio_pipeline(spec["pipeline"]), dict(collate))
+
+
+def _check_collate(collate: Mapping[str, Any], path: str) -> None:
+    """Refuses a ``collate`` key that :func:`~augloader.audio.pad_or_crop` does not take, suggesting the closest."""
+    for key in collate:
+        if key not in _COLLATE_KEYS:
+            raise ConfigError(
+                f"{path}: unknown argument {short_repr(key, 60)}{did_you_mean(key, _COLLATE_KEYS)} "
+                f"(collate takes: {', '.join(_COLLATE_KEYS)})"
+            )
 
 
 def _public_name(obj: AudioTransform, path: str) -> str:
@@ -178,8 +176,6 @@ def audio_to_config(obj: Union[AudioConfig, AudioTransform]) -> dict[str, Any]:
     else:
         out["pipeline"] = [_audio_step(pipeline, "pipeline[0]")]
     if isinstance(obj, AudioConfig) and obj.collate:
-        unknown = set(obj.collate) - set(_COLLATE_KEYS)
-        if unknown:
-            raise ConfigError(f"collate: accepts {_COLLATE_KEYS}, got {short_repr(sorted(map(str, unknown)), 200)}")
+        _check_collate(obj.collate, "collate")
         out["collate"] = _value(dict(obj.collate), "collate")
     return out

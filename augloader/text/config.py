@@ -9,12 +9,12 @@ only transforms built from a config can be written back.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._config_read import MAX_CONFIG_BYTES, ConfigError, read_config
+from .._config_read import MAX_CONFIG_BYTES, ConfigError, did_you_mean, read_config
 from .._init_args import init_args, set_init_args
-from .._repr import short_repr
+from .._repr import clip, short_repr
 from .apertium import ApertiumTranslator
 from .backtranslation import BackTranslation
 from .eda import EDA
@@ -25,34 +25,50 @@ __all__ = ["SECTIONS", "build_text_transforms", "load_text_config", "text_to_con
 #: The sections of a text config, in the order they are written.
 SECTIONS = ("thesaurus", "eda", "back_translation")
 
-_EDA_KEYS = {"alpha_sr", "alpha_ri", "alpha_rs", "p_rd", "num_aug", "protected", "stopwords", "seed"}
-_BT_KEYS = {"backend", "source", "pivot", "cache", "p", "batch_size", "timeout", "seed", "executable", "on_miss"}
+_EDA_KEYS = ("alpha_sr", "alpha_ri", "alpha_rs", "p_rd", "num_aug", "protected", "stopwords", "seed")
+_BT_KEYS = ("backend", "source", "pivot", "cache", "p", "batch_size", "timeout", "seed", "executable", "on_miss")
+_TRANSLATOR_KEYS = ("executable", "timeout")  # given to ApertiumTranslator, the rest to BackTranslation
+_THESAURUS_KEYS = ("source", "path")
 
 
-def _section(cfg: Mapping[str, Any], name: str, allowed: set[str]) -> dict[str, Any]:
+def _section(cfg: Mapping[str, Any], name: str, allowed: tuple[str, ...], path: str) -> dict[str, Any]:
+    """The section ``name`` as a dict, after refusing a non-mapping or an unknown key (with the closest one)."""
     sec = cfg.get(name) or {}
+    where = f"{path}.{name}"
     if not isinstance(sec, Mapping):
-        raise TypeError(f"text config section {name!r} must be a mapping, got {type(sec).__name__}")
-    unknown = set(sec) - allowed
-    if unknown:
-        raise ValueError(
-            f"unknown keys {short_repr(sorted(map(str, unknown)), 200)} in text config section {name!r}; "
-            f"allowed: {sorted(allowed)}"
+        raise ConfigError(
+            f"{where}: arguments must be a mapping {{name: value}}, got {type(sec).__name__} {short_repr(sec, 60)}"
         )
+    for key in sec:
+        if not isinstance(key, str):
+            raise ConfigError(f"{where}: argument names must be strings, got {short_repr(key, 60)}")
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown argument {short_repr(key, 60)}{did_you_mean(key, allowed)}")
     return dict(sec)
 
 
-def _thesaurus(cfg: Mapping[str, Any]) -> ThesaurusSource:
+def _thesaurus(cfg: Mapping[str, Any], path: str) -> ThesaurusSource:
     th = cfg.get("thesaurus", "mythes")
     if isinstance(th, Mapping):
-        if set(th) - {"source", "path"}:
-            raise ValueError(f"thesaurus config takes 'source' and 'path', got {short_repr(sorted(map(str, th)), 200)}")
+        th = _section(cfg, "thesaurus", _THESAURUS_KEYS, path)
         return th.get("path") or th.get("source", "mythes")
     return th
 
 
+def _construct(where: str, cls: Callable[..., Any], **kwargs: Any) -> Any:
+    """``cls(**kwargs)``, its argument errors (and a missing data file) raised as :class:`ConfigError` at ``where``."""
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError, KeyError, FileNotFoundError) as err:
+        raise ConfigError(f"{where}: {clip(str(err), 500)}") from err
+
+
 def build_text_transforms(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Create the transforms a text config describes.
+
+    Mistakes are reported as image configs report them (:func:`augloader.from_config`): a
+    :class:`~augloader.config.ConfigError` naming the place (``text.eda``), with the closest valid name
+    for an unknown section or argument, and a type check of plain int, float, bool and str arguments.
 
     Args:
         cfg: A mapping with optional ``thesaurus`` (``"mythes"``, ``"wordnet"``, a path, or
@@ -64,35 +80,43 @@ def build_text_transforms(cfg: Mapping[str, Any]) -> dict[str, Any]:
         ``{"eda": EDA, "back_translation": BackTranslation}`` for the sections present.
 
     Raises:
-        ValueError: Unknown keys or an unsupported backend.
+        ConfigError: (a ``ValueError``) an unknown section or key, a wrongly typed value, an unsupported
+            backend, or a value a transform rejects.
     """
+    from ..config import _check_simple_types  # (augloader.config imports this module lazily)
+
+    path = "text"
     if not isinstance(cfg, Mapping):
-        raise TypeError(f"text config must be a mapping, got {type(cfg).__name__}")
-    unknown = set(cfg) - {"thesaurus", "eda", "back_translation"}
-    if unknown:
-        raise ValueError(
-            f"unknown text config sections {short_repr(sorted(map(str, unknown)), 200)}; "
-            "allowed: back_translation, eda, thesaurus"
-        )
+        raise ConfigError(f"{path}: must be a mapping of sections, got {type(cfg).__name__} {short_repr(cfg, 60)}")
+    for key in cfg:
+        if key not in SECTIONS:
+            raise ConfigError(
+                f"{path}: unknown section {short_repr(key, 60)}{did_you_mean(key, SECTIONS)} "
+                f"(a text config has: {', '.join(SECTIONS)})"
+            )
     out: dict[str, Any] = {}
     if cfg.get("eda") is not None:
-        eda = _section(cfg, "eda", _EDA_KEYS)
-        out["eda"] = EDA(thesaurus=_thesaurus(cfg), **eda)
+        eda = _section(cfg, "eda", _EDA_KEYS, path)
+        _check_simple_types(EDA, eda, f"{path}.eda")
+        out["eda"] = _construct(f"{path}.eda", EDA, thesaurus=_thesaurus(cfg, path), **eda)
         recorded = {"thesaurus": cfg["thesaurus"]} if "thesaurus" in cfg else {}
         set_init_args(out["eda"], {**recorded, "eda": eda})  # the sections it came from, for to_config
     if cfg.get("back_translation") is not None:
-        bt = _section(cfg, "back_translation", _BT_KEYS)
+        where = f"{path}.back_translation"
+        bt = _section(cfg, "back_translation", _BT_KEYS, path)
         section = dict(bt)
         backend = bt.pop("backend", "apertium")
         if backend != "apertium":
-            raise ValueError(
-                f"unsupported back_translation backend {short_repr(backend, 60)}; only 'apertium' is configurable"
+            raise ConfigError(
+                f"{where}: unsupported backend {short_repr(backend, 60)}; only 'apertium' is configurable"
             )
-        translator = ApertiumTranslator(executable=bt.pop("executable", "apertium"), timeout=bt.pop("timeout", 300.0))
-        cache = bt.pop("cache", None)
-        if isinstance(cache, str):
-            cache = os.path.expanduser(cache)
-        out["back_translation"] = BackTranslation(translator, cache=cache, **bt)
+        translator_args = {k: bt.pop(k) for k in _TRANSLATOR_KEYS if k in bt}
+        _check_simple_types(ApertiumTranslator, translator_args, where)
+        _check_simple_types(BackTranslation, bt, where)
+        translator = _construct(where, ApertiumTranslator, **translator_args)
+        if isinstance(bt.get("cache"), str):
+            bt["cache"] = os.path.expanduser(bt["cache"])
+        out["back_translation"] = _construct(where, BackTranslation, translator=translator, **bt)
         set_init_args(out["back_translation"], {"back_translation": section})
     return out
 

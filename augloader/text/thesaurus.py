@@ -107,7 +107,7 @@ class CallableThesaurus:
 
 
 ThesaurusSource = Union[
-    str, "os.PathLike[str]", Thesaurus, Mapping[str, Iterable[str]], Callable[[str], Iterable[str]], None
+    str, os.PathLike[str], Thesaurus, Mapping[str, Iterable[str]], Callable[[str], Iterable[str]], None
 ]
 
 

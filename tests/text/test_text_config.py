@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from augloader.config import ConfigError
 from augloader.text import EDA, BackTranslation, WordNetThesaurus, build_text_transforms, load_text_config
 from augloader.text.mythes import DEFAULT_MYTHES_PATH
 
@@ -33,15 +34,15 @@ def test_dict_config_options_and_errors(tmp_path: Path) -> None:
     assert set(built) == {"eda"}
     assert isinstance(built["eda"].lexicon.thesaurus, WordNetThesaurus)
     assert len(built["eda"].operations) == 3
-    with pytest.raises(ValueError, match="alpha_x"):
+    with pytest.raises(ConfigError, match="text.eda: unknown argument 'alpha_x'"):
         build_text_transforms({"eda": {"alpha_x": 0.1}})
-    with pytest.raises(ValueError, match="sections"):
+    with pytest.raises(ConfigError, match="text: unknown section 'edaa'; did you mean 'eda'"):
         build_text_transforms({"edaa": {}})
-    with pytest.raises(ValueError, match="backend"):
+    with pytest.raises(ConfigError, match="text.back_translation: unsupported backend 'google'"):
         build_text_transforms({"back_translation": {"backend": "google"}})
-    with pytest.raises(TypeError, match="YAML"):
+    with pytest.raises(ConfigError, match="text.eda: protected .*YAML"):
         build_text_transforms({"thesaurus": "wordnet", "eda": {"protected": [False]}})  # YAML `no`
-    with pytest.raises(ValueError, match="source"):
+    with pytest.raises(ConfigError, match="text.thesaurus: unknown argument 'file'"):
         build_text_transforms({"thesaurus": {"file": "x"}, "eda": {}})
     bad = tmp_path / "bad.yaml"
     bad.write_text("image: {}\n")
