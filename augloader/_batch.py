@@ -130,20 +130,85 @@ def from_working(image: Tensor, dtype: torch.dtype) -> Tensor:
 
 
 def slice_params(params: Any, index: slice | int) -> Any:
-    """Selects samples from a (nested) params dict whose tensors have a leading batch dimension."""
+    """Selects samples from (nested dicts / lists of) params whose tensors have a leading batch dimension."""
     if isinstance(params, Mapping):
         return {k: slice_params(v, index) for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return type(params)(slice_params(v, index) for v in params)
     if isinstance(params, Tensor) and params.dim() > 0:
         return params[index] if isinstance(index, slice) else params[index : index + 1]
     return params
 
 
-def params_to(params: Any, device: torch.device) -> Any:
-    """Moves every tensor of a (nested) params dict to ``device`` without blocking."""
+#: Byte alignment of each tensor inside a packed transfer buffer (the widest element, complex128).
+_PACK_ALIGN = 16
+
+
+def _host_tensors(params: Any, found: dict[int, Tensor], device: torch.device) -> None:
+    """Collects, by identity, the tensors of ``params`` that live elsewhere than ``device``."""
     if isinstance(params, Mapping):
-        return {k: params_to(v, device) for k, v in params.items()}
-    if isinstance(params, Tensor) and params.device != device:
-        if params.device.type == "cpu" and device.type == "cuda":
-            params = params.pin_memory()  # a copy from pinned memory does not wait for the stream
-        return params.to(device, non_blocking=True)
+        for v in params.values():
+            _host_tensors(v, found, device)
+    elif isinstance(params, (list, tuple)):
+        for v in params:
+            _host_tensors(v, found, device)
+    elif isinstance(params, Tensor) and params.device != device:
+        found.setdefault(id(params), params)
+
+
+def _replace(params: Any, moved: dict[int, Tensor]) -> Any:
+    if isinstance(params, Mapping):
+        return {k: _replace(v, moved) for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return type(params)(_replace(v, moved) for v in params)
+    if isinstance(params, Tensor):
+        return moved.get(id(params), params)
     return params
+
+
+def _pack(tensors: Sequence[Tensor], device: torch.device) -> list[Tensor]:
+    """Moves CPU ``tensors`` to ``device`` as one byte buffer: one (pinned, non-blocking) copy.
+
+    Each tensor's bytes start at a multiple of ``_PACK_ALIGN`` so that its slice of the device buffer
+    can be viewed back as its dtype and shape (views only: no kernel runs on the device).
+    """
+    offsets, total = [], 0
+    for t in tensors:
+        offsets.append(total)
+        nbytes = t.numel() * t.element_size()
+        total += -(-nbytes // _PACK_ALIGN) * _PACK_ALIGN
+    pin = device.type == "cuda" and torch.cuda.is_available()
+    host = torch.empty(max(total, 1), dtype=torch.uint8, pin_memory=pin)
+    for t, start in zip(tensors, offsets):
+        nbytes = t.numel() * t.element_size()
+        if nbytes:
+            flat = t.detach().contiguous().reshape(-1)
+            host[start : start + nbytes].copy_(flat.view(torch.uint8) if flat.dtype != torch.uint8 else flat)
+    buffer = host.to(device, non_blocking=pin)
+    out = []
+    for t, start in zip(tensors, offsets):
+        nbytes = t.numel() * t.element_size()
+        piece = buffer[start : start + nbytes]
+        out.append((piece.view(t.dtype) if t.dtype != torch.uint8 else piece).view(t.shape))
+    return out
+
+
+def params_to(params: Any, device: torch.device | str) -> Any:
+    """Moves every tensor of (nested dicts / lists / tuples of) params to ``device``.
+
+    From the CPU to another device the tensors travel packed in one buffer: one host-to-device copy per
+    call, non-blocking from pinned memory on CUDA, whatever the number of parameter tensors. A tensor
+    that appears several times is moved once. Other moves (device to CPU, between devices) are per tensor.
+    """
+    device = torch.device(device)
+    found: dict[int, Tensor] = {}
+    _host_tensors(params, found, device)
+    if not found:
+        return params
+    tensors = list(found.values())
+    packable = [t for t in tensors if t.device.type == "cpu" and device.type != "cpu" and not t.requires_grad]
+    moved = dict(zip((id(t) for t in packable), _pack(packable, device))) if packable else {}
+    for t in tensors:
+        if id(t) not in moved:
+            moved[id(t)] = t.to(device, non_blocking=True)
+    return _replace(params, moved)

@@ -19,8 +19,25 @@ def gaussian_kernels(kernel_size: int, sigma: Tensor) -> Tensor:
     return k / k.sum(dim=1, keepdim=True)
 
 
-def gaussian_blur(image: Tensor, kernel_size: tuple[int, int], sigma: Tensor) -> Tensor:
+def channel_kernels(kernel_size: tuple[int, int], sigma: Tensor, channels: int) -> tuple[Tensor, Tensor]:
+    """:func:`gaussian_blur`'s kernels, one per sample repeated over its channels (parameter-sized).
+
+    Shape:
+        ``sigma: (B, 2)`` -> ``(B, C, kx)`` and ``(B, C, ky)``.
+    """
+    kx, ky = kernel_size
+    wx = gaussian_kernels(kx, sigma[:, 0])  # (B, kx)
+    wy = gaussian_kernels(ky, sigma[:, 1])  # (B, ky)
+    b = sigma.shape[0]
+    return wx.unsqueeze(1).expand(b, channels, kx).contiguous(), wy.unsqueeze(1).expand(b, channels, ky).contiguous()
+
+
+def gaussian_blur(
+    image: Tensor, kernel_size: tuple[int, int], sigma: Tensor, kernels: tuple[Tensor, Tensor] | None = None
+) -> Tensor:
     """Blurs each sample with its own ``(sigma_x, sigma_y)``: two 1-D passes, reflect padding.
+
+    ``kernels``: :func:`channel_kernels` of ``sigma`` computed beforehand (e.g. on the host), else here.
 
     Shape:
         ``image: (B, C, H, W)``, ``sigma: (B, 2)`` -> ``(B, C, H, W)``.
@@ -29,13 +46,12 @@ def gaussian_blur(image: Tensor, kernel_size: tuple[int, int], sigma: Tensor) ->
     if image.numel() == 0:
         return image.clone()
     kx, ky = kernel_size
-    wx = gaussian_kernels(kx, sigma[:, 0]).to(image.dtype)  # (B, kx)
-    wy = gaussian_kernels(ky, sigma[:, 1]).to(image.dtype)  # (B, ky)
+    wx, wy = kernels if kernels is not None else channel_kernels(kernel_size, sigma, c)  # (B, C, k)
     # One reflect pad for both passes: padding rows commutes with the horizontal blur.
     x = F.pad(image.reshape(1, b * c, h, w), (kx // 2, kx // 2, ky // 2, ky // 2), mode="reflect")
     # One group per (sample, channel): the sample's kernel repeated over its channels.
-    x = F.conv2d(x, wx.repeat_interleave(c, dim=0).view(b * c, 1, 1, kx), groups=b * c)
-    x = F.conv2d(x, wy.repeat_interleave(c, dim=0).view(b * c, 1, ky, 1), groups=b * c)
+    x = F.conv2d(x, wx.to(image.dtype).reshape(b * c, 1, 1, kx), groups=b * c)
+    x = F.conv2d(x, wy.to(image.dtype).reshape(b * c, 1, ky, 1), groups=b * c)
     return x.view(b, c, h, w)
 
 

@@ -17,7 +17,7 @@ from .._batch import Batch, BatchView, params_to
 from .._init_args import record_init_args
 from . import _args
 from ._types import Params, Shape, Tail
-from .stages import box_targets, execute, plan  # the engine; it imports this module for annotations only
+from .stages import box_targets, execute, plan, prepare  # the engine; it imports this module for annotations only
 
 __all__ = ["Params", "Shape", "Tail", "Transform", "check_probability"]
 
@@ -129,6 +129,16 @@ class Transform(nn.Module):
         """Dtype delivered for an input of ``dtype`` (only conversions change it)."""
         return dtype
 
+    def prepare(self, params: Params, shape: Shape) -> Params:
+        """Pixel transforms: completes ``params`` with the parameter-sized algebra of :meth:`apply`.
+
+        Runs where the params live (the host, when freshly drawn) before they move to the batch's
+        device, so that :meth:`apply` finds per-sample matrices or kernels ready and only touches pixels.
+        Returns ``params`` itself or a new dict holding them plus ``(B, ...)`` tensors; ``shape`` is the
+        input ``(B, C, H, W)`` of this transform. The default has nothing to prepare.
+        """
+        return params
+
     def sub_transforms(self) -> list[Transform]:
         """The transforms a container runs inside itself (its ``transforms``); empty for a leaf."""
         return list(getattr(self, "transforms", ()))
@@ -148,12 +158,19 @@ class Transform(nn.Module):
                 params = self.sample_params(tuple(view.image.shape), generator, targets=targets)
             else:
                 params = self.sample_params(tuple(view.image.shape), generator)
-        params = params_to(params, view.image.device)
+        stages, param_list = self._stages(params)
+        # Prepare (parameter-sized algebra where the params live), then one copy of everything to the device.
+        params, prepared = params_to((params, prepare(stages, param_list, tuple(view.image.shape))), view.image.device)
         self.last_params = params
-        return self._run(view, params)
+        return self._run(view, params, prepared)
 
-    def _run(self, view: BatchView, params: Params) -> Batch:
-        return execute(plan([self]), view, [params])
+    def _stages(self, params: Params) -> tuple[list, list[Params]]:
+        """The execution stages and the params of each transform they run, in pipeline order."""
+        return plan([self]), [params]
+
+    def _run(self, view: BatchView, params: Params, prepared: Optional[list] = None) -> Batch:
+        stages, param_list = self._stages(params)
+        return execute(stages, view, param_list, prepared=prepared)
 
     def extra_repr(self) -> str:
         return f"p={self.p}" if self.p != 1.0 else ""

@@ -79,74 +79,102 @@ class ColorJitter(Transform):
 
     accepts_tail = True
 
+    def _segments(self, channels: int) -> tuple[str, ...]:
+        """The colour-matrix segments :meth:`apply` runs: one for all four ops, or those before and after
+        an exact hue step."""
+        if self._uses(self.hue, 0.0) and channels == 3 and self.hue_mode == "hsv":
+            return ("before_hue", "after_hue")
+        return ("all",)
+
+    def prepare(self, params: Params, shape: Shape) -> Params:
+        """Each segment's colour matrix ``M (B, C, C)`` and mean map ``A (B, C, C)``: the segment maps a
+        pixel ``x`` to ``M x + A mu``, ``mu`` its input's channel means (contrast blends with the mean
+        luma, and the running mean is linear in ``mu``). Parameter-sized algebra only."""
+        b, c = shape[0], shape[1]
+        order = params["order"]
+        dev = order.device
+        segments = self._segments(c)
+        if segments == ("all",):
+            positions = {"all": torch.ones_like(order, dtype=torch.bool)}
+        else:
+            hue_pos = (order == 3).to(torch.int64).argmax(dim=1, keepdim=True)  # (B, 1)
+            k = torch.arange(4, device=dev).view(1, 4)
+            positions = {"before_hue": k < hue_pos, "after_hue": k > hue_pos}
+        ident = torch.eye(c, device=dev).expand(b, c, c)
+        mb, _ = C.brightness_matrix(params["brightness"].float(), c)
+        ms, _ = C.saturation_matrix(params["saturation"].float(), c)
+        f = params["contrast"].float().view(-1, 1, 1)
+        mc = f * torch.eye(c, device=dev)
+        # contrast adds (1 - f) * gray(mean) to every channel: K @ mean, K = (1 - f) 1 w^T
+        to_gray = torch.ones(c, 1, device=dev) * C._weights(c, dev).view(1, -1)
+        k_contrast = (1.0 - f) * to_gray
+        use_linear_hue = self.hue_mode == "linear" and c == 3
+        mh = C.hue_rotation_matrix(params["hue"]) if use_linear_hue else ident
+        out = dict(params)
+        for name, active in positions.items():
+            # x -> m x + a_off mu, and the running channel mean -> a_mean mu. Contrast is the only step
+            # with an offset and comes once per order, so the mean is read at most once per segment.
+            m, a_off, a_mean = ident, torch.zeros_like(ident), ident
+            for step in range(4):
+                op = order[:, step]
+
+                def sel(i: int) -> Tensor:
+                    return (active[:, step] & (op == i)).view(b, 1, 1)
+
+                step_m = torch.where(
+                    sel(0), mb, torch.where(sel(1), mc, torch.where(sel(2), ms, torch.where(sel(3), mh, ident)))
+                )
+                k = torch.where(sel(1), k_contrast, torch.zeros_like(k_contrast))  # the step's offset per mean
+                m = step_m @ m
+                a_off = step_m @ a_off + k @ a_mean
+                a_mean = step_m @ a_mean
+            out[f"{name}_matrix"], out[f"{name}_mean_map"] = m.contiguous(), a_off.contiguous()
+        return out
+
     def _segment(
-        self, image: Tensor, params: Params, positions: Tensor, tail: Optional[Tail] = None, input_scale: float = 1.0
+        self, image: Tensor, params: Params, name: str, tail: Optional[Tail] = None, input_scale: float = 1.0
     ) -> Tensor:
-        """Applies the linear ops whose position is flagged in ``positions (B, 4)`` as one colour matrix,
-        clamped to ``[0, 1]`` and then mapped by the per-channel ``tail`` affine if given. The input
-        holds values in ``[0, input_scale]``; the factor is folded into the matrix."""
+        """One segment's colour matrix in one pass, clamped to ``[0, 1]`` and then mapped by the
+        per-channel ``tail`` affine if given. The input holds values in ``[0, input_scale]``; the factor
+        is folded into the matrix."""
         b, c = image.shape[:2]
         dev = image.device
-        m = torch.eye(c, device=dev).expand(b, c, c)
-        o = torch.zeros(b, c, device=dev)
-        uses_contrast = self._uses(self.contrast, 1.0)
-        mu = image.mean(dim=(2, 3)).float() / input_scale if uses_contrast else None  # (B, C) running channel means
-        w = C._weights(c, dev)
-        ident = torch.eye(c, device=dev).expand(b, c, c)
-        zero = torch.zeros(b, c, device=dev)
-        order = params["order"]
-        for k in range(4):
-            op = order[:, k]
-            active = positions[:, k]
-            mb, ob = C.brightness_matrix(params["brightness"], c)
-            ms, os_ = C.saturation_matrix(params["saturation"], c)
-            if uses_contrast:
-                mc, oc = C.contrast_matrix(params["contrast"], (mu @ w), c)
-            else:
-                mc, oc = ident, zero
-            sel = lambda i: (active & (op == i)).view(b, 1, 1)  # noqa: E731
-            mh = C.hue_rotation_matrix(params["hue"]) if self.hue_mode == "linear" and c == 3 else ident
-            step_m = torch.where(
-                sel(0), mb, torch.where(sel(1), mc, torch.where(sel(2), ms, torch.where(sel(3), mh, ident)))
-            )
-            step_o = torch.where(
-                sel(0)[..., 0], ob, torch.where(sel(1)[..., 0], oc, torch.where(sel(2)[..., 0], os_, zero))
-            )
-            m = step_m @ m
-            o = (step_m @ o.unsqueeze(-1)).squeeze(-1) + step_o
-            if mu is not None:
-                mu = (step_m @ mu.unsqueeze(-1)).squeeze(-1) + step_o
+        m = params[f"{name}_matrix"]
         if input_scale != 1.0:
-            m = m / input_scale
+            m = m * (1.0 / input_scale)
+        if self._uses(self.contrast, 1.0):
+            mu = image.mean(dim=(2, 3), dtype=torch.float32)  # (B, C) in [0, input_scale]
+            o = torch.bmm(params[f"{name}_mean_map"], mu.unsqueeze(-1)).view(b, c)
+            if input_scale != 1.0:
+                o = o.mul_(1.0 / input_scale)
+        else:
+            o = torch.zeros((), device=dev).expand(b, c)
         if tail is None:
             return C.color_affine(image, m, o)
-        scale, bias = (const(v.tolist(), dev) for v in tail)  # tail lives on the CPU
-        out = C.color_affine(image, scale.view(1, c, 1) * m, scale.view(1, c) * o + bias.view(1, c), clamp=False)
-        # Clamp each channel to the image of [0, 1] under the tail; the bounds are host constants of the
-        # Normalize, so scalar clamps on channel views (no tensor-bound clamp, no device sync).
-        for ch, (s_c, b_c) in enumerate(zip(tail[0].tolist(), tail[1].tolist())):
-            out[:, ch].clamp_(min(b_c, s_c + b_c), max(b_c, s_c + b_c))
-        return out
+        scale, bias = const(tail[0], dev), const(tail[1], dev)
+        out = C.color_affine(image, scale.view(1, c, 1) * m, torch.addcmul(bias, scale, o), clamp=False)
+        # Clamp each channel to the image of [0, 1] under the tail (bounds: host constants of the Normalize).
+        low = const([min(b_, s + b_) for s, b_ in zip(*tail)], dev).view(1, c, 1, 1)
+        high = const([max(b_, s + b_) for s, b_ in zip(*tail)], dev).view(1, c, 1, 1)
+        return out.clamp_(low, high)
 
     def apply(self, image: Tensor, params: Params, tail: Optional[Tail] = None, input_scale: float = 1.0) -> Tensor:
         """Runs the jitter. ``tail`` (per-channel scale, bias) is a following Normalize folded into the
         last pass; ``input_scale`` a value scale of the input folded into the first."""
+        segments = self._segments(image.shape[1])
+        if f"{segments[0]}_matrix" not in params:  # called directly, not through the engine
+            params = self.prepare(params, tuple(image.shape))
         linear = any(self._uses(r, 1.0) for r in (self.brightness, self.contrast, self.saturation))
-        order = params["order"]
-        use_hue = self._uses(self.hue, 0.0) and image.shape[1] == 3
-        if use_hue and self.hue_mode == "linear":
-            linear, use_hue = True, False  # the hue rotation is one more matrix of the segment
-        if not use_hue:
+        linear = linear or (self.hue_mode == "linear" and self._uses(self.hue, 0.0) and image.shape[1] == 3)
+        if segments == ("all",):
             if linear or tail is not None or input_scale != 1.0:
-                return self._segment(image, params, torch.ones_like(order, dtype=torch.bool), tail, input_scale)
+                return self._segment(image, params, "all", tail, input_scale)
             return image
-        hue_pos = (order == 3).to(torch.int64).argmax(dim=1, keepdim=True)  # (B, 1)
-        k = torch.arange(4, device=order.device).view(1, 4)
         if linear or input_scale != 1.0:
-            image = self._segment(image, params, k < hue_pos, input_scale=input_scale)
+            image = self._segment(image, params, "before_hue", input_scale=input_scale)
         image = C.adjust_hue(image, params["hue"])
         if linear or tail is not None:
-            image = self._segment(image, params, k > hue_pos, tail)
+            image = self._segment(image, params, "after_hue", tail)
         return image
 
     def extra_repr(self) -> str:

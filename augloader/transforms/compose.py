@@ -142,9 +142,12 @@ class Compose(Transform):
             dtype = t.output_dtype(dtype)
         return dtype
 
-    def _run(self, view: BatchView, params: Params):
-        stages = self.stages
-        return execute(stages, view, [params[str(i)] for i in range(len(self.transforms))], self.target_options)
+    def _stages(self, params: Params) -> tuple[list, list[Params]]:
+        return self.stages, [params[str(i)] for i in range(len(self.transforms))]
+
+    def _run(self, view: BatchView, params: Params, prepared: Optional[list] = None):
+        stages, param_list = self._stages(params)
+        return execute(stages, view, param_list, self.target_options, prepared)
 
     def __repr__(self) -> str:
         lines = [f"  {i}: {t!r}" for i, t in enumerate(self.transforms)]

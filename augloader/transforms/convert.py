@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import torch
 from torch import Tensor
 
 from .._batch import Batch, BatchView, from_working, to_working
+from .._const import const
 from ..ops import color as C
 from . import _args
 from .base import Params, Transform
@@ -55,14 +56,15 @@ class Normalize(Transform):
             raise ValueError(
                 f"Normalize has {self.mean.numel()} channel statistics, the image has {image.shape[1]} channels"
             )
-        std = self.std.to(image.device) * input_scale
-        return C.normalize(image, self.mean.to(image.device), std, bias_std=self.std.to(image.device))
+        dev = image.device  # host constants, cached per device: no copy per call
+        std = const([s * input_scale for s in self._std], dev)
+        return C.normalize(image, const(self._mean, dev), std, bias_std=const(self._std, dev))
 
-    def channel_affine(self) -> tuple[Tensor, Tensor]:
-        """``(scale, bias)`` with ``normalize(x) = x * scale + bias`` for ``x`` in ``[0, 1]``, on the CPU
-        (host constants: reading them never waits for a device)."""
-        mean, std = torch.tensor(self._mean), torch.tensor(self._std)
-        return 1.0 / std, -mean / std
+    def channel_affine(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """``(scale, bias)`` per channel with ``normalize(x) = x * scale + bias`` for ``x`` in ``[0, 1]``:
+        host numbers, so folding them into another pass never reads a device."""
+        mean, std = torch.tensor(self._mean), torch.tensor(self._std)  # float32 arithmetic, as before
+        return tuple((1.0 / std).tolist()), tuple((-mean / std).tolist())
 
     def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
         return torch.float32 if dtype == torch.uint8 else dtype
@@ -117,9 +119,9 @@ class ToUint8(Transform):
     def __init__(self) -> None:
         super().__init__()  # no p: like ToFloat, a conversion always applies
 
-    def _run(self, view: BatchView, params: Params) -> Batch:
+    def _run(self, view: BatchView, params: Params, prepared: Optional[list] = None) -> Batch:
         _refuse_nan(view.image, "sample {first}")
-        return super()._run(view, params)
+        return super()._run(view, params, prepared)
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
         if image.dtype == torch.uint8:

@@ -48,11 +48,19 @@ class GaussianBlur(Transform):
         # A tiny sigma makes the kernel a delta: the neutral value for skipped samples.
         return {"sigma": R.gate(sigma, on, 1e-3).unsqueeze(1).expand(b, 2).contiguous()}
 
+    def prepare(self, params: Params, shape: Shape) -> Params:
+        """Adds each sample's kernels, repeated over the channels: ``kernel_x (B, C, kx)``, ``kernel_y (B, C, ky)``."""
+        kx, ky = Fi.channel_kernels(self.kernel_size, params["sigma"], shape[1])
+        return {**params, "kernel_x": kx, "kernel_y": ky}
+
     def apply(self, image: Tensor, params: Params) -> Tensor:
         h, w = image.shape[-2:]
         if h <= self.kernel_size[1] // 2 or w <= self.kernel_size[0] // 2:
             raise ValueError(f"GaussianBlur kernel {self.kernel_size} is too large for an image of size {(h, w)}")
-        return Fi.gaussian_blur(image, self.kernel_size, params["sigma"])
+        kernels = (params["kernel_x"], params["kernel_y"]) if "kernel_x" in params else None
+        if kernels is not None and kernels[0].shape[1] != image.shape[1]:
+            kernels = None  # prepared for another channel count (params replayed on another batch)
+        return Fi.gaussian_blur(image, self.kernel_size, params["sigma"], kernels)
 
 
 class RandomSharpness(Transform):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import torch
 from torch import Tensor
 
-from .._batch import Batch, BatchView, from_working, slice_params, to_working
+from .._batch import Batch, BatchView, from_working, params_to, slice_params, to_working
 from .._memory import new_batch, tune_malloc, working_batch
 from ..ops import matrices
 from ..ops.resize import RESIZE_INTERPOLATIONS, axis_aligned_boxes, resized_crop
@@ -19,7 +19,7 @@ from ..ops.warp import warp, warp_integer
 from ..targets.batch import Targets
 from ..targets.options import TargetOptions, target_options
 from ._args import check_fill
-from ._types import Params
+from ._types import Params, Shape
 
 if TYPE_CHECKING:  # base.py imports this module (its forward runs the engine); annotations only here
     from .base import Transform
@@ -207,11 +207,70 @@ def stage_matrix(
     return total, inverse, [(p_prev @ inverse, fsize) for p_prev, fsize in prefixes], prefixes, size
 
 
-def _run_geometric(stage: GeometricStage, state: _State, params: Sequence[Params], container) -> None:
+def _stage_sizes(stage: GeometricStage, size: tuple[int, int]) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """The ``(H, W)`` of the frames :func:`stage_matrix` records, and the stage's output size (host only)."""
+    frame_sizes = []
+    for k, t in enumerate(stage.transforms):
+        if k > 0 and _needs_frame(stage.transforms[:k], t):
+            frame_sizes.append(size)
+        size = t.output_size(size)
+    return frame_sizes, size
+
+
+def _params_device(params: Any) -> torch.device:
+    """The device of the first tensor in (nested) params; the CPU when they hold none."""
+    if isinstance(params, Tensor):
+        return params.device
+    values = params.values() if isinstance(params, dict) else params if isinstance(params, (list, tuple)) else ()
+    for v in values:
+        dev = _params_device(v)
+        if dev.type != "cpu":
+            return dev
+    return torch.device("cpu")
+
+
+def prepare(stages: Sequence[Stage], params: Sequence[Params], shape: Shape) -> list[Any]:
+    """The parameter-sized half of a call, done where the params live (the host, when freshly drawn).
+
+    Per stage: a geometric stage's composed matrix, its inverse and its frames (``{"total",
+    "inverse", "frames", "prefixes"}``, each ``(B, 3, 3)``); a pixel stage's params per transform as
+    :meth:`Transform.prepare` completes them (colour matrices, blur kernels). Everything is a
+    ``(B, ...)`` tensor, so the result moves to the batch's device with the params in one copy and
+    slices per sample like them; executing it then runs only pixel work on the device.
+    """
+    b, c, h, w = shape
+    size = (h, w)
+    out: list[Any] = []
+    for stage in stages:
+        stage_params = [params[i] for i in stage.indices]
+        if isinstance(stage, GeometricStage):
+            total, inverse, frames, prefixes, size = stage_matrix(
+                stage, stage_params, size, b, _params_device(stage_params)
+            )
+            out.append(
+                {
+                    "params": stage_params,
+                    "total": total,
+                    "inverse": inverse,
+                    "frames": [m for m, _ in frames],
+                    "prefixes": [m for m, _ in prefixes],
+                }
+            )
+        else:
+            done = []
+            for t, p in zip(stage.transforms, stage_params):
+                done.append(t.prepare(p, (b, c, *size)))
+                size = t.output_size(size)
+            out.append(done)
+    return out
+
+
+def _run_geometric(stage: GeometricStage, state: _State, prepared: dict[str, Any], container) -> None:
     image = state.image
-    total, inverse, frames, prefixes, size = stage_matrix(
-        stage, params, tuple(image.shape[-2:]), image.shape[0], image.device
-    )
+    frame_sizes, size = _stage_sizes(stage, tuple(image.shape[-2:]))
+    total, inverse = prepared["total"], prepared["inverse"]
+    frames = list(zip(prepared["frames"], frame_sizes))
+    prefixes = list(zip(prepared["prefixes"], frame_sizes))
     projective = any(t.projective for t in stage.transforms)
     if state.targets is not None:
         # Same matrix for every target; masks take nearest through the same inverse (the exact gather
@@ -374,16 +433,15 @@ CPU_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 def _execute_chunk(
-    stages: Sequence[Stage], image: Tensor, params: Sequence[Params], container, targets: Targets | None = None
+    stages: Sequence[Stage], image: Tensor, prepared: Sequence[Any], container, targets: Targets | None = None
 ) -> _State:
     dtype = image.dtype
     state = _State(image, working=False, out_dtype=dtype, source_dtype=dtype, targets=targets)
-    for stage in stages:
-        stage_params = [params[i] for i in stage.indices]
+    for stage, stage_prepared in zip(stages, prepared):
         if isinstance(stage, GeometricStage):
-            _run_geometric(stage, state, stage_params, container)
+            _run_geometric(stage, state, stage_prepared, container)
         else:
-            _run_pixel(stage, state, stage_params)
+            _run_pixel(stage, state, stage_prepared)
     state.image = state.finish()
     return state
 
@@ -409,9 +467,17 @@ def box_targets(view: BatchView, options: TargetOptions | None = None) -> dict[s
 
 
 def execute(
-    stages: Sequence[Stage], view: BatchView, params: Sequence[Params], options: TargetOptions | None = None
+    stages: Sequence[Stage],
+    view: BatchView,
+    params: Sequence[Params],
+    options: TargetOptions | None = None,
+    prepared: Sequence[Any] | None = None,
 ) -> Batch:
     """Runs ``stages`` over the batch; ``params`` holds one dict per transform, in pipeline order.
+
+    ``prepared`` is :func:`prepare`'s result for these params, already on the batch's device (one copy
+    with the params, see ``Transform.forward``); without it the preparation runs here, where the params
+    live, and moves to the batch's device in one copy.
 
     On CPU the batch runs in chunks of samples (every op is per sample, so the result is the same):
     the temporaries of a chunk stay in cache and are reused by the allocator instead of page-faulting.
@@ -420,6 +486,8 @@ def execute(
     """
     tune_malloc()
     image = view.image
+    if prepared is None:
+        prepared = params_to(prepare(stages, params, tuple(image.shape)), image.device)
     moves = any(
         isinstance(s, GeometricStage) or any(_hidden_geometry(t) or _policy_warp(t) is not None for t in s.transforms)
         for s in stages
@@ -432,7 +500,7 @@ def execute(
     # (whole_batch) gather the samples of each op, which pays a fixed cost per call, so they see it too.
     cross = any(t.cross_sample or t.whole_batch for st in stages for t in st.transforms)
     if image.device.type != "cpu" or b <= chunk or cross:
-        state = _execute_chunk(stages, image, params, view.container, targets)
+        state = _execute_chunk(stages, image, prepared, view.container, targets)
         out = state.image
         moved = [state.targets] if targets is not None else []
     else:
@@ -443,7 +511,7 @@ def execute(
             state = _execute_chunk(
                 stages,
                 image[part],
-                [slice_params(p, part) for p in params],
+                slice_params(prepared, part),
                 view.container,
                 targets.slice(part) if targets is not None else None,
             )
