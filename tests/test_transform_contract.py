@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from levels import assert_within_one_level, rounds_to_levels
 from registry import REGISTRY, build
 
 import augloader as A
@@ -98,8 +99,12 @@ def test_cuda_matches_cpu(name, images_u8):
     params = t.sample_params(tuple(x.shape), torch.Generator().manual_seed(3))
     cpu = t(x, params=params)
     gpu = t.cuda()(x.cuda(), params=params).cpu()
-    # Bilinear sampling weights differ in the last bits between devices; colour ops are exact.
-    assert (cpu - gpu).abs().max().item() < 2e-3
+    if rounds_to_levels(t):
+        # Posterize, solarize and equalize turn a last-bit difference upstream into a whole level.
+        assert_within_one_level(cpu, gpu, f"{name} CUDA vs CPU")
+    else:
+        # Bilinear sampling weights differ in the last bits between devices; colour ops are exact.
+        assert (cpu - gpu).abs().max().item() < 2e-3
 
 
 @pytest.mark.parametrize("name", NAMES)
