@@ -1,8 +1,8 @@
 """``DeviceAugmenter``: the training-loop hook that moves uint8 batches to the device and augments there.
 
 Like timm's ``PrefetchLoader``: while the model works on batch ``k``, batch ``k + 1`` is already being
-copied (from pinned memory, ``non_blocking``) and augmented on a side CUDA stream. On the CPU the
-same API runs without streams. Example::
+copied (from pinned memory, ``non_blocking``) and augmented on a side CUDA stream, and a background thread
+fetches and pins the batch after it. On the CPU the same API runs without streams. Example::
 
     train = DeviceAugmenter(DataLoader(ds, 256, num_workers=8, pin_memory=True, collate_fn=BatchAugment()),
                             A.Compose([A.RandomResizedCrop(224), A.ColorJitter(0.4, 0.4, 0.4), A.Normalize(m, s)]),
@@ -10,43 +10,101 @@ same API runs without streams. Example::
     for epoch in range(epochs):
         train.set_epoch(epoch)
         for images, targets in train: ...
+
+Stream order on CUDA, per batch ``k``: the side stream waits on the consumer's current stream (inputs or
+buffers written there are ready), the copy and the augmentation are queued on the side stream, and a
+CUDA event is recorded after them. Batch ``k + 1`` is queued before batch ``k`` is handed over; handing
+over makes the current stream wait on batch ``k``'s event only, and ``record_stream`` tells the caching
+allocator that the handed-out tensors are used on the current stream. One side stream serves the
+object's whole life.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .._batch import check_finite
+from ._prefetch import HostPrefetcher
 from .decode import call_transform, takes_generator
 from .seeding import Seeded, make_generator
 
+_DONE = object()  # the loader is exhausted
+_PREFETCH_DEPTH = 2  # host batches the background thread may hold ready beyond the one on the device
 
-def _to_device(x: Any, device: torch.device) -> Any:
-    """Moves tensors (nested in tuples / dicts) to ``device``; CPU tensors are pinned first for CUDA."""
+
+class _Cuda:
+    """Every CUDA call the prefetcher makes, in one place: tests swap ``_cuda`` for a fake that logs them."""
+
+    def streams_for(self, device: torch.device) -> bool:
+        """Whether batches for ``device`` go through a side stream (and are pinned first)."""
+        return device.type == "cuda"
+
+    def new_stream(self, device: torch.device) -> Any:
+        return torch.cuda.Stream(device)
+
+    def current_stream(self, device: torch.device) -> Any:
+        return torch.cuda.current_stream(device)
+
+    def new_event(self) -> Any:
+        return torch.cuda.Event()
+
+    def use(self, stream: Any) -> Any:
+        """A context manager that makes ``stream`` current."""
+        return torch.cuda.stream(stream)
+
+    def thread_setup(self, device: torch.device) -> Callable[[], None]:
+        """What a background thread calls first: select the consumer's CUDA device (as DataLoader's pin thread)."""
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return lambda: torch.cuda.set_device(index)
+
+    def pin(self, x: Tensor) -> Tensor:
+        return x if x.is_pinned() else x.pin_memory()
+
+    def record_stream(self, x: Tensor, stream: Any) -> None:
+        x.record_stream(stream)
+
+
+_cuda = _Cuda()
+
+
+def _map_tensors(x: Any, fn: Callable[[Tensor], Tensor]) -> Any:
+    """``x`` with ``fn`` applied to every tensor nested in tuples, lists and dicts (other leaves kept)."""
     if isinstance(x, Tensor):
-        if device.type == "cuda" and x.device.type == "cpu" and not x.is_pinned():
-            x = x.pin_memory()
-        return x.to(device, non_blocking=True)
+        return fn(x)
     if isinstance(x, Mapping):
-        return {k: _to_device(v, device) for k, v in x.items()}
-    if isinstance(x, (tuple, list)):
-        return type(x)(_to_device(v, device) for v in x) if isinstance(x, tuple) else [_to_device(v, device) for v in x]
+        return {k: _map_tensors(v, fn) for k, v in x.items()}
+    if isinstance(x, tuple):
+        items = [_map_tensors(v, fn) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)  # a namedtuple takes fields
+    if isinstance(x, list):
+        return [_map_tensors(v, fn) for v in x]
     return x
 
 
-def _record(x: Any, stream: Any) -> None:
-    """Tells the caching allocator that ``x`` is used on the consumer's stream too."""
-    if isinstance(x, Tensor) and x.is_cuda:
-        x.record_stream(stream)
+def _to_device(x: Any, device: torch.device) -> Any:
+    """Moves tensors (nested in tuples / dicts) to ``device``, ``non_blocking`` (pinned sources copy async)."""
+    return _map_tensors(x, lambda t: t.to(device, non_blocking=True))
+
+
+def _pin(x: Any) -> Any:
+    """``x`` with its CPU tensors in pinned memory (run in the background thread for a CUDA device)."""
+    return _map_tensors(x, lambda t: _cuda.pin(t) if t.device.type == "cpu" else t)
+
+
+def _record(x: Any, stream: Any, device: torch.device) -> None:
+    """Tells the caching allocator that the tensors of ``x`` on ``device`` are used on ``stream`` too."""
+    if isinstance(x, Tensor):
+        if x.device.type == device.type:
+            _cuda.record_stream(x, stream)
     elif isinstance(x, Mapping):
         for v in x.values():
-            _record(v, stream)
+            _record(v, stream, device)
     elif isinstance(x, (tuple, list)):
         for v in x:
-            _record(v, stream)
+            _record(v, stream, device)
 
 
 def check_device(device: Union[str, torch.device]) -> torch.device:
@@ -98,6 +156,12 @@ class DeviceAugmenter(Seeded):
             a NaN or inf, before the transform and after the transform and the mix (a mix would spread
             one sample's NaN to its partner). Costs a pass and a host sync per check.
 
+    A background thread takes each batch from ``loader`` (and pins it for CUDA) while the training step
+    runs; draws depend only on ``(seed, epoch, rank, batch index)``, so the results are those of a plain
+    loop. Breaking out of a loop, a new loop and :meth:`set_epoch` stop the thread; an error in the loader
+    is raised in the loop with its own traceback. The transform and the mix are moved to ``device``
+    (``.to(device)``, in place) when they are ``nn.Module`` s; other callables are called as they are.
+
     It stands in for the loader in a trainer: ``len``, ``dataset``, ``sampler``, ``batch_sampler``,
     ``batch_size``, ``drop_last`` and ``num_workers`` read through to ``loader``, and timm
     ``PrefetchLoader``'s ``mixup_enabled`` switches the mix. Call :meth:`set_epoch` on this object (it
@@ -130,6 +194,9 @@ class DeviceAugmenter(Seeded):
         self._init_seeding(seed, rank)
         self.position = 0  # batches of the current epoch already handed out
         self._skip = 0
+        self._stream: Any = None  # the side CUDA stream, made on the first CUDA iteration and kept
+        self._prefetcher: Optional[HostPrefetcher] = None  # the running epoch's background thread
+        self._moved: tuple[Any, Any] = (None, None)  # the (transform, mix) last moved to the device
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -199,8 +266,13 @@ class DeviceAugmenter(Seeded):
             m.enabled = value
 
     def set_epoch(self, epoch: int) -> None:
-        """Selects the epoch; forwarded to the loader (or its sampler) and the mix."""
+        """Selects the epoch; forwarded to the loader (or its sampler) and the mix.
+
+        Stops a running iteration's background thread: a loop over this object started before the call
+        raises a RuntimeError if it is resumed.
+        """
         super().set_epoch(epoch)
+        self._stop_prefetch()
         self.position = 0
         if hasattr(self.loader, "set_epoch"):
             self.loader.set_epoch(epoch)  # an AugmentedLoader forwards to its sampler itself
@@ -257,36 +329,89 @@ class DeviceAugmenter(Seeded):
         out = call_transform(self.transform, batch, g, self._gen_ok) if self.transform is not None else batch
         return out
 
-    def _prepare(self, batch: Any, index: int, stream: Any) -> Any:
-        if stream is None:
-            return self._augment(_to_device(batch, self.device), index)
-        with torch.cuda.stream(stream):
-            return self._augment(_to_device(batch, self.device), index)
+    def _stop_prefetch(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.stop()
+            self._prefetcher = None
+
+    def _modules_to_device(self) -> None:
+        """Moves the transform and the mix to the device (once per object), when they are nn.Modules."""
+        for part, last in zip((self.transform, self.mix), self._moved):
+            if part is not last and isinstance(part, nn.Module):
+                part.to(self.device)
+        self._moved = (self.transform, self.mix)
 
     def __iter__(self) -> Iterator[Any]:
-        stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
-        it = iter(self.loader)
+        self._stop_prefetch()  # an earlier loop's thread, not finished or not closed yet
         start, self._skip = self._skip, 0
         self.position = start
-        for _ in range(start):  # a mid-epoch resume: the loader still loads these, nothing is augmented
-            next(it, None)
-        index = start
-        pending = None
-        for batch in it:
-            ready = self._prepare(batch, index, stream)  # queued on the side stream: overlaps the step
-            if pending is not None:
-                yield self._hand_over(pending, stream)
-            pending, index = ready, index + 1
-        if pending is not None:
-            yield self._hand_over(pending, stream)
+        self._modules_to_device()
+        streams = _cuda.streams_for(self.device)
+        prefetcher = HostPrefetcher(
+            iter(self.loader),
+            skip=start,  # a mid-epoch resume: the loader still loads these, nothing is augmented
+            prepare=_pin if streams else None,
+            setup=_cuda.thread_setup(self.device) if streams else None,
+            depth=_PREFETCH_DEPTH,
+        )
+        self._prefetcher = prefetcher
+        try:
+            yield from self._stream_loop(prefetcher, start) if streams else self._plain_loop(prefetcher, start)
+        finally:  # the loop ended, broke early, or this generator was closed or garbage-collected
+            prefetcher.stop()
+            if self._prefetcher is prefetcher:
+                self._prefetcher = None
 
-    def _hand_over(self, batch: Any, stream: Any) -> Any:
-        if stream is not None:
-            current = torch.cuda.current_stream(self.device)
-            current.wait_stream(stream)
-            _record(batch, current)
+    def _plain_loop(self, batches: Iterator[Any], index: int) -> Iterator[Any]:
+        """No streams (CPU and other devices): each batch is moved and augmented when it is asked for."""
+        for batch in batches:
+            out = self._augment(_to_device(batch, self.device), index)
+            index += 1
+            self.position += 1
+            yield out
+
+    def _stream_loop(self, batches: Iterator[Any], index: int) -> Iterator[Any]:
+        """CUDA: batch ``k + 1`` is queued on the side stream before batch ``k`` is handed over.
+
+        An error while fetching or preparing batch ``k + 1`` is raised after batch ``k`` was handed over,
+        as without streams.
+        """
+        if self._stream is None:
+            self._stream = _cuda.new_stream(self.device)
+        batches = iter(batches)
+        pending, error = None, None
+        while True:
+            try:
+                batch = next(batches, _DONE)
+                ready = self._enqueue(batch, index, self._stream) if batch is not _DONE else None
+            except Exception as e:  # raised below, once the batch already prepared is handed over
+                error, ready = e, None
+            if pending is not None:
+                yield self._hand_over(*pending)
+            if ready is None:
+                break
+            pending, index = ready, index + 1
+        if error is not None:
+            raise error
+
+    def _enqueue(self, batch: Any, index: int, side: Any) -> tuple[Any, Any]:
+        """Queues batch ``index``'s copy and augmentation on ``side``; returns it and the event that ends them."""
+        side.wait_stream(_cuda.current_stream(self.device))  # inputs and buffers written there are ready
+        with _cuda.use(side):
+            out = self._augment(_to_device(batch, self.device), index)
+            done = _cuda.new_event()
+            done.record(side)
+        return out, done
+
+    def _hand_over(self, batch: Any, done: Any) -> Any:
+        """The consumer's stream waits for this batch's work (not the side stream's later work)."""
+        current = _cuda.current_stream(self.device)
+        current.wait_event(done)
+        _record(batch, current, self.device)
         self.position += 1
         return batch
 
     def __getstate__(self) -> dict[str, Any]:
-        return self._freeze_rank(dict(self.__dict__))
+        state = self._freeze_rank(dict(self.__dict__))
+        state.update(_stream=None, _prefetcher=None)  # a stream and a thread belong to this process
+        return state
