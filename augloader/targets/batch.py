@@ -296,8 +296,25 @@ class Targets:
         self.size = size
 
     # ---- export -----------------------------------------------------------------------------------
+    def _list_order(self) -> tuple[list[int], Tensor]:
+        """Each sample's box count and a permutation of its slots putting the kept boxes first, in order.
+
+        The counts are read on the host: the one device sync of list-form boxes (a list of ``(n_i, 4)``
+        tensors cannot be built without ``n_i``). The permutation is a stable sort on the device.
+
+        Shape:
+            ``valid (B, N)`` -> ``B`` ints, ``(B, N)`` int64.
+        """
+        order = torch.sort((~self.valid).to(torch.uint8), dim=1, stable=True).indices  # (B, N): kept slots first
+        return self.valid.sum(1).tolist(), order
+
     def export(self) -> dict[str, Any]:
-        """The targets in the caller's form, as updates for the batch dict."""
+        """The targets in the caller's form, as updates for the batch dict.
+
+        Padded boxes (``boxes (B, N, 4)`` with ``boxes_valid``), masks and keypoints come back without any
+        host read: no device sync. List-form boxes (the caller gave a list of ``(N_i, 4)`` tensors) read
+        each sample's box count on the host once, a device sync on a GPU; pass padded boxes to avoid it.
+        """
         out: dict[str, Any] = {}
         tv = _tv()
         if self.boxes is not None:
@@ -315,10 +332,13 @@ class Targets:
                 else (lambda x: x)
             )
             if self.box_form == "list":
-                counts = self.valid.sum(1).tolist()
-                out["boxes"] = [typed(x) for x in boxes[self.valid].split(counts)]
+                counts, order = self._list_order()
+                packed = boxes.gather(1, order.unsqueeze(-1).expand(-1, -1, 4))  # each sample's kept boxes first
+                out["boxes"] = [typed(packed[i, :n]) for i, n in enumerate(counts)]
                 for k in self.list_fields:
-                    out[k] = list(self.fields[k][self.valid].split(counts))
+                    f = self.fields[k]
+                    f = f.gather(1, order.view(*order.shape, *[1] * (f.dim() - 2)).expand_as(f))
+                    out[k] = [f[i, :n] for i, n in enumerate(counts)]
             elif self.box_tv:  # a BoundingBoxes tensor is one image's (N, 4)
                 if boxes.shape[0] != 1:
                     raise ValueError(

@@ -51,8 +51,10 @@ def scale_normalized(boxes: Tensor, size: tuple[int, int], inverse: bool = False
         ``(..., 4)`` -> ``(..., 4)``.
     """
     h, w = size
-    s = torch.tensor([w, h, w, h], dtype=boxes.dtype, device=boxes.device)
-    return boxes / s if inverse else boxes * s
+    # Python scalars, not a (4,) tensor: no host-to-device copy per call on a GPU.
+    x, y = boxes[..., 0::2], boxes[..., 1::2]
+    x, y = (x / w, y / h) if inverse else (x * w, y * h)
+    return torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)
 
 
 def validate(boxes: Tensor, valid: Tensor, normalized: bool, fmt: str) -> None:
@@ -169,7 +171,8 @@ def frame_regions(total: Tensor, prefixes: Sequence[tuple[Tensor, tuple[int, int
     regions = []
     for prefix, (fh, fw) in prefixes:
         rest = total @ invert(prefix.to(total.device))
-        rect = torch.tensor([0.0, 0.0, float(fw), float(fh)], device=total.device).expand(total.shape[0], 1, 4)
+        rect = torch.zeros(total.shape[0], 1, 4, device=total.device)  # the frame (0, 0, W, H), built on the device
+        rect[..., 2], rect[..., 3] = float(fw), float(fh)
         regions.append(transform(rect, rest, projective=True))
     return torch.cat(regions, dim=1)
 

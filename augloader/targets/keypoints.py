@@ -13,6 +13,8 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
+from .._batch import params_to
+
 
 def mirrored(matrix: Tensor) -> Tensor:
     """Whether each matrix mirrors the plane (negative determinant of its linear part).
@@ -32,17 +34,19 @@ def mirrored(matrix: Tensor) -> Tensor:
 
 
 def swap_index(flip_pairs: Sequence[Sequence[int]], k: int, device: torch.device) -> Tensor:
-    """A permutation of ``k`` keypoints exchanging every ``(i, j)`` pair.
+    """A permutation of ``k`` keypoints exchanging every ``(i, j)`` pair, on ``device``.
+
+    Built on the host from the pairs alone and moved in one non-blocking copy (pinned on CUDA).
 
     Shape:
         ``(K,)`` int64.
     """
-    perm = torch.arange(k)
+    perm = list(range(k))
     for i, j in flip_pairs:
         if i >= k or j >= k:
             raise ValueError(f"flip_pairs entry ({i}, {j}) is out of range for {k} keypoints")
         perm[i], perm[j] = j, i
-    return perm.to(device)
+    return params_to(torch.tensor(perm, dtype=torch.int64), torch.device(device))
 
 
 def move(

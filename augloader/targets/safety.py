@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Optional
 import torch
 from torch import Tensor
 
+from .._batch import params_to
 from . import boxes as Bx
 
 
@@ -63,7 +64,11 @@ def choose(
     rule: str | float,
     min_visibility: float,
 ) -> dict[str, Tensor]:
-    """Each sample's first safe candidate, else its fallback.
+    """Each sample's first safe candidate, else its fallback, chosen on the boxes' device.
+
+    The candidates are drawn on the generator's device (the CPU by default) and their matrices are
+    computed there; both then move to the boxes' device in non-blocking copies and the choice runs
+    there, so boxes on a GPU are never read back to the host. The result lives on the boxes' device.
 
     Shape:
         ``candidates``: ``(B * tries, ...)`` tensors, sample-major; ``fallback``: ``(B, ...)``;
@@ -72,16 +77,18 @@ def choose(
     boxes, valid = targets["boxes"], targets["boxes_valid"]
     b = boxes.shape[0]
     dev = boxes.device
+    # One move for everything parameter-sized: pinned and non-blocking on CUDA, a no-op on the same device.
+    moved = params_to({"candidates": dict(candidates), "fallback": dict(fallback), "matrix": matrix(candidates)}, dev)
+    candidates, fallback = moved["candidates"], moved["fallback"]
     rep_boxes = boxes.repeat_interleave(tries, dim=0)  # (B * T, N, 4)
     rep_valid = valid.repeat_interleave(tries, dim=0)
-    m = matrix(candidates).to(dev)
-    ok = safe_mask(rep_boxes, rep_valid, m, out_size, rule, min_visibility).view(b, tries)  # (B, T)
+    ok = safe_mask(rep_boxes, rep_valid, moved["matrix"], out_size, rule, min_visibility).view(b, tries)  # (B, T)
     first = ok.to(torch.uint8).argmax(dim=1)  # first safe try (0 when none)
     found = ok.any(dim=1)
     rows = torch.arange(b, device=dev) * tries + first  # (B,) flat candidate index
     out = {}
     for key, value in candidates.items():
-        pick = value.index_select(0, rows.to(value.device))
-        keep = found.to(value.device).view(-1, *([1] * (pick.dim() - 1)))
+        pick = value.index_select(0, rows)
+        keep = found.view(-1, *([1] * (pick.dim() - 1)))
         out[key] = torch.where(keep, pick, fallback[key].to(pick.dtype))
     return out

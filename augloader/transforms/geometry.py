@@ -372,17 +372,25 @@ class RandomCrop(Transform):
         return _SafeDraw.sample(self, shape, generator, targets)
 
     def _widest(self, shape: Shape, targets: dict) -> Params:
-        """The crop centred on the union of each sample's boxes (the image centre without boxes)."""
+        """The crop centred on the union of each sample's boxes (the image centre without boxes).
+
+        Computed on the boxes' device with Python scalars for the constants: boxes on a GPU are never
+        read back to the host (the result stays there, like the candidates ``safety.choose`` picks from).
+        """
         _, _, h, w = shape
         left, top, right, bottom = self._padded((h, w))
         th, tw = self.size
-        boxes, valid = targets["boxes"].cpu(), targets["boxes_valid"].cpu()  # params are drawn on the CPU
-        big = torch.tensor(float("inf"))
-        lo = torch.where(valid.unsqueeze(-1), boxes[..., :2], big).amin(1)  # (B, 2)
-        hi = torch.where(valid.unsqueeze(-1), boxes[..., 2:], -big).amax(1)
-        centre = torch.where(valid.any(1, keepdim=True), (lo + hi) / 2, torch.tensor([w / 2.0, h / 2.0]))
-        x = torch.round(centre[:, 0] - tw / 2.0).clamp(-left, w + right - tw)
-        y = torch.round(centre[:, 1] - th / 2.0).clamp(-top, h + bottom - th)
+        boxes, valid = targets["boxes"], targets["boxes_valid"]  # (B, N, 4), (B, N)
+        inf = float("inf")
+        keep = valid.unsqueeze(-1)
+        lo = torch.where(keep, boxes[..., :2], inf).amin(1) if boxes.shape[1] else boxes.new_zeros(boxes.shape[0], 2)
+        hi = torch.where(keep, boxes[..., 2:], -inf).amax(1) if boxes.shape[1] else lo  # (B, 2)
+        mid = (lo + hi) / 2
+        has_boxes = valid.any(1)  # (B,)
+        cx = torch.where(has_boxes, mid[:, 0], w / 2.0)
+        cy = torch.where(has_boxes, mid[:, 1], h / 2.0)
+        x = torch.round(cx - tw / 2.0).clamp(-left, w + right - tw)
+        y = torch.round(cy - th / 2.0).clamp(-top, h + bottom - th)
         return {"top": y.to(torch.int64), "left": x.to(torch.int64)}
 
     def _draw(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
