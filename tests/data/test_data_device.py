@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 from torch.utils.data import DataLoader
@@ -89,3 +91,23 @@ def test_mix_without_labels_is_a_clear_error():
     dl = DataLoader([torch.zeros(3, 8, 8, dtype=torch.uint8)] * 4, batch_size=2, collate_fn=BatchAugment())
     with pytest.raises(ValueError, match="mix needs labels"):
         next(iter(DeviceAugmenter(dl, None, "cpu", mix=MixUpCutMix(num_classes=2), seed=0)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_keeps_one_side_stream_and_stops_its_thread():
+    aug = _augmenter("cuda")
+    norm = aug.transform.transforms[-1]
+    first = _run(aug, 0)
+    stream = aug._stream
+    assert stream is not None and all(t.device.type == "cuda" for t in norm.buffers())  # moved once, up front
+    for x, _ in aug:  # a loop left early
+        assert x.is_cuda
+        break
+    assert not [t for t in threading.enumerate() if t.name == "augloader-prefetch"]
+    again = _run(aug, 0)
+    assert aug._stream is stream
+    assert all(torch.allclose(a, c, atol=1e-6) and torch.equal(b, d) for (a, b), (c, d) in zip(first, again))
+    side = torch.cuda.Stream()
+    with torch.cuda.stream(side):  # the consumer on a stream of its own: each batch still waits for its event
+        on_side = [(x.cpu(), y.cpu()) for x, y in aug]
+    assert all(torch.allclose(a, c, atol=1e-6) and torch.equal(b, d) for (a, b), (c, d) in zip(first, on_side))

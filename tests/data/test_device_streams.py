@@ -388,3 +388,14 @@ def test_the_transform_and_the_mix_move_to_the_device_once():
     list(aug)
     list(aug)
     assert mix.moves == [(torch.device("cpu"),)] and len(transform.moves) == 1
+
+
+def test_an_augmentation_error_comes_after_the_batch_already_prepared(fake):
+    batches = [(torch.rand(2, 3, 4, 4), torch.tensor([0, 1])) for _ in range(3)]
+    batches[2][0][1, 0, 0, 0] = float("nan")
+    aug = DeviceAugmenter(batches, None, "cpu", seed=0, check_finite=True)
+    got = []
+    with pytest.raises(ValueError, match=r"batch 2, input\): sample 1 has NaN"):
+        for images, _ in aug:
+            got.append(images)
+    assert len(got) == 2 and aug.position == 2  # batch 1 was queued with batch 2's failure still ahead
