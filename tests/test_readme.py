@@ -565,6 +565,11 @@ def test_bash_block(block: Block, help_outputs):
             continue
         if words[0] == "mkdir":  # coreutils
             continue
+        if words[0] == "bash" and len(words) > 1 and words[1].endswith(".sh"):  # a script of this repository
+            assert (REPO / words[1]).is_file(), f"{where}: no {words[1]} in the repository"
+            parsed = subprocess.run(["bash", "-n", str(REPO / words[1])], capture_output=True, text=True)
+            assert parsed.returncode == 0, f"{where}: bash cannot parse {words[1]}:\n{parsed.stderr}"
+            continue
         if words[:3] == ["pip", "install", "-e"]:  # extras named must be in pyproject.toml
             import tomllib
 
