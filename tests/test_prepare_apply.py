@@ -46,6 +46,15 @@ def test_pipeline_launch_budget(build, size: int, budget: int) -> None:
     assert c.host_to_device == 1
 
 
+def test_policy_args_and_warp_are_prepared_on_the_host() -> None:
+    # RandAugment(2, 9) launched 1,017 device ops per call at B = 256 when its op arguments and warp
+    # matrices were computed on the device; what remains is the per-subset pixel work.
+    x = torch.empty(256, 3, 224, 224, dtype=torch.uint8, device="meta")
+    c = counted(A.RandAugment(2, 9), x)
+    assert c.device_ops <= 650, c.by_op.most_common(10)
+    assert "cos" not in c.by_op and "sin" not in c.by_op  # rotation matrices built on the host
+
+
 def test_device_ops_do_not_grow_with_the_batch() -> None:
     pipe = p1()
     small = counted(pipe, torch.empty(2, 3, 256, 256, dtype=torch.uint8, device="meta")).device_ops

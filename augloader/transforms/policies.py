@@ -176,6 +176,9 @@ class RandAugment(Transform):
         bins = torch.full((shape[0],), self.magnitude, dtype=torch.int64)
         return _draw(self.ops, self.num_ops, shape, generator, bins)
 
+    def prepare(self, params: Params, shape: Shape) -> Params:
+        return self._policy.prepare(params, shape, self._warp)
+
     def apply(self, image: Tensor, params: Params) -> Tensor:
         return self._policy.run(image, params, self._warp)
 
@@ -223,6 +226,9 @@ class TrivialAugmentWide(Transform):
         dev = generator.device if generator is not None else "cpu"
         bins = torch.randint(0, self.num_magnitude_bins, (shape[0],), generator=generator, device=dev)
         return _draw(self.ops, 1, shape, generator, bins)
+
+    def prepare(self, params: Params, shape: Shape) -> Params:
+        return self._policy.prepare(params, shape, self._warp)
 
     def apply(self, image: Tensor, params: Params) -> Tensor:
         return self._policy.run(image, params, self._warp)

@@ -34,7 +34,7 @@ from ..ops import matrices
 from ..ops.sharpen import sharpen
 from . import _subsets as S
 from .base import Params, Transform
-from .stages import execute, plan
+from .stages import execute, plan, prepare
 
 GEOMETRIC_OPS = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")
 ENHANCE_OPS = ("Brightness", "Color", "Contrast", "Sharpness")
@@ -145,6 +145,25 @@ class PolicyRunner:
                 total = step if total is None else step @ total
         return matrices.identity(b, op.device) if total is None else total
 
+    def prepare(self, params: Params, shape: tuple[int, int, int, int], warp: Transform) -> Params:
+        """Adds the parameter-sized half of :meth:`run`, computed where the params live (the host):
+        ``op_args (B, steps, n_ops)``, each photometric op's argument per sample and step (zero where
+        no sample drew it), and ``warp_stage``, the geometric picks' prepared resampling stage
+        (``stages.prepare``) when some sample drew a geometric op."""
+        op = params["op"]
+        b, steps = op.shape
+        size = (shape[2], shape[3])
+        drawn = set(S.host_choice(params, "op").flatten().tolist())
+        args = torch.zeros(b, steps, len(self.ops), device=op.device)
+        for j, name in enumerate(self.ops):
+            if j in drawn and name in PHOTOMETRIC_OPS:
+                for k in range(steps):
+                    args[:, k, j] = self.space.argument(j, name, params, k, size).to(torch.float32)
+        out = {**params, "op_args": args}
+        if any(self.ops[j] in GEOMETRIC_OPS for j in drawn if j >= 0):
+            out["warp_stage"] = prepare(plan([warp]), [params], shape)[0]
+        return out
+
     def _kinds(self) -> Tensor:
         """0 for no op (skipped, Identity), 1 geometric, 2 photometric; indexed by ``op + 1``."""
         kinds = [0] + [1 if n in GEOMETRIC_OPS else 2 if n in PHOTOMETRIC_OPS else 0 for n in self.ops]
@@ -210,7 +229,10 @@ class PolicyRunner:
         uint8 point ops run straight on uint8, the others on the float working form.
         """
         name = self.ops[j]
-        arg = self.space.argument(j, name, params, k, size)  # (B,) of params: cheaper than taking params
+        if "op_args" in params:  # prepared (see prepare)
+            arg = params["op_args"][:, k, j]
+        else:
+            arg = self.space.argument(j, name, params, k, size)  # (B,) of params: cheaper than taking params
         arg = arg if index is None else arg.index_select(0, index)
         if image.dtype == torch.uint8 and name in UINT8_OPS:
             return UINT8_OPS[name](image, arg)
@@ -260,7 +282,13 @@ def _warp_runner(warp: Transform, dtype: torch.dtype) -> Callable[[Tensor, Param
     if dtype == torch.uint8:
         fill = stages[0].fill
         stages[0].fill = [255.0 * v for v in fill] if isinstance(fill, (list, tuple)) else 255.0 * fill
-    return lambda x, q: execute(stages, BatchView(x, False, None), [q])
+    return lambda x, q: execute(stages, BatchView(x, False, None), [q], prepared=_warp_prepared(q))
+
+
+def _warp_prepared(params: Params) -> Optional[list]:
+    """The warp stage :meth:`PolicyRunner.prepare` computed, for the samples these params hold."""
+    stage = params.get("warp_stage")
+    return None if stage is None else [stage]
 
 
 def _gather(image: Tensor, params: Params, index: Tensor, host_index: Tensor) -> tuple[Tensor, Params]:

@@ -276,6 +276,9 @@ class TimmRandAugment(Transform):
         params = {"op": torch.where(applied, op, torch.full_like(op, -1)), "level": level, "sign": sign}
         return S.add_host_copy(params, "op")
 
+    def prepare(self, params: Params, shape: Shape) -> Params:
+        return self._policy.prepare(params, shape, self._warp)
+
     def apply(self, image: Tensor, params: Params) -> Tensor:
         return self._policy.run(image, params, self._warp)
 
