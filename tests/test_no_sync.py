@@ -27,8 +27,6 @@ MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 KNOWN_SYNCS = {
     ("StyleNetworkAugment", None): "sync in augloader/advanced/style.py:251 (aten.nonzero in "
     "StyleNetworkAugment.apply: on.nonzero() picks the selected samples), not in this task's files",
-    ("ToUint8", torch.float32): "sync in augloader/transforms/convert.py:101 (aten._local_scalar_dense: "
-    "bool(nan.any()) in _refuse_nan, called from ToUint8._run), owned by the engine rewrite",
 }
 
 

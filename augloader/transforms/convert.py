@@ -94,8 +94,12 @@ class ToFloat(Transform):
 
 
 def _refuse_nan(image: Tensor, which: str) -> None:
-    """Raises a ValueError if a float ``(B, C, H, W)`` image holds NaN; ``which`` formats the culprits."""
-    if not image.is_floating_point() or image.numel() == 0:
+    """Raises a ValueError if a float ``(B, C, H, W)`` CPU image holds NaN; ``which`` formats the culprits.
+
+    Only on the CPU, where reading the answer costs nothing: on an accelerator it would be a host sync
+    per call (``check_finite=True`` on the data layer names such samples instead).
+    """
+    if not image.is_floating_point() or image.numel() == 0 or image.device.type != "cpu":
         return
     nan = torch.isnan(image).reshape(image.shape[0], -1).any(dim=1)  # (B,)
     if bool(nan.any()):
@@ -108,9 +112,10 @@ def _refuse_nan(image: Tensor, which: str) -> None:
 class ToUint8(Transform):
     """float ``[0, 1]`` -> uint8 ``[0, 255]`` (rounded, saturated); uint8 passes through.
 
-    ``inf`` saturates to 255 and ``-inf`` to 0. NaN has no uint8 value: a batch holding one raises a
-    ValueError (one reduction and host read per call), naming the sample when ToUint8 runs on its own
-    (inside a Compose, ``check_finite=True`` on the data layer names it).
+    ``inf`` saturates to 255 and ``-inf`` to 0. NaN has no uint8 value: on the CPU a batch holding one
+    raises a ValueError (one reduction per call), naming the sample when ToUint8 runs on its own (inside
+    a Compose, ``check_finite=True`` on the data layer names it). On an accelerator the check would
+    cost a host sync per call, so it is left to ``check_finite=True`` there, and NaN becomes 0.
     """
 
     native = True
@@ -127,7 +132,10 @@ class ToUint8(Transform):
         if image.dtype == torch.uint8:
             return image
         _refuse_nan(image, "{count} of the {size} samples it was given")
-        return from_working(image.float(), torch.uint8)
+        image = image.float()
+        if image.device.type != "cpu":
+            image = torch.nan_to_num(image, nan=0.0, posinf=1.0, neginf=0.0)  # not checked on a device (no sync)
+        return from_working(image, torch.uint8)
 
     def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
         return torch.uint8
