@@ -297,16 +297,17 @@ class Targets:
 
     # ---- export -----------------------------------------------------------------------------------
     def _list_order(self) -> tuple[list[int], Tensor]:
-        """Each sample's box count and a permutation of its slots putting the kept boxes first, in order.
+        """Each sample's box count, and the flat slots ``(b * N + n)`` of the kept boxes, in order.
 
         The counts are read on the host: the one device sync of list-form boxes (a list of ``(n_i, 4)``
-        tensors cannot be built without ``n_i``). The permutation is a stable sort on the device.
+        tensors cannot be built without ``n_i``). Knowing their sum, the slots come from
+        ``nonzero_static``, which has a fixed output size and so no second sync (``boxes[valid]`` has one).
 
         Shape:
-            ``valid (B, N)`` -> ``B`` ints, ``(B, N)`` int64.
+            ``valid (B, N)`` -> ``B`` ints, ``(sum n_i,)`` int64.
         """
-        order = torch.sort((~self.valid).to(torch.uint8), dim=1, stable=True).indices  # (B, N): kept slots first
-        return self.valid.sum(1).tolist(), order
+        counts = self.valid.sum(1).tolist()
+        return counts, torch.nonzero_static(self.valid.reshape(-1), size=sum(counts)).squeeze(1)
 
     def export(self) -> dict[str, Any]:
         """The targets in the caller's form, as updates for the batch dict.
@@ -332,13 +333,11 @@ class Targets:
                 else (lambda x: x)
             )
             if self.box_form == "list":
-                counts, order = self._list_order()
-                packed = boxes.gather(1, order.unsqueeze(-1).expand(-1, -1, 4))  # each sample's kept boxes first
-                out["boxes"] = [typed(packed[i, :n]) for i, n in enumerate(counts)]
+                counts, kept = self._list_order()  # (sum n_i,) flat slots, sample by sample
+                out["boxes"] = [typed(x) for x in boxes.reshape(-1, 4).index_select(0, kept).split(counts)]
                 for k in self.list_fields:
                     f = self.fields[k]
-                    f = f.gather(1, order.view(*order.shape, *[1] * (f.dim() - 2)).expand_as(f))
-                    out[k] = [f[i, :n] for i, n in enumerate(counts)]
+                    out[k] = list(f.reshape(-1, *f.shape[2:]).index_select(0, kept).split(counts))
             elif self.box_tv:  # a BoundingBoxes tensor is one image's (N, 4)
                 if boxes.shape[0] != 1:
                     raise ValueError(
