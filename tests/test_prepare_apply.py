@@ -177,3 +177,47 @@ def test_cpu_chunks_slice_the_prepared_params(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(stages, "CPU_CHUNK_BYTES", 3 * 40 * 40 * 4 * 5)  # chunks of 5 samples
     chunked = pipe(x, params=pipe.last_params)
     torch.testing.assert_close(chunked, whole, atol=0, rtol=0)
+
+
+# ---- the host half as its own call (Transform.draw) ----------------------------------------------------
+def test_draw_then_apply_equals_one_call() -> None:
+    g = torch.Generator().manual_seed(7)
+    x = torch.randint(0, 256, (6, 3, 64, 64), dtype=torch.uint8, generator=g)
+    pipe = p1()
+    once = pipe(x, generator=torch.Generator().manual_seed(1))
+    params_once = pipe.last_params
+    drawn = pipe.draw(x, torch.Generator().manual_seed(1))
+    twice = pipe(x, params=drawn)
+    torch.testing.assert_close(twice, once, atol=0, rtol=0)
+    assert torch.equal(params_once["2"]["order"], pipe.last_params["2"]["order"])
+
+
+def test_draw_reads_boxes_for_safe_crops() -> None:
+    pipe = A.Compose([A.RandomResizedCrop(32, bbox_safe="all"), A.RandomHorizontalFlip()])
+    batch = {
+        "image": torch.zeros(4, 3, 64, 64, dtype=torch.uint8),
+        "boxes": torch.tensor([[[10.0, 10.0, 30.0, 30.0]]]).expand(4, 1, 4).clone(),
+    }
+    drawn = pipe.draw(batch, torch.Generator().manual_seed(2))
+    out = pipe(batch, params=drawn)
+    ref = pipe(batch, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(out["image"], ref["image"]) and torch.equal(out["boxes"], ref["boxes"])
+
+
+def test_drawn_params_refuse_another_shape() -> None:
+    pipe = p3()
+    drawn = pipe.draw(torch.zeros(4, 3, 32, 32, dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r"drawn for a batch of shape \(4, 3, 32, 32\).*\(5, 3, 32, 32\)"):
+        pipe(torch.zeros(5, 3, 32, 32, dtype=torch.uint8), params=drawn)
+
+
+def test_device_half_of_a_drawn_call_is_one_copy_and_pixel_work() -> None:
+    pipe = p1()
+    host = torch.empty(64, 3, 256, 256, dtype=torch.uint8)  # only the shape is read
+    drawn = pipe.draw(host)
+    x = torch.empty(64, 3, 256, 256, dtype=torch.uint8, device="meta")
+    pipe(x, params=pipe.draw(host))  # warm the cached constants
+    with LaunchCounter() as c:
+        pipe(x, params=drawn)
+    assert c.host_to_device == 1 and c.device_ops <= 60
+    assert 0 < c.by_op["bmm.default"] <= 4  # the colour passes and their means; no matrix algebra on the device

@@ -21,12 +21,14 @@ object's whole life.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 import torch
 from torch import Tensor, nn
 
 from .._batch import check_finite
+from ..transforms.base import Drawn, Transform
 from ._prefetch import HostPrefetcher
 from .decode import call_transform, takes_generator
 from .seeding import Seeded, make_generator
@@ -291,17 +293,40 @@ class DeviceAugmenter(Seeded):
         self._skip = self.position = int(state.get("position", 0))
 
     # ---- iteration ----------------------------------------------------------------------------------
-    def _augment(self, batch: Any, index: int) -> Any:
-        return self._augment_checked(batch, index) if self.check_finite else self._augment_plain(batch, index)
+    def _augment(self, batch: Any, index: int, drawn: Optional[Drawn] = None) -> Any:
+        if self.check_finite:
+            return self._augment_checked(batch, index, drawn)
+        return self._augment_plain(batch, index, drawn)
 
-    def _augment_checked(self, batch: Any, index: int) -> Any:
+    def _augment_checked(self, batch: Any, index: int, drawn: Optional[Drawn] = None) -> Any:
         """:meth:`_augment_plain` between finiteness checks of the images (``check_finite=True``)."""
         _check_images(batch, f"DeviceAugmenter (check_finite, batch {index}, input)")
-        out = self._augment_plain(batch, index)
+        out = self._augment_plain(batch, index, drawn)
         _check_images(out, f"DeviceAugmenter (check_finite, batch {index}, output)")
         return out
 
-    def _augment_plain(self, batch: Any, index: int) -> Any:
+    def _transform_input(self, batch: Any) -> Any:
+        """What the transform receives from a batch: the dict, the tuple's images, or the tensor."""
+        if isinstance(batch, (tuple, list)):
+            return batch[0]
+        return batch
+
+    def _draw(self, batch: Any, index: int) -> Optional[Drawn]:
+        """The transform's host half for batch ``index`` (params drawn and prepared, see
+        ``Transform.draw``), made in the background thread from the host batch; None when the transform
+        is not an augloader Transform taking a generator."""
+        t = self.transform
+        if not isinstance(t, Transform) or not self._gen_ok or getattr(t, "takes_labels", False):
+            return None
+        g = make_generator(self.seed, self.epoch, self.get_rank(), "device", index)
+        return t.draw(self._transform_input(batch), g)
+
+    def _run_transform(self, x: Any, g: torch.Generator, drawn: Optional[Drawn]) -> Any:
+        if drawn is not None:
+            return self.transform(x, params=drawn)  # the same draws as generator=g, made ahead
+        return call_transform(self.transform, x, g, self._gen_ok)
+
+    def _augment_plain(self, batch: Any, index: int, drawn: Optional[Drawn] = None) -> Any:
         g = make_generator(self.seed, self.epoch, self.get_rank(), "device", index)
         gm = make_generator(self.seed, self.epoch, self.get_rank(), "device-mix", index)
         if isinstance(batch, Mapping):
@@ -309,7 +334,7 @@ class DeviceAugmenter(Seeded):
             if getattr(self.transform, "takes_labels", False):
                 out["image"] = self.transform(out["image"], out["label"], generator=g)
             elif self.transform is not None:
-                out = call_transform(self.transform, out, g, self._gen_ok)
+                out = self._run_transform(out, g, drawn)
             return self.mix(out, generator=gm) if self.mix is not None else out
         if self.mix is not None and not (isinstance(batch, (tuple, list)) and len(batch) > 1):
             raise ValueError(
@@ -321,13 +346,12 @@ class DeviceAugmenter(Seeded):
                 if getattr(self.transform, "takes_labels", False):
                     images = self.transform(images, rest[0], generator=g)
                 else:
-                    images = call_transform(self.transform, images, g, self._gen_ok)
+                    images = self._run_transform(images, g, drawn)
             if self.mix is not None:
                 images, labels = self.mix((images, rest[0]), generator=gm)
                 rest = (labels, *rest[1:])
             return (images, *rest)
-        out = call_transform(self.transform, batch, g, self._gen_ok) if self.transform is not None else batch
-        return out
+        return self._run_transform(batch, g, drawn) if self.transform is not None else batch
 
     def _stop_prefetch(self) -> None:
         if self._prefetcher is not None:
@@ -350,7 +374,7 @@ class DeviceAugmenter(Seeded):
         prefetcher = HostPrefetcher(
             iter(self.loader),
             skip=start,  # a mid-epoch resume: the loader still loads these, nothing is augmented
-            prepare=_pin if streams else None,
+            prepare=self._host_half(start, streams),
             setup=_cuda.thread_setup(self.device) if streams else None,
             depth=_PREFETCH_DEPTH,
         )
@@ -362,10 +386,23 @@ class DeviceAugmenter(Seeded):
             if self._prefetcher is prefetcher:
                 self._prefetcher = None
 
+    def _host_half(self, start: int, streams: bool) -> Callable[[Any], tuple[Any, Optional[Drawn]]]:
+        """What the background thread does to each batch, in loader order from batch ``start``: pin it
+        (for CUDA) and draw and prepare the transform's params (``Transform.draw``)."""
+        indices = itertools.count(start)
+
+        def host_half(batch: Any) -> tuple[Any, Optional[Drawn]]:
+            index = next(indices)
+            if streams:
+                batch = _pin(batch)
+            return batch, self._draw(batch, index)
+
+        return host_half
+
     def _plain_loop(self, batches: Iterator[Any], index: int) -> Iterator[Any]:
         """No streams (CPU and other devices): each batch is moved and augmented when it is asked for."""
-        for batch in batches:
-            out = self._augment(_to_device(batch, self.device), index)
+        for batch, drawn in batches:
+            out = self._augment(_to_device(batch, self.device), index, drawn)
             index += 1
             self.position += 1
             yield out
@@ -382,8 +419,8 @@ class DeviceAugmenter(Seeded):
         pending, error = None, None
         while True:
             try:
-                batch = next(batches, _DONE)
-                ready = self._enqueue(batch, index, self._stream) if batch is not _DONE else None
+                item = next(batches, _DONE)
+                ready = self._enqueue(*item, index, self._stream) if item is not _DONE else None
             except Exception as e:  # raised below, once the batch already prepared is handed over
                 error, ready = e, None
             if pending is not None:
@@ -394,11 +431,11 @@ class DeviceAugmenter(Seeded):
         if error is not None:
             raise error
 
-    def _enqueue(self, batch: Any, index: int, side: Any) -> tuple[Any, Any]:
+    def _enqueue(self, batch: Any, drawn: Optional[Drawn], index: int, side: Any) -> tuple[Any, Any]:
         """Queues batch ``index``'s copy and augmentation on ``side``; returns it and the event that ends them."""
         side.wait_stream(_cuda.current_stream(self.device))  # inputs and buffers written there are ready
         with _cuda.use(side):
-            out = self._augment(_to_device(batch, self.device), index)
+            out = self._augment(_to_device(batch, self.device), index, drawn)
             done = _cuda.new_event()
             done.record(side)
         return out, done

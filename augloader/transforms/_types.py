@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 #: Parameters drawn for one call: names to ``(B, ...)`` tensors (or nested dicts of them).
@@ -10,3 +11,15 @@ Params = dict[str, Any]
 Tail = tuple[tuple[float, ...], tuple[float, ...]]
 #: ``(B, C, H, W)`` of the batch a transform receives.
 Shape = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """The host half of one call: params drawn for a batch of ``shape`` and prepared (``Transform.draw``).
+
+    Pass it as ``transform(batch, params=drawn)`` to run the device half: one copy, then pixel work.
+    """
+
+    params: Params  # what last_params will hold (moved to the batch's device)
+    prepared: list  # per execution stage, the parameter-sized algebra (stages.prepare)
+    shape: Shape  # the (B, C, H, W) it was drawn for

@@ -16,10 +16,10 @@ from torch import Tensor, nn
 from .._batch import Batch, BatchView, params_to
 from .._init_args import record_init_args
 from . import _args
-from ._types import Params, Shape, Tail
+from ._types import Drawn, Params, Shape, Tail
 from .stages import box_targets, execute, plan, prepare  # the engine; it imports this module for annotations only
 
-__all__ = ["Params", "Shape", "Tail", "Transform", "check_probability"]
+__all__ = ["Drawn", "Params", "Shape", "Tail", "Transform", "check_probability"]
 
 
 def check_probability(p: float, name: str = "p") -> float:
@@ -145,24 +145,55 @@ class Transform(nn.Module):
 
     # ---- the engine ------------------------------------------------------------------------------
     def forward(
-        self, batch: Batch, params: Optional[Params] = None, generator: Optional[torch.Generator] = None
+        self,
+        batch: Batch,
+        params: Optional[Params | Drawn] = None,
+        generator: Optional[torch.Generator] = None,
     ) -> Batch:
         """Draws parameters once (or replays ``params``) and transforms every target of ``batch``.
 
         The drawn parameters are kept in ``self.last_params``; passing them back replays the call.
+        ``params`` may also be a :meth:`draw` result made earlier (e.g. in a background thread).
         """
         view = BatchView.parse(batch)
-        if params is None:
-            if self.needs_targets:
-                targets = box_targets(view, getattr(self, "target_options", None))
-                params = self.sample_params(tuple(view.image.shape), generator, targets=targets)
-            else:
-                params = self.sample_params(tuple(view.image.shape), generator)
-        stages, param_list = self._stages(params)
-        # Prepare (parameter-sized algebra where the params live), then one copy of everything to the device.
-        params, prepared = params_to((params, prepare(stages, param_list, tuple(view.image.shape))), view.image.device)
+        shape = tuple(view.image.shape)
+        if isinstance(params, Drawn):
+            if params.shape != shape:
+                raise ValueError(
+                    f"{type(self).__name__}: params were drawn for a batch of shape {params.shape}, "
+                    f"this batch's image is {shape}"
+                )
+            params, prepared = params.params, params.prepared
+        else:
+            params = self._draw_params(view, generator) if params is None else params
+            stages, param_list = self._stages(params)
+            prepared = prepare(stages, param_list, shape)  # parameter-sized algebra where the params live
+        params, prepared = params_to((params, prepared), view.image.device)  # one copy to the batch's device
         self.last_params = params
         return self._run(view, params, prepared)
+
+    def draw(self, batch: Batch, generator: Optional[torch.Generator] = None) -> Drawn:
+        """The host half of a call on ``batch``: draws the params and prepares them (matrices, colour
+        matrices, kernels), without touching its pixels; only the shape (and boxes, for draws that need
+        them) is read. ``self(batch_on_device, params=drawn)`` then copies once and applies; the result
+        equals ``self(batch, generator=generator)``.
+
+        Example::
+
+            drawn = pipeline.draw(host_batch, torch.Generator().manual_seed(0))  # e.g. in a loader thread
+            out = pipeline(host_batch.to(device), params=drawn)
+        """
+        view = BatchView.parse(batch)
+        params = self._draw_params(view, generator)
+        stages, param_list = self._stages(params)
+        shape = tuple(view.image.shape)
+        return Drawn(params, prepare(stages, param_list, shape), shape)
+
+    def _draw_params(self, view: BatchView, generator: Optional[torch.Generator]) -> Params:
+        if self.needs_targets:
+            targets = box_targets(view, getattr(self, "target_options", None))
+            return self.sample_params(tuple(view.image.shape), generator, targets=targets)
+        return self.sample_params(tuple(view.image.shape), generator)
 
     def _stages(self, params: Params) -> tuple[list, list[Params]]:
         """The execution stages and the params of each transform they run, in pipeline order."""

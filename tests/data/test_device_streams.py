@@ -363,6 +363,24 @@ def test_results_equal_a_plain_loop_and_resume_mid_epoch(streams, monkeypatch):
     assert len(tail) == 3 and resumed.position == 5
 
 
+def test_parameters_are_drawn_and_prepared_in_the_background_thread(monkeypatch):
+    pipe = _pipeline()
+    threads = []
+    draw = type(pipe).draw
+
+    def recording_draw(self, batch, generator=None):
+        threads.append(threading.current_thread())
+        return draw(self, batch, generator)
+
+    monkeypatch.setattr(type(pipe), "draw", recording_draw)
+    aug = DeviceAugmenter(DATA, pipe, "cpu", seed=7, rank=0)
+    got = list(aug)
+    assert len(threads) == len(got) == 5
+    assert all(t is not threading.current_thread() and t.name == "augloader-prefetch" for t in threads)
+    ref = [_pipeline()(x, generator=make_generator(7, 0, 0, "device", k)) for k, (x, _) in enumerate(DATA)]
+    assert all(torch.equal(a, c) for (a, _), c in zip(got, ref))
+
+
 # ---- the transform and the mix go to the device once --------------------------------------------------
 class CountsMoves(nn.Module):
     def __init__(self) -> None:
