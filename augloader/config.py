@@ -27,8 +27,8 @@ builder: a top-level ``kind: image | audio | text`` says which, else a ``collate
 Every transform records the arguments it was constructed with (see :mod:`augloader._init_args`), so
 pipelines built in Python can be written as configs too; only the arguments given are written.
 :func:`to_config` / :func:`save_config` also write audio and text configs back (with ``kind: audio`` /
-``kind: text``), for pipelines built from a config (audio and text transforms built in Python do not
-record their arguments).
+``kind: text``), whether built from a config or in Python (audio and text transforms record their
+arguments through the same hook, :mod:`augloader._protocol`).
 """
 
 from __future__ import annotations
@@ -429,6 +429,8 @@ def _value(value: Any, path: str) -> Any:
         return value
     if isinstance(value, torch.dtype):
         return str(value).removeprefix("torch.")
+    if isinstance(value, os.PathLike):  # a file or folder (audio sounds, text caches) is written as its path
+        return os.fspath(value)
     if isinstance(value, enum.Enum):
         return _value(value.value, path)
     if isinstance(value, torch.Tensor):
@@ -498,8 +500,8 @@ def to_config(obj: Any) -> dict[str, Any]:
     dict of transforms a text config built (or one of them) gives ``{kind: text, text: {...}}``.
 
     Raises:
-        ConfigError: a transform that is not a public augloader class, one without recorded arguments
-            (audio and text transforms built in Python), or an argument YAML cannot hold.
+        ConfigError: a transform that is not a public augloader class, one without recorded arguments,
+            or an argument YAML cannot hold.
     """
     if isinstance(obj, PipelineConfig):
         out = to_config(obj.transform)

@@ -321,8 +321,11 @@ def test_audio_config_write_back_details():
         "kind": "audio",
         "pipeline": [{"AudioGaussianNoise": {"snr_db": [5, 10]}}],
     }
-    with pytest.raises(ConfigError, match=r"pipeline\[0\]: AudioGaussianNoise has no recorded constructor arguments"):
-        to_config(AudioCompose([AudioGaussianNoise()]))
+    # built in Python: the recorded arguments are written (only those given)
+    assert to_config(AudioCompose([AudioGaussianNoise(), RandomGain(p=0.5)])) == {
+        "kind": "audio",
+        "pipeline": [{"AudioGaussianNoise": {}}, {"RandomGain": {"p": 0.5}}],
+    }
 
 
 def test_shipped_text_config_round_trips(tmp_path):
@@ -361,8 +364,23 @@ def test_text_config_write_back_errors(tmp_path):
         "kind": "text",
         "text": {"back_translation": {"cache": str(tmp_path / "c.sqlite"), "p": 0.25, "on_miss": "keep"}},
     }
-    with pytest.raises(ConfigError, match="no recorded config section"):
-        to_config({"back_translation": BackTranslation(built["back_translation"].translator)})
+    # built in Python: its recorded arguments are written (only those given, the translator's too)
+    again = BackTranslation(built["back_translation"].translator, pivot="fr", p=0.5)
+    assert to_config({"back_translation": again}) == {
+        "kind": "text",
+        "text": {"back_translation": {"pivot": "fr", "p": 0.5}},
+    }
+
+    class Echo:
+        name = "echo"
+
+        def translate(self, texts, source, target):
+            return list(texts)
+
+    with pytest.raises(ConfigError, match="only an ApertiumTranslator .* got Echo"):
+        to_config({"back_translation": BackTranslation(Echo())})
+    with pytest.raises(ConfigError, match="argument 'rng' is a Python object"):
+        to_config(BackTranslation(again.translator, rng=__import__("random").Random(0)))
     with pytest.raises(ConfigError, match="to_config takes"):
         to_config({"eda": 3})
     with pytest.raises(ConfigError, match="to_config takes"):

@@ -232,6 +232,45 @@ def test_determinism_and_replay():
     assert not torch.equal(a[0], c[0])
 
 
+def test_mixers_follow_the_shared_protocol_and_write_back():
+    import augloader
+    from augloader._init_args import init_args
+    from augloader._protocol import ReplayMixin
+    from augloader.config import PipelineConfig, from_config, to_config
+
+    mixers = [
+        MixUpCutMix(0.4, 1.0, mode="pair", num_classes=5, pairing="flip", out_dtype=torch.float32),
+        MixUp(0.3, num_classes=5, label_smoothing=0.1, mode="elem"),
+        CutMix(1.0, num_classes=5, minmax=(0.2, 0.6)),
+    ]
+    assert init_args(mixers[1]) == {"alpha": 0.3, "num_classes": 5, "label_smoothing": 0.1, "mode": "elem"}
+    x = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
+    y = torch.randint(0, 5, (8,))
+    for mixer in mixers:
+        assert isinstance(mixer, ReplayMixin)
+        config = PipelineConfig(augloader.Compose([augloader.RandomHorizontalFlip()]), mix=mixer)
+        written = to_config(config)
+        rebuilt = from_config(written)
+        assert to_config(rebuilt) == written and type(rebuilt.mix) is type(mixer)
+        out = mixer((x, y), generator=torch.Generator().manual_seed(3))
+        again = rebuilt.mix((x, y), generator=torch.Generator().manual_seed(3))
+        replay = mixer((x, y), params=mixer.last_params)
+        for a, b in ((out, again), (out, replay)):
+            assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert to_config(PipelineConfig(augloader.Compose([augloader.RandomHorizontalFlip()]), mix=mixers[0]))["mix"] == {
+        "MixUpCutMix": {
+            "mixup_alpha": 0.4,
+            "cutmix_alpha": 1.0,
+            "mode": "pair",
+            "num_classes": 5,
+            "pairing": "flip",
+            "out_dtype": "float32",
+        }
+    }
+    with pytest.raises(TypeError, match="params must be a dict"):
+        mixers[0]((x.float(), y), params=[0.5])
+
+
 def test_draw_statistics():
     mixer = MixUpCutMix(0.4, 1.0, switch_prob=0.3, prob=0.8, mode="elem", num_classes=2)
     p = mixer.sample_params(40000, (32, 32), torch.Generator().manual_seed(0))

@@ -22,6 +22,8 @@ they raise ``ValueError``. Example::
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Mapping
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -30,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from .._protocol import ReplayMixin
 from ..data.roles import EVAL_ROLES, role_of
 from ..data.seeding import make_generator
 from ..transforms import _args
@@ -146,7 +149,7 @@ def topup_counts(class_counts: Sequence[int], target: Optional[Sequence[float]] 
 
 
 # ---- the batch hook ---------------------------------------------------------------------------------
-class SyntheticMix:
+class SyntheticMix(ReplayMixin):
     """Mixes generated samples into uint8 training batches: ``images, labels = hook(images, labels)``.
 
     Args:
@@ -166,9 +169,19 @@ class SyntheticMix:
 
     The number generated per batch is ``ratio * B`` (replace) or ``ratio / (1 - ratio) * B`` (append), rounded
     stochastically so the ratio holds in expectation and, over an epoch, to within a few samples.
-    Also callable as ``hook((images, labels), generator=g)``: the ``mix=`` slot of :func:`augloader.data.loader`
-    accepts it, provided the ``batch_transform`` there keeps the batch uint8 (normalise in the training loop);
-    it cannot be the ``batch_transform`` itself (that slot does not return labels).
+
+    Called as every augloader transform is (:mod:`augloader._protocol`): ``hook(batch, params=None,
+    generator=None)`` with ``batch`` an ``(images, labels)`` pair or a dict with ``image`` and ``label``; the
+    same structure comes back. Each call draws its parameters once (:meth:`sample_params`: how many, which
+    classes, which slots, and a seed for ``generator_fn``), keeps them in ``last_params``, and
+    ``hook(batch, params=hook.last_params)`` replays it (the same images, if ``generator_fn`` is deterministic
+    given its generator). The ``mix=`` slot of :func:`augloader.data.loader` accepts it, provided the
+    ``batch_transform`` there keeps the batch uint8 (normalise in the training loop); it cannot be the
+    ``batch_transform`` itself (that slot does not return labels). ``hook(images, labels)`` (augloader 0.1)
+    still works until 0.3, with a DeprecationWarning.
+
+    Shape:
+        images ``(B, C, H, W)`` uint8, labels ``(B,)`` int -> the same (``B + n`` in append mode).
     """
 
     randomized = True
@@ -232,34 +245,114 @@ class SyntheticMix:
         n = base + int(torch.rand((), generator=g, dtype=torch.float64).item() < expected - base)
         return min(n, batch) if self.mode == "replace" else n
 
-    def __call__(self, images: Any, labels: Optional[Tensor] = None, generator: Optional[torch.Generator] = None):
-        if labels is None and isinstance(images, (tuple, list)):
-            images, labels = images
-        if not isinstance(images, Tensor) or images.dim() != 4 or images.dtype != torch.uint8:
-            raise ValueError("SyntheticMix expects uint8 images (B, C, H, W); run it before normalisation")
-        labels = torch.as_tensor(labels)
-        if labels.dim() != 1 or labels.numel() != images.shape[0] or labels.is_floating_point():
-            raise ValueError(
-                "SyntheticMix expects integer class labels (B,) (run it before MixUp/CutMix or one-hot targets)"
-            )
+    def sample_params(self, batch_size: int, generator: Optional[torch.Generator] = None) -> dict[str, Tensor]:
+        """Draws a call's parameters for a batch of ``batch_size`` (from ``generator``, else the hook's own).
+
+        Shape:
+            ``{"classes": (n,) int64, "slots": (n,) int64 (replace mode; (0,) in append mode), "seed": ()
+            int64}``: the generated classes, the batch positions they replace, the seed of ``generator_fn``.
+        """
         g = generator if generator is not None else self.generator
-        b = images.shape[0]
-        n = self._count(b, g)
+        n = self._count(batch_size, g)
+        empty = torch.zeros(0, dtype=torch.int64)
         if n == 0:
-            return images, labels
-        classes = torch.multinomial(self.class_probs.float(), n, replacement=True, generator=g)
-        fake = _generate(self.fn, classes, g, like=images).to(images.device)
+            return {"classes": empty, "slots": empty, "seed": torch.zeros((), dtype=torch.int64)}
+        classes = torch.multinomial(self.class_probs.float(), n, replacement=True, generator=g).cpu()
+        seed = torch.randint(2**63 - 1, (), generator=g, device=g.device).cpu()
+        slots = torch.randperm(batch_size, generator=g, device=g.device)[:n].cpu() if self.mode == "replace" else empty
+        return {"classes": classes, "slots": slots, "seed": seed}
+
+    def __call__(
+        self,
+        batch: Any,
+        params: Any = None,
+        generator: Optional[torch.Generator] = None,
+        *,
+        labels: Optional[Tensor] = None,
+    ) -> Any:
+        """Mixes generated samples into ``batch`` (see the class docstring); returns the structure it got."""
+        if params is not None and not isinstance(params, Mapping):  # hook(images, labels): augloader 0.1
+            params, labels = None, (params if labels is None else labels)
+        if labels is not None:
+            warnings.warn(
+                "SyntheticMix: hook(images, labels) is deprecated and will be removed in augloader 0.3; "
+                "pass the batch as hook((images, labels))",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            batch = (batch, labels)
+        images, labels, rebuild = _parse_batch(batch)
+        b = images.shape[0]
+        params = self._params(params, lambda: self.sample_params(b, generator))
+        classes, slots = _check_params(params, b, self.mode)
+        if classes.numel() == 0:
+            return rebuild(images, labels)
+        g = torch.Generator(device=generator.device if generator is not None else self.generator.device)
+        fake = _generate(self.fn, classes, g.manual_seed(int(params["seed"])), like=images).to(images.device)
         classes = classes.to(device=labels.device, dtype=labels.dtype)
         if self.mode == "append":
-            return torch.cat([images, fake]), torch.cat([labels, classes])
-        where = torch.randperm(b, generator=g)[:n].to(images.device)
+            return rebuild(torch.cat([images, fake]), torch.cat([labels, classes]))
         images, labels = images.clone(), labels.clone()
-        images[where] = fake
-        labels[where.to(labels.device)] = classes
-        return images, labels
+        images[slots.to(images.device)] = fake
+        labels[slots.to(labels.device)] = classes
+        return rebuild(images, labels)
+
+    forward = __call__
 
     def __repr__(self) -> str:
         return f"SyntheticMix(ratio={self.ratio:.4g}, num_classes={self.num_classes}, mode={self.mode!r}, seed={self.seed})"
+
+
+def _parse_batch(batch: Any) -> tuple[Tensor, Tensor, Callable[[Tensor, Tensor], Any]]:
+    """``(images, labels, rebuild)`` of an ``(images, labels)`` pair or an ``{image, label}`` dict."""
+    if isinstance(batch, Mapping):
+        if "image" not in batch or "label" not in batch:
+            raise ValueError(f"SyntheticMix needs a dict with 'image' and 'label', got keys {sorted(map(str, batch))}")
+        extra = sorted(str(k) for k in batch if k not in ("image", "label"))
+        if extra:
+            raise ValueError(
+                f"SyntheticMix mixes 'image' and 'label' only; the batch also has {extra}, which generated samples "
+                "cannot have (run it on (images, labels) batches)"
+            )
+        images, labels = batch["image"], batch["label"]
+
+        def rebuild(x: Tensor, y: Tensor) -> Any:
+            return {**batch, "image": x, "label": y}
+
+    elif isinstance(batch, (tuple, list)) and len(batch) == 2:
+        images, labels = batch
+
+        def rebuild(x: Tensor, y: Tensor) -> Any:
+            return type(batch)((x, y)) if isinstance(batch, tuple) else [x, y]
+
+    else:
+        raise TypeError(
+            f"SyntheticMix takes an (images, labels) pair or a dict with 'image' and 'label', got {type(batch).__name__}"
+        )
+    if not isinstance(images, Tensor) or images.dim() != 4 or images.dtype != torch.uint8:
+        raise ValueError("SyntheticMix expects uint8 images (B, C, H, W); run it before normalisation")
+    labels = torch.as_tensor(labels)
+    if labels.dim() != 1 or labels.numel() != images.shape[0] or labels.is_floating_point():
+        raise ValueError(
+            "SyntheticMix expects integer class labels (B,) (run it before MixUp/CutMix or one-hot targets)"
+        )
+    return images, labels, rebuild
+
+
+def _check_params(params: Mapping[str, Any], batch_size: int, mode: str) -> tuple[Tensor, Tensor]:
+    """``(classes, slots)`` of replayed ``params``, after checking they fit a batch of ``batch_size``."""
+    classes, slots, seed = params.get("classes"), params.get("slots"), params.get("seed")
+    ok = all(isinstance(t, Tensor) and not t.is_floating_point() for t in (classes, slots, seed))
+    ok = ok and classes.dim() == 1 and slots.dim() == 1 and seed.numel() == 1
+    ok = ok and (slots.numel() == (classes.numel() if mode == "replace" else 0))
+    if not ok:
+        raise ValueError(
+            "SyntheticMix: params must be a dict from sample_params or last_params with integer 'classes' (n,), "
+            f"'slots' (n,) in replace mode ((0,) in append mode) and 'seed' (); got keys {sorted(map(str, params))}"
+        )
+    if slots.numel() and (int(slots.min()) < 0 or int(slots.max()) >= batch_size):
+        raise ValueError(f"SyntheticMix: params['slots'] must lie in [0, {batch_size}) for this batch")
+    return classes, slots
 
 
 # ---- the dataset wrapper ----------------------------------------------------------------------------

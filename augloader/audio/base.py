@@ -20,7 +20,8 @@ from typing import Any, ClassVar, Mapping, Optional, Union
 import torch
 from torch import Tensor, nn
 
-from .._batch import params_to, working_dtype
+from .._batch import working_dtype
+from .._protocol import ReplayMixin
 from ..transforms._args import probability as check_probability
 from ..transforms._types import Params
 
@@ -117,8 +118,12 @@ def check_lengths(
     return lengths.to(device=device, dtype=torch.int64)
 
 
-class AudioTransform(nn.Module):
+class AudioTransform(ReplayMixin, nn.Module):
     """Base of every audio transform: draw per-sample parameters once, then apply a pure batched op.
+
+    The call contract is the image side's (:mod:`augloader._protocol`): ``forward(batch, params=None,
+    generator=None)``, ``last_params`` replay, the caller's structure returned, and constructor arguments
+    recorded so a pipeline built in Python writes back with :func:`augloader.to_config`.
 
     Class attributes:
 
@@ -176,10 +181,7 @@ class AudioTransform(nn.Module):
         """
         view = AudioView.parse(batch, self.domain)
         audio = view.audio
-        if params is None:
-            params = self.sample_params(tuple(audio.shape), generator)
-        params = params_to(params, audio.device)
-        self.last_params = params
+        params = self._params(params, lambda: self.sample_params(tuple(audio.shape), generator), audio.device)
         out_shape = self.output_shape(tuple(audio.shape))
         if audio.shape[0] == 0 or (audio.shape[-1] == 0 and out_shape == audio.shape):  # no samples, or silent clips
             return view.rebuild(audio.new_zeros(out_shape), view.lengths, view.label)

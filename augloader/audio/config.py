@@ -9,8 +9,9 @@ Example (``configs/audio.yaml``)::
 
 :func:`augloader.from_config` reads these too (a ``collate`` key or ``kind: audio`` marks them), and
 :func:`augloader.to_config` / :func:`augloader.save_config` write them back (with ``kind: audio``) via
-:func:`audio_to_config`. Only steps built from a config record their arguments, so only those can be
-written back (audio transforms built in Python do not record them yet).
+:func:`audio_to_config`. Every audio transform records the arguments it was constructed with (the
+image side's hook, :mod:`augloader._protocol`), so pipelines built in Python are written back too;
+only the arguments given are written.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
+
+from torch import Tensor
 
 from .._config_read import MAX_CONFIG_BYTES, ConfigError, did_you_mean, read_config
 from .._init_args import init_args
@@ -152,9 +155,14 @@ def _audio_step(obj: Any, path: str) -> dict[str, Any]:
     name = _public_name(obj, path)
     args = init_args(obj)
     if args is None:
-        raise ConfigError(
-            f"{path}: {name} has no recorded constructor arguments (build it with from_config to write it back)"
-        )
+        raise ConfigError(f"{path}: {name} has no recorded constructor arguments")
+    for key, value in args.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, Tensor) for v in values):
+            raise ConfigError(
+                f"{path}.{name}: argument {key!r} holds audio tensors, which a config cannot hold "
+                "(name a file or folder of sounds instead)"
+            )
     return {name: {k: _value(v, f"{path}.{name}.{k}") for k, v in args.items()}}
 
 
@@ -162,10 +170,10 @@ def audio_to_config(obj: Union[AudioConfig, AudioTransform]) -> dict[str, Any]:
     """The config mapping (``kind: audio``, ``pipeline``, ``collate`` if any) that rebuilds ``obj``.
 
     ``obj`` is an :class:`AudioConfig`, an :class:`AudioCompose` or a single audio transform (a one-step
-    pipeline), built by :func:`load_audio_config` / :func:`augloader.from_config`.
+    pipeline), built in Python or by :func:`load_audio_config` / :func:`augloader.from_config`.
 
     Raises:
-        ConfigError: a step without recorded arguments (built in Python), or a value YAML cannot hold.
+        ConfigError: a step that is not a public audio transform, or a value a config cannot hold (tensors).
     """
     from ..config import _value
 

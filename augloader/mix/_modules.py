@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from .._batch import params_to
 from .._memory import new_batch
+from .._protocol import ReplayMixin
 from ..transforms._args import probability as check_probability
 from ..transforms._types import Params
 from ._images import auto_tile_bytes, mix_images
@@ -27,7 +28,7 @@ from ._targets import mix_boxes, mix_masks
 _OUT_DTYPES = (torch.uint8, torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 
-class MixUpCutMix(nn.Module):
+class MixUpCutMix(ReplayMixin, nn.Module):
     """MixUp and CutMix on a whole batch, per batch, per pair or per sample, with soft labels.
 
     Semantics follow timm's ``Mixup``: ``lam ~ Beta(alpha, alpha)``; with both alphas on, each draw uses
@@ -35,7 +36,10 @@ class MixUpCutMix(nn.Module):
     the CutMix lambda is recomputed from the clipped box (``correct_lam``; always with ``cutmix_minmax``).
     Unlike timm, the input is never modified, odd batch sizes work (with an odd batch the sample left
     without a partner is left unmixed), randomness comes from an optional ``torch.Generator``, and
-    segmentation masks and detection boxes are mixed along with the images.
+    segmentation masks and detection boxes are mixed along with the images. The call contract is that of
+    every augloader transform (:mod:`augloader._protocol`): ``forward(batch, params=None, generator=None)``,
+    ``last_params`` replay, the caller's structure returned, constructor arguments recorded (so a Python-built
+    mix writes back with :func:`augloader.to_config`).
 
     Args:
         mixup_alpha: Beta concentration for MixUp; 0 turns MixUp off.
@@ -241,10 +245,7 @@ class MixUpCutMix(nn.Module):
                 "MixUp cannot blend segmentation masks (class maps do not average); use CutMix for "
                 "batches with a 'mask' (mixup_alpha=0, e.g. CutMix(...))"
             )
-        if params is None:
-            params = self.sample_params(b, (h, w), generator)
-        params = params_to(params, image.device)
-        self.last_params = params
+        params = self._params(params, lambda: self.sample_params(b, (h, w), generator), image.device)
         mixed = self.apply(image, params, out)
         new_labels = self.soft_targets(labels, params) if labels is not None else None
         updates: dict[str, Any] = {}

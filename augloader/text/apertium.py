@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 
+from .._init_args import record_init_args
 from .._repr import short_repr
 from .translator import BackendUnavailableError
 
@@ -58,6 +59,7 @@ class ApertiumTranslator:
         TypeError: ``executable``, ``name``, ``data_dir`` or ``codes`` has the wrong type.
     """
 
+    @record_init_args  # so augloader.to_config can write a BackTranslation built in Python
     def __init__(
         self,
         executable: str = "apertium",

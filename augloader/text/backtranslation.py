@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Iterable, Sequence
-from typing import overload
+from typing import Any, Optional, overload
 
+import torch
+
+from .._protocol import ReplayMixin
 from .._repr import short_repr
-from .base import check_batch, make_rng
+from .base import call_rng, check_batch, make_rng
 from .cache import TranslationCache, cache_key
 from .translator import Translator
 
 __all__ = ["BackTranslation"]
 
 
-class BackTranslation:
+class BackTranslation(ReplayMixin):
     """Paraphrase sentences by translating them to ``pivot`` and back.
 
     A batch costs two backend calls (there and back) for the texts not already cached;
@@ -34,6 +37,13 @@ class BackTranslation:
             Dataset workers after :meth:`precompute`), or ``"error"`` (raise ``KeyError``).
         seed: Seed of the private RNG used for ``p``.
         rng: RNG to use instead of ``seed``.
+
+    Calls follow the protocol of :class:`~augloader.text.TextTransform`: which texts are back-translated
+    is drawn once per call (from ``generator=``, a ``torch.Generator``, else the private RNG), kept in
+    ``last_params`` and replayed by ``params=``.
+
+    Shape:
+        a ``str`` or a ``list[str]`` of B sentences, the same back; params ``{"chosen": (B,) bool}``.
     """
 
     def __init__(
@@ -126,17 +136,60 @@ class BackTranslation:
             found.update(new)
         return [found[k] for k in keys]
 
-    @overload
-    def __call__(self, text: str, rng: random.Random | None = None) -> str: ...
-    @overload
-    def __call__(self, text: Sequence[str], rng: random.Random | None = None) -> list[str]: ...
+    def sample_params(
+        self, n: int, generator: Optional[torch.Generator] = None, rng: Optional[random.Random] = None
+    ) -> dict[str, Any]:
+        """Which of ``n`` texts a call back-translates (each with probability ``p``).
 
-    def __call__(self, text: str | Sequence[str], rng: random.Random | None = None) -> str | list[str]:
-        """Back-translate a string or a batch (each text with probability ``p``)."""
-        r = self.rng if rng is None else make_rng(rng=rng)
+        From ``generator`` (one vectorised draw) when given, else from ``rng`` or the private RNG (one
+        ``random()`` per text; none at all when ``p`` is 1).
+
+        Shape:
+            ``{"chosen": (n,) bool}``.
+        """
+        if self.p >= 1.0:
+            return {"chosen": torch.ones(n, dtype=torch.bool)}
+        if generator is not None:
+            return {"chosen": torch.rand(n, generator=generator, device=generator.device).cpu() < self.p}
+        r = self.rng if rng is None else rng
+        return {"chosen": torch.tensor([r.random() < self.p for _ in range(n)], dtype=torch.bool)}
+
+    @overload
+    def __call__(
+        self, text: str, params: Any = None, generator: Optional[torch.Generator] = None, *, rng: Any = None
+    ) -> str: ...
+    @overload
+    def __call__(
+        self, text: Sequence[str], params: Any = None, generator: Optional[torch.Generator] = None, *, rng: Any = None
+    ) -> list[str]: ...
+
+    def __call__(
+        self,
+        text: str | Sequence[str],
+        params: Any = None,
+        generator: Optional[torch.Generator] = None,
+        *,
+        rng: Optional[random.Random] = None,
+    ) -> str | list[str]:
+        """Back-translate a string or a batch (each text with probability ``p``).
+
+        Args:
+            text: One sentence, or a list of sentences.
+            params: ``last_params`` of an earlier call, to replay its choice of texts.
+            generator: A ``torch.Generator`` the choice is drawn from.
+            rng: A ``random.Random`` the choice is drawn from (defaults to the private RNG).
+        """
+        params, rng = call_rng(params, rng, generator, "BackTranslation")
         single = isinstance(text, str)
         batch = [text] if single else check_batch(text)
-        chosen = [i for i in range(len(batch)) if self.p >= 1.0 or r.random() < self.p]
+        params = self._params(params, lambda: self.sample_params(len(batch), generator, rng))
+        chosen_mask = params.get("chosen")
+        if not isinstance(chosen_mask, torch.Tensor) or chosen_mask.shape != (len(batch),):
+            raise ValueError(
+                f"BackTranslation: params must hold 'chosen', a ({len(batch)},) bool tensor (from last_params), "
+                f"got {short_repr(chosen_mask, 60)}"
+            )
+        chosen = [i for i, c in enumerate(chosen_mask.tolist()) if c]
         out = list(batch)
         if chosen:
             for i, t in zip(chosen, self.translate_batch([batch[i] for i in chosen])):

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._config_read import MAX_CONFIG_BYTES, ConfigError, did_you_mean, read_config
-from .._init_args import init_args, set_init_args
+from .._init_args import init_args
 from .._repr import clip, short_repr
 from .apertium import ApertiumTranslator
 from .backtranslation import BackTranslation
+from .cache import TranslationCache
 from .eda import EDA
 from .thesaurus import ThesaurusSource
 
@@ -29,6 +30,7 @@ _EDA_KEYS = ("alpha_sr", "alpha_ri", "alpha_rs", "p_rd", "num_aug", "protected",
 _BT_KEYS = ("backend", "source", "pivot", "cache", "p", "batch_size", "timeout", "seed", "executable", "on_miss")
 _TRANSLATOR_KEYS = ("executable", "timeout")  # given to ApertiumTranslator, the rest to BackTranslation
 _THESAURUS_KEYS = ("source", "path")
+_SECTIONS_ATTR = "_text_config_sections"  # the sections a transform was built from, when built from a config
 
 
 def _section(cfg: Mapping[str, Any], name: str, allowed: tuple[str, ...], path: str) -> dict[str, Any]:
@@ -100,7 +102,7 @@ def build_text_transforms(cfg: Mapping[str, Any]) -> dict[str, Any]:
         _check_simple_types(EDA, eda, f"{path}.eda")
         out["eda"] = _construct(f"{path}.eda", EDA, thesaurus=_thesaurus(cfg, path), **eda)
         recorded = {"thesaurus": cfg["thesaurus"]} if "thesaurus" in cfg else {}
-        set_init_args(out["eda"], {**recorded, "eda": eda})  # the sections it came from, for to_config
+        _record_sections(out["eda"], {**recorded, "eda": eda})  # the sections it came from, for to_config
     if cfg.get("back_translation") is not None:
         where = f"{path}.back_translation"
         bt = _section(cfg, "back_translation", _BT_KEYS, path)
@@ -117,7 +119,7 @@ def build_text_transforms(cfg: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(bt.get("cache"), str):
             bt["cache"] = os.path.expanduser(bt["cache"])
         out["back_translation"] = _construct(where, BackTranslation, translator=translator, **bt)
-        set_init_args(out["back_translation"], {"back_translation": section})
+        _record_sections(out["back_translation"], {"back_translation": section})
     return out
 
 
@@ -147,14 +149,73 @@ def load_text_config(path: str | os.PathLike[str], *, max_bytes: int = MAX_CONFI
     return build_text_transforms(data["text"])
 
 
+def _record_sections(obj: Any, sections: dict[str, Any]) -> None:
+    """Keeps the config sections ``obj`` was built from (as written: ``~`` paths, thesaurus mappings)."""
+    object.__setattr__(obj, _SECTIONS_ATTR, sections)
+
+
+def _plain(value: Any) -> Any:
+    """Sets (of stopwords, protected words) as sorted lists, which YAML can hold."""
+    return sorted(value) if isinstance(value, (set, frozenset)) else value
+
+
+def _python_only(args: dict[str, Any], names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        if args.pop(name, None) is not None:
+            raise ConfigError(
+                f"{where}: argument {name!r} is a Python object a config cannot hold; build the transform without it"
+            )
+
+
+def _eda_sections(args: dict[str, Any]) -> dict[str, Any]:
+    """The ``thesaurus`` and ``eda`` sections of an :class:`EDA` built in Python, from its constructor arguments."""
+    where, out = "text.eda", {}
+    thesaurus = args.pop("thesaurus", None)
+    if thesaurus is not None:
+        if not isinstance(thesaurus, (str, os.PathLike)):
+            raise ConfigError(
+                f"{where}: argument 'thesaurus' is a {type(thesaurus).__name__}; a config names 'mythes', "
+                "'wordnet' or a path"
+            )
+        out["thesaurus"] = os.fspath(thesaurus)
+    _python_only(args, ("pos_tagger", "rng"), where)
+    out["eda"] = {k: _plain(v) for k, v in args.items()}
+    return out
+
+
+def _back_translation_section(args: dict[str, Any]) -> dict[str, Any]:
+    """The ``back_translation`` section of a :class:`BackTranslation` built in Python."""
+    where = "text.back_translation"
+    translator = args.pop("translator", None)
+    translator_args = init_args(translator) if isinstance(translator, ApertiumTranslator) else None
+    if translator_args is None:
+        raise ConfigError(
+            f"{where}: only an ApertiumTranslator (backend: apertium) can be written to a config, "
+            f"got {type(translator).__name__}"
+        )
+    extra = sorted(set(translator_args) - set(_TRANSLATOR_KEYS))
+    if extra:
+        raise ConfigError(f"{where}: ApertiumTranslator arguments {extra} have no place in a config")
+    _python_only(args, ("rng",), where)
+    cache = args.get("cache")
+    if isinstance(cache, TranslationCache):
+        args["cache"] = cache.path
+    elif isinstance(cache, os.PathLike):
+        args["cache"] = os.fspath(cache)
+    return {"back_translation": {**translator_args, **args}}
+
+
 def text_to_config(built: Any) -> dict[str, Any]:
     """The config mapping (``kind: text`` and a ``text`` section) that rebuilds ``built``.
 
     ``built`` is what :func:`build_text_transforms` / :func:`augloader.from_config` returned (a dict with
-    ``eda`` and/or ``back_translation``), or one :class:`EDA` / :class:`BackTranslation` it built.
+    ``eda`` and/or ``back_translation``), or one :class:`EDA` / :class:`BackTranslation`. Transforms built
+    from a config are written as their sections were; those built in Python from their recorded
+    constructor arguments (only those given), as long as a config can hold them.
 
     Raises:
-        ConfigError: another object, or a transform built in Python (no recorded section).
+        ConfigError: another object, or an argument a config cannot hold (a ``rng``, a POS tagger, a
+            thesaurus object, a translator other than :class:`ApertiumTranslator`).
     """
     from ..config import _value  # (augloader.config imports this module lazily)
 
@@ -170,11 +231,12 @@ def text_to_config(built: Any) -> dict[str, Any]:
         cls = EDA if key == "eda" else BackTranslation
         if not isinstance(obj, cls):
             raise ConfigError(f"text.{key}: must be a {cls.__name__}, got {type(obj).__name__}")
-        recorded = init_args(obj)
+        recorded = obj.__dict__.get(_SECTIONS_ATTR)
         if recorded is None:
-            raise ConfigError(
-                f"text.{key}: {cls.__name__} has no recorded config section (build it with from_config to write it back)"
-            )
+            args = init_args(obj)
+            if args is None:
+                raise ConfigError(f"text.{key}: {cls.__name__} has no recorded constructor arguments")
+            recorded = _eda_sections(args) if key == "eda" else _back_translation_section(args)
         sections.update(recorded)
     text = {k: _value(sections[k], f"text.{k}") for k in SECTIONS if k in sections}
     return {"kind": "text", "text": text}

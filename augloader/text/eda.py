@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from typing import Any, overload
+from typing import Any, Optional, overload
 
-from .base import check_batch, make_rng
+import torch
+
+from .._protocol import ReplayMixin
+from .base import call_rng, check_batch, draw_seed, make_rng, params_rng
 from .lexicon import Lexicon, PosTagger
 from .thesaurus import ThesaurusSource
 from .tokens import detokenize, tokenize
@@ -15,7 +18,7 @@ from .word_ops import RandomDeletion, RandomInsertion, RandomSwap, SynonymReplac
 __all__ = ["EDA"]
 
 
-class EDA:
+class EDA(ReplayMixin):
     """Produce ``num_aug`` variants of each sentence, each made by one EDA operation.
 
     Operations are used evenly: with ``m`` enabled operations (rate > 0) each one makes
@@ -26,7 +29,8 @@ class EDA:
 
     Calling with a ``str`` returns ``list[str]`` (the variants); with a ``list[str]`` it returns
     one such list per sentence. :meth:`expand` flattens a batch and repeats its labels, for use
-    in a collate function.
+    in a collate function. Calls follow the protocol of :class:`~augloader.text.TextTransform`:
+    ``generator=`` (a ``torch.Generator``) seeds the call, ``params=eda.last_params`` replays it.
 
     Args:
         alpha_sr: Synonym-replacement rate (0 disables).
@@ -43,6 +47,9 @@ class EDA:
 
     Raises:
         ValueError: A rate is outside [0, 1], ``num_aug`` < 1 or every operation is disabled.
+
+    Shape:
+        a ``str`` -> ``num_aug`` strings; a ``list[str]`` of B -> B lists; params ``{"seed": ()}``.
     """
 
     def __init__(
@@ -101,18 +108,47 @@ class EDA:
         tokens = tokenize(text)
         return [detokenize(op.apply_tokens(tokens, r)) for op in self._plan(r)]
 
-    @overload
-    def __call__(self, text: str, rng: random.Random | None = None) -> list[str]: ...
-    @overload
-    def __call__(self, text: Sequence[str], rng: random.Random | None = None) -> list[list[str]]: ...
+    def sample_params(
+        self, n: int, generator: Optional[torch.Generator] = None, rng: Optional[random.Random] = None
+    ) -> dict[str, Any]:
+        """The parameters of a call on ``n`` texts: a seed from ``generator``, else ``rng`` or the own RNG."""
+        return draw_seed(generator, self.rng if rng is None else rng)
 
-    def __call__(self, text: str | Sequence[str], rng: random.Random | None = None) -> list[str] | list[list[str]]:
-        """Augment one sentence (-> its variants) or a batch (-> a list of variant lists)."""
-        r = self.rng if rng is None else make_rng(rng=rng)
-        if isinstance(text, str):
-            return self.augment(text, r)
+    def _call_rng(self, n: int, params: Any, rng: Any, generator: Optional[torch.Generator]) -> random.Random:
+        params, rng = call_rng(params, rng, generator, "EDA")
+        params = self._params(params, lambda: self.sample_params(n, generator, rng))
+        return params_rng(params, "EDA")
+
+    @overload
+    def __call__(
+        self, text: str, params: Any = None, generator: Optional[torch.Generator] = None, *, rng: Any = None
+    ) -> list[str]: ...
+    @overload
+    def __call__(
+        self, text: Sequence[str], params: Any = None, generator: Optional[torch.Generator] = None, *, rng: Any = None
+    ) -> list[list[str]]: ...
+
+    def __call__(
+        self,
+        text: str | Sequence[str],
+        params: Any = None,
+        generator: Optional[torch.Generator] = None,
+        *,
+        rng: Optional[random.Random] = None,
+    ) -> list[str] | list[list[str]]:
+        """Augment one sentence (-> its variants) or a batch (-> a list of variant lists).
+
+        Args:
+            text: One sentence, or a list of sentences.
+            params: ``last_params`` of an earlier call, to replay it exactly.
+            generator: A ``torch.Generator`` the call's seed is drawn from.
+            rng: A ``random.Random`` the call's seed is drawn from (defaults to the transform's own).
+        """
+        batch = [text] if isinstance(text, str) else check_batch(text)
+        r = self._call_rng(len(batch), params, rng, generator)
         augment = self.augment
-        return [augment(t, r) for t in check_batch(text)]
+        out = [augment(t, r) for t in batch]
+        return out[0] if isinstance(text, str) else out
 
     def expand(
         self,
@@ -120,6 +156,9 @@ class EDA:
         labels: Sequence[Any] | None = None,
         include_original: bool = True,
         rng: random.Random | None = None,
+        *,
+        params: Optional[dict[str, Any]] = None,
+        generator: Optional[torch.Generator] = None,
     ) -> tuple[list[str], list[Any]]:
         """Flatten a batch into originals plus variants, repeating each sentence's label.
 
@@ -127,7 +166,9 @@ class EDA:
             texts: The batch of sentences.
             labels: One label per sentence (any objects); ``None`` gives ``None`` labels.
             include_original: Whether each sentence itself precedes its variants.
-            rng: Optional RNG for this call.
+            rng: Optional RNG the call's seed is drawn from.
+            params: ``last_params`` of an earlier call, to replay it exactly.
+            generator: A ``torch.Generator`` the call's seed is drawn from.
 
         Returns:
             ``(texts, labels)`` of equal length: ``len(texts) * (num_aug + include_original)``.
@@ -139,7 +180,7 @@ class EDA:
         labs = [None] * len(batch) if labels is None else list(labels)
         if len(labs) != len(batch):
             raise ValueError(f"got {len(labs)} labels for {len(batch)} texts")
-        r = self.rng if rng is None else make_rng(rng=rng)
+        r = self._call_rng(len(batch), params, rng, generator)
         out_t: list[str] = []
         out_l: list[Any] = []
         for text, label in zip(batch, labs):

@@ -59,7 +59,7 @@ def test_hook_ratio_holds_over_an_epoch(mode):
     hook = SyntheticMix(painter, ratio=0.3, num_classes=K, mode=mode, seed=0)
     syn = total = 0
     for step in range(100):  # an epoch of 100 batches of 30
-        images, labels = hook(*real_batch(30, step))
+        images, labels = hook(real_batch(30, step))
         assert images.dtype == torch.uint8 and images.shape[1:] == SHAPE and len(labels) == len(images)
         assert len(images) == 30 if mode == "replace" else len(images) >= 30
         cls = painted_class(images)
@@ -71,7 +71,7 @@ def test_hook_ratio_holds_over_an_epoch(mode):
 def test_hook_generated_labels_are_the_painted_classes_and_real_samples_untouched():
     images0, labels0 = real_batch(64)
     hook = SyntheticMix(painter, ratio=0.5, num_classes=K, seed=3)
-    images, labels = hook(images0, labels0)
+    images, labels = hook((images0, labels0))
     cls = painted_class(images)
     fake = cls >= 0
     assert fake.any() and (~fake).any()
@@ -90,14 +90,57 @@ def test_hook_is_deterministic_with_a_seed_and_a_generator():
     a = SyntheticMix(painter, ratio=0.4, num_classes=K, seed=7)
     b = SyntheticMix(painter, ratio=0.4, num_classes=K, seed=7)
     c = SyntheticMix(painter, ratio=0.4, num_classes=K, seed=8)
-    outs = [[h(*real_batch(32, s)) for s in range(3)] for h in (a, b, c)]
+    outs = [[h(real_batch(32, s)) for s in range(3)] for h in (a, b, c)]
     for (xa, ya), (xb, yb) in zip(outs[0], outs[1]):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
     assert any(not torch.equal(xa, xc) for (xa, _), (xc, _) in zip(outs[0], outs[2]))
     a.set_epoch(0)  # reseeding replays the epoch
-    assert torch.equal(a(*real_batch(32, 0))[0], outs[0][0][0])
+    assert torch.equal(a(real_batch(32, 0))[0], outs[0][0][0])
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    assert torch.equal(a(*real_batch(32), generator=g1)[0], c(*real_batch(32), generator=g2)[0])
+    assert torch.equal(a(real_batch(32), generator=g1)[0], c(real_batch(32), generator=g2)[0])
+
+
+@pytest.mark.parametrize("mode", ["replace", "append"])
+def test_hook_replays_its_last_params(mode):
+    hook = SyntheticMix(painter, ratio=0.4, num_classes=K, mode=mode, seed=1)
+    batch = real_batch(32)
+    first = hook(batch, generator=torch.Generator().manual_seed(2))
+    params = hook.last_params
+    assert params["classes"].numel() > 0 and params["slots"].numel() == (
+        params["classes"].numel() * (mode == "replace")
+    )
+    other = hook(batch, generator=torch.Generator().manual_seed(3))
+    assert not torch.equal(other[0], first[0]) or not torch.equal(other[1], first[1])
+    again = hook(batch, params=params)  # no draw: the same classes, slots and generated images
+    assert torch.equal(again[0], first[0]) and torch.equal(again[1], first[1])
+    assert hook.last_params is params
+
+
+def test_hook_routes_dicts_and_refuses_bad_params():
+    hook = SyntheticMix(painter, ratio=0.5, num_classes=K, seed=0)
+    images, labels = real_batch(16)
+    out = hook({"image": images, "label": labels}, generator=torch.Generator().manual_seed(1))
+    assert set(out) == {"image", "label"}
+    pair = hook((images, labels), generator=torch.Generator().manual_seed(1))
+    assert torch.equal(out["image"], pair[0]) and torch.equal(out["label"], pair[1])
+    with pytest.raises(ValueError, match="also has \\['boxes'\\]"):
+        hook({"image": images, "label": labels, "boxes": torch.zeros(16, 1, 4)})
+    with pytest.raises(ValueError, match="params must be a dict from sample_params"):
+        hook((images, labels), params={"classes": torch.tensor([1])})
+    with pytest.raises(ValueError, match="must lie in \\[0, 16\\)"):
+        hook(
+            (images, labels),
+            params={"classes": torch.tensor([1]), "slots": torch.tensor([16]), "seed": torch.tensor(0)},
+        )
+
+
+def test_hook_images_labels_form_is_deprecated_but_works():
+    hook = SyntheticMix(painter, ratio=0.5, num_classes=K, seed=0)
+    batch = real_batch(16)
+    with pytest.warns(DeprecationWarning, match="hook\\(images, labels\\) is deprecated"):
+        old = hook(*batch, generator=torch.Generator().manual_seed(4))
+    new = hook(batch, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(old[0], new[0]) and torch.equal(old[1], new[1])
 
 
 @pytest.mark.parametrize("mode", ["replace", "append"])
@@ -109,7 +152,7 @@ def test_hook_topup_matches_the_target_distribution(mode):
     hist = torch.zeros(K)
     for _ in range(200):
         labels = torch.multinomial(p_real.float(), 50, replacement=True, generator=g)
-        _, out = hook(torch.zeros(50, *SHAPE, dtype=torch.uint8), labels)
+        _, out = hook((torch.zeros(50, *SHAPE, dtype=torch.uint8), labels))
         hist += torch.bincount(out, minlength=K)
     assert torch.allclose(hist / hist.sum(), torch.full((K,), 1 / K), atol=0.02)
     target = [0.1, 0.1, 0.2, 0.3, 0.3]
@@ -117,7 +160,7 @@ def test_hook_topup_matches_the_target_distribution(mode):
     hist.zero_()
     for _ in range(200):
         labels = torch.multinomial(p_real.float(), 50, replacement=True, generator=g)
-        hist += torch.bincount(hook(torch.zeros(50, *SHAPE, dtype=torch.uint8), labels)[1], minlength=K)
+        hist += torch.bincount(hook((torch.zeros(50, *SHAPE, dtype=torch.uint8), labels))[1], minlength=K)
     assert torch.allclose(hist / hist.sum(), torch.tensor(target), atol=0.02)
 
 
@@ -226,17 +269,17 @@ def test_bad_generator_and_batches():
         SyntheticMix(42, ratio=0.2, num_classes=K)
     hook = SyntheticMix(painter, ratio=1.0, num_classes=K)
     with pytest.raises(ValueError, match="uint8"):
-        hook(torch.rand(4, *SHAPE), torch.zeros(4, dtype=torch.long))
+        hook((torch.rand(4, *SHAPE), torch.zeros(4, dtype=torch.long)))
     with pytest.raises(ValueError, match="labels"):
-        hook(torch.zeros(4, *SHAPE, dtype=torch.uint8), torch.zeros(4, K))
+        hook((torch.zeros(4, *SHAPE, dtype=torch.uint8), torch.zeros(4, K)))
     wrong = SyntheticMix(
         lambda labels, g: torch.zeros(labels.numel(), 3, 8, 8, dtype=torch.uint8), ratio=1.0, num_classes=K
     )
     with pytest.raises(ValueError, match="shape"):
-        wrong(*real_batch(4))
+        wrong(real_batch(4))
     short = SyntheticMix(lambda labels, g: torch.zeros(1, *SHAPE), ratio=1.0, num_classes=K)
     with pytest.raises(ValueError, match="must return"):
-        short(*real_batch(4))
+        short(real_batch(4))
     real = Pairs([0, 1, 2])
     for kwargs in (
         dict(ratio=1.0),
@@ -251,7 +294,7 @@ def test_bad_generator_and_batches():
 
 def test_float_generator_output_is_converted_to_uint8():
     hook = SyntheticMix(lambda labels, g: torch.ones(labels.numel(), *SHAPE) * 0.5, ratio=1.0, num_classes=K)
-    images, _ = hook(*real_batch(8))
+    images, _ = hook(real_batch(8))
     assert images.dtype == torch.uint8 and (images == 128).all()
     assert to_uint8(torch.tensor([0.0, 1.0, 2.0])).tolist() == [0, 255, 255]
 
@@ -272,7 +315,7 @@ def test_conditional_vae_trains_and_samples_on_cpu():
     assert torch.equal(out, again)
     # as the generator of a SyntheticMix / SyntheticDataset
     hook = SyntheticMix(vae, ratio=0.5, num_classes=3, seed=0)
-    mixed, mixed_labels = hook(images[:8], labels[:8])
+    mixed, mixed_labels = hook((images[:8], labels[:8]))
     assert mixed.shape == (8, 1, 16, 16) and mixed.dtype == torch.uint8
     ds = SyntheticDataset(list(zip(images[:6], labels[:6].tolist())), vae, ratio=0.5, num_classes=3)
     assert len(ds) == 12 and ds[0][0].shape == (1, 16, 16)
