@@ -2,6 +2,7 @@
 
 from . import policies
 from ._memory import tune_memory
+from .compile import compile
 from .config import ConfigError, PipelineConfig, from_config, save_config, to_config
 from .data import AugmentedDataset, BatchAugment, ClassBalancedAugment, DeviceAugmenter, split_dataset
 from .losses import SoftTargetCrossEntropy
@@ -98,5 +99,6 @@ __all__ = [
     "save_config",
     "to_config",
     "tune_memory",
+    "compile",
     "__version__",
 ]

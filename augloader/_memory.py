@@ -68,6 +68,8 @@ def tune_malloc() -> bool:
     """
     if _done:
         return True
+    if torch.compiler.is_compiling():  # a process-wide side effect has no place in a compiled graph
+        return False
     if torch.utils.data.get_worker_info() is None or os.environ.get("AUGLOADER_NO_MALLOC_TUNING"):
         return False
     return tune_memory()
@@ -111,7 +113,7 @@ def new_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device |
     copy (what ``default_collate`` does). CPU elsewhere: huge pages (:func:`empty_hugepages`).
     Other devices: their caching allocator.
     """
-    if torch.device(device).type != "cpu":
+    if torch.device(device).type != "cpu" or torch.compiler.is_compiling():  # a compiled graph owns its buffers
         return torch.empty(shape, dtype=dtype, device=device)
     if torch.utils.data.get_worker_info() is None:
         return empty_hugepages(shape, dtype)
@@ -125,7 +127,10 @@ def new_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device |
 def working_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device | str = "cpu") -> torch.Tensor:
     """An uninitialised batch that ops will finish in place: shared memory inside a DataLoader worker
     (the finished batch then crosses to the main process without a copy), else a plain ``torch.empty``
-    (the allocator reuses freed blocks; huge pages would page-fault afresh every call)."""
+    (the allocator reuses freed blocks; huge pages would page-fault afresh every call). Under
+    ``torch.compile`` always a plain ``torch.empty`` (the compiled graph owns its buffers)."""
+    if torch.compiler.is_compiling():
+        return torch.empty(shape, dtype=dtype, device=device)
     if torch.device(device).type == "cpu" and torch.utils.data.get_worker_info() is not None:
         return new_batch(shape, dtype, device)
     return torch.empty(shape, dtype=dtype, device=device)

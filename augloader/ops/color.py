@@ -14,6 +14,7 @@ from torch import Tensor
 
 from .._const import const
 from .._memory import working_batch
+from ._kernels import fusable
 
 #: ITU-R 601-2 luma weights, as torchvision and PIL use them.
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)
@@ -39,12 +40,17 @@ def rgb_to_grayscale(image: Tensor) -> Tensor:
 def color_affine(image: Tensor, matrix: Tensor, offset: Tensor, clamp: bool = True) -> Tensor:
     """``out[c] = sum_k matrix[c, k] * image[k] + offset[c]`` per pixel and per sample, in one pass.
 
+    Eager a ``bmm``; with fusable kernels (``ops._kernels``) a broadcast sum that inductor fuses.
+
     Shape:
         ``image: (B, C, H, W)``, ``matrix: (B, C, C)``, ``offset: (B, C)`` -> ``(B, C, H, W)``.
     """
     b, c, h, w = image.shape
-    out = torch.bmm(matrix.to(image.dtype), image.reshape(b, c, h * w)).view(b, c, h, w)
-    out.add_(offset.to(image.dtype).view(b, c, 1, 1))
+    if fusable():  # a per-pixel sum over c (inductor unrolls it) fuses with its neighbours; bmm would not
+        out = (matrix.to(image.dtype).view(b, c, c, 1, 1) * image.unsqueeze(1)).sum(2)
+    else:
+        out = torch.bmm(matrix.to(image.dtype), image.reshape(b, c, h * w)).view(b, c, h, w)
+    out = out.add_(offset.to(image.dtype).view(b, c, 1, 1))
     return out.clamp_(0.0, 1.0) if clamp else out
 
 
@@ -111,7 +117,8 @@ def adjust_hue(image: Tensor, shift: Tensor) -> Tensor:
     Exact HSV arithmetic (torchvision's result within float rounding), arranged to need only the
     per-pixel min, chroma and new hue ``h`` (in sixths of a turn): each output channel is
     ``min + chroma * ramp(h)`` with the ramps ``R = clamp(|h - 3| - 1)``, ``G = clamp(2 - |h - 2|)``,
-    ``B = clamp(2 - |h - 4|)``. About 25 plane passes, most in place.
+    ``B = clamp(2 - |h - 4|)``. About 25 plane passes, most in place; no ``out=`` writes, so it
+    compiles without graph breaks.
 
     Shape:
         ``image: (B, 3, H, W)``, ``shift: (B,)`` -> ``(B, 3, H, W)``.
@@ -132,15 +139,15 @@ def adjust_hue(image: Tensor, shift: Tensor) -> Tensor:
     )
     h6 = num.mul_(inv).add_(_b(shift, 2).to(image.dtype) * 6.0)  # in [-4, 8)
     h6 = h6.sub_(torch.floor(h6 * (1.0 / 6.0)).mul_(6.0))  # wrapped to [0, 6)
-    out = torch.empty_like(image)
-    ramp = torch.empty_like(h6)
-    torch.sub(h6, 3.0, out=ramp).abs_().sub_(1.0).clamp_(0.0, 1.0)
-    torch.addcmul(minc, chroma, ramp, out=out[:, 0])
-    torch.sub(h6, 2.0, out=ramp).abs_().neg_().add_(2.0).clamp_(0.0, 1.0)
-    torch.addcmul(minc, chroma, ramp, out=out[:, 1])
-    torch.sub(h6, 4.0, out=ramp).abs_().neg_().add_(2.0).clamp_(0.0, 1.0)
-    torch.addcmul(minc, chroma, ramp, out=out[:, 2])
-    return out
+    # The three ramps at once, (B, 3, H, W): sign * |h - centre| + base, clamped to [0, 1].
+    centre, sign, base = (const(v, image.device, image.dtype).view(1, 3, 1, 1) for v in _HUE_RAMPS)
+    ramp = torch.addcmul(base, sign, (h6.unsqueeze(1) - centre).abs_()).clamp_(0.0, 1.0)
+    return torch.addcmul(minc.unsqueeze(1), chroma.unsqueeze(1), ramp)
+
+
+#: ``adjust_hue``'s ramps per output channel as (centres, signs, bases): R = |h - 3| - 1,
+#: G = 2 - |h - 2|, B = 2 - |h - 4|.
+_HUE_RAMPS = ((3.0, 2.0, 4.0), (1.0, -1.0, -1.0), (-1.0, 2.0, 2.0))
 
 
 def _adjust_hue_autograd(image: Tensor, shift: Tensor) -> Tensor:

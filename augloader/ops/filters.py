@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._kernels import fusable
+
 
 def gaussian_kernels(kernel_size: int, sigma: Tensor) -> Tensor:
     """Normalised 1-D Gaussian kernels, one per sample (torchvision's sampling of the Gaussian).
@@ -47,6 +49,11 @@ def gaussian_blur(
         return image.clone()
     kx, ky = kernel_size
     wx, wy = kernels if kernels is not None else channel_kernels(kernel_size, sigma, c)  # (B, C, k)
+    if fusable():  # shifted weighted sums: a grouped conv fixes b * c, so a compiled graph would pin the batch size
+        x = F.pad(image, (kx // 2, kx // 2, ky // 2, ky // 2), mode="reflect")
+        wx, wy = wx.to(image.dtype).unsqueeze(-2).unsqueeze(-2), wy.to(image.dtype).unsqueeze(-2).unsqueeze(-2)
+        x = sum(x[..., i : i + w] * wx[..., i] for i in range(kx))  # (B, C, H + 2 (ky // 2), W)
+        return sum(x[..., j : j + h, :] * wy[..., j] for j in range(ky))
     # One reflect pad for both passes: padding rows commutes with the horizontal blur.
     x = F.pad(image.reshape(1, b * c, h, w), (kx // 2, kx // 2, ky // 2, ky // 2), mode="reflect")
     # One group per (sample, channel): the sample's kernel repeated over its channels.

@@ -2,6 +2,8 @@
 
 Two paths:
 - :func:`warp` builds the sampling grid by broadcasting (no ``affine_grid``) and calls ``grid_sample``;
+  with fusable kernels (``ops._kernels``, set by ``augloader.compile``) bilinear and nearest are index
+  arithmetic plus gathers instead, which inductor fuses with the colour ops that follow;
 - :func:`warp_integer` handles chains of flips, crops and pads exactly with one gather, in any dtype.
 
 Both take ``frames``: intermediate image frames a chained pipeline would have clipped to (a crop
@@ -11,6 +13,7 @@ the fill value, so the fused result matches the step-by-step chain.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -18,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._const import const
+from ._kernels import fusable
 
 PADDING_MODES = ("constant", "edge", "reflect", "symmetric")
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
@@ -49,6 +53,49 @@ def _axis_coverage(p: Tensor, size: int, interpolation: str) -> Tensor:
     return torch.clamp(torch.minimum(p + 1.0, size - p), 0.0, 1.0)
 
 
+def _grid_matrix(inverse: Tensor, in_size: tuple[int, int]) -> Tensor:
+    """``k = N_in @ inverse @ D_out``: output pixel index ``(j, i, 1)`` -> normalised input coordinates.
+
+    ``D_out`` adds 0.5 to ``(j, i)`` (pixel centres), ``N_in`` scales by ``2 / size`` and subtracts 1.
+    Written with scalars so that no constant is copied to the device.
+
+    Shape:
+        ``(B, 3, 3)`` -> ``(B, 3, 3)``.
+    """
+    h_in, w_in = in_size
+    a = inverse.to(torch.float32)
+    a = torch.cat([a[:, :, :2], (a[:, :, 2] + 0.5 * (a[:, :, 0] + a[:, :, 1])).unsqueeze(-1)], dim=2)  # @ D_out
+    return torch.stack([a[:, 0] * (2.0 / w_in) - a[:, 2], a[:, 1] * (2.0 / h_in) - a[:, 2], a[:, 2]], dim=1)  # N_in @
+
+
+def _denominator(k: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
+    """The homogeneous coordinate of every output pixel. ``(B, H, W)``.
+
+    N_in's -1 multiplies it too (row 2 of k is the denominator), so dividing by it gives normalised
+    coordinates directly: ``(2 X / w - den) / den = 2 (X / den) / w - 1``.
+    """
+    return k[:, 2, 0, None, None] * xs + (k[:, 2, 1, None] * ys + k[:, 2, 2, None])[:, :, None]
+
+
+def _grid_axes(
+    inverse: Tensor, in_size: tuple[int, int], out_size: tuple[int, int], projective: bool = False
+) -> tuple[Tensor, Tensor]:
+    """Normalised ``grid_sample`` x and y coordinates of every output pixel centre, as two planes.
+
+    Shape:
+        ``inverse: (B, 3, 3)`` (output -> input, continuous pixels) -> two ``(B, H_out, W_out)``.
+    """
+    h_out, w_out = out_size
+    k = _grid_matrix(inverse, in_size)
+    xs = torch.arange(w_out, device=inverse.device, dtype=torch.float32)
+    ys = torch.arange(h_out, device=inverse.device, dtype=torch.float32)
+    axes = [k[:, a, 0, None, None] * xs + (k[:, a, 1, None] * ys + k[:, a, 2, None])[:, :, None] for a in (0, 1)]
+    if projective:
+        den = _denominator(k, xs, ys)
+        axes = [g / den for g in axes]
+    return axes[0], axes[1]
+
+
 def sampling_grid(
     inverse: Tensor, in_size: tuple[int, int], out_size: tuple[int, int], projective: bool = False
 ) -> Tensor:
@@ -57,30 +104,65 @@ def sampling_grid(
     Shape:
         ``inverse: (B, 3, 3)`` (output -> input, continuous pixels) -> ``(B, H_out, W_out, 2)``.
     """
-    (h_in, w_in), (h_out, w_out) = in_size, out_size
-    b = inverse.shape[0]
-    dev = inverse.device
-    # Fold "pixel index -> centre" and "input pixels -> [-1, 1]" into the matrix:
-    # k = N_in @ inverse @ D_out, D_out adds 0.5 to (j, i), N_in scales by 2/size and subtracts 1.
-    # Written with scalars so that no constant is copied to the device.
-    a = inverse.to(torch.float32)
-    a = torch.cat([a[:, :, :2], (a[:, :, 2] + 0.5 * (a[:, :, 0] + a[:, :, 1])).unsqueeze(-1)], dim=2)  # @ D_out
-    k = torch.stack([a[:, 0] * (2.0 / w_in) - a[:, 2], a[:, 1] * (2.0 / h_in) - a[:, 2], a[:, 2]], dim=1)  # N_in @
-    xs = torch.arange(w_out, device=dev, dtype=torch.float32)
-    ys = torch.arange(h_out, device=dev, dtype=torch.float32)
-    grid = torch.empty(b, h_out, w_out, 2, device=dev)
+    h_out, w_out = out_size
+    k = _grid_matrix(inverse, in_size)
+    xs = torch.arange(w_out, device=inverse.device, dtype=torch.float32)
+    ys = torch.arange(h_out, device=inverse.device, dtype=torch.float32)
+    # grid[b, i, j, a] = k[b, a, 0] * j + (k[b, a, 1] * i + k[b, a, 2]): one pass writes both axes
+    row = (k[:, :2, 1, None] * ys + k[:, :2, 2, None]).transpose(1, 2)  # (B, H, 2)
+    grid = torch.addcmul(row[:, :, None, :], k[:, None, None, :2, 0], xs.view(1, 1, w_out, 1))  # (B, H, W, 2)
     if projective:
-        den = k[:, 2, 0, None, None] * xs + (k[:, 2, 1, None] * ys + k[:, 2, 2, None])[:, :, None]  # (B, H, W)
-    for axis in (0, 1):
-        row = k[:, axis, 1, None] * ys + k[:, axis, 2, None]  # (B, H)
-        col = k[:, axis, 0, None, None] * xs  # (B, 1, W)
-        if projective:
-            # N_in's -1 multiplies the homogeneous coordinate too (row 2 of k is den), so the
-            # quotient is already normalised: (2 X / w - den) / den = 2 (X / den) / w - 1.
-            torch.div(col + row[:, :, None], den, out=grid[..., axis])
-        else:
-            torch.add(col, row[:, :, None], out=grid[..., axis])
+        grid = grid.div_(_denominator(k, xs, ys).unsqueeze(-1))
     return grid
+
+
+def _sample_gather(image: Tensor, gx: Tensor, gy: Tensor, interpolation: str, border: bool) -> Tensor:
+    """``grid_sample(image, (gx, gy), align_corners=False)`` as index arithmetic and gathers.
+
+    Bilinear: four gathers, weights from each point's fractional position; nearest: one gather.
+    ``border`` clamps points into the image (``padding_mode="border"``), else corners outside it
+    count as zero. Reads ``image`` in its own dtype (uint8 too) and returns float, so under
+    ``torch.compile`` the whole resampling is one fusable loop.
+
+    Shape:
+        ``image: (B, C, H, W)``, ``gx, gy: (B, Ho, Wo)`` -> ``(B, C, Ho, Wo)``.
+    """
+    b, c, h, w = image.shape
+    h_out, w_out = gx.shape[1:]
+    dtype = image.dtype if image.is_floating_point() else torch.float32
+    flat = image.reshape(b, c, h * w)
+    px = ((gx + 1.0) * w - 1.0) * 0.5  # pixel-index coordinates, (B, Ho, Wo)
+    py = ((gy + 1.0) * h - 1.0) * 0.5
+    if border:
+        px, py = px.clamp(0.0, w - 1.0), py.clamp(0.0, h - 1.0)
+    else:  # far-away points read nothing; the clamp keeps the integer conversion in range
+        px, py = px.clamp(-2.0, w + 1.0), py.clamp(-2.0, h + 1.0)
+
+    def read(yi: Tensor, xi: Tensor) -> Tensor:  # (B, Ho, Wo) int64, in range -> (B, C, Ho, Wo)
+        index = (yi * w + xi).view(b, 1, h_out * w_out).expand(b, c, h_out * w_out)
+        return flat.gather(2, index).view(b, c, h_out, w_out).to(dtype)
+
+    if interpolation == "nearest":
+        xi, yi = torch.round(px).to(torch.int64), torch.round(py).to(torch.int64)
+        out = read(yi.clamp(0, h - 1), xi.clamp(0, w - 1))
+        if border:
+            return out
+        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        return out * inside.unsqueeze(1).to(dtype)
+    x0f, y0f = torch.floor(px), torch.floor(py)
+    wx1, wy1 = px - x0f, py - y0f  # weights of the right / lower neighbours
+    wx0, wy0 = 1.0 - wx1, 1.0 - wy1
+    x0, y0 = x0f.to(torch.int64), y0f.to(torch.int64)
+    x1, y1 = x0 + 1, y0 + 1
+    if not border:  # a corner outside the image weighs nothing
+        wx0, wx1 = wx0 * ((x0 >= 0) & (x0 < w)), wx1 * ((x1 >= 0) & (x1 < w))
+        wy0, wy1 = wy0 * ((y0 >= 0) & (y0 < h)), wy1 * ((y1 >= 0) & (y1 < h))
+    x0, x1 = x0.clamp(0, w - 1), x1.clamp(0, w - 1)
+    y0, y1 = y0.clamp(0, h - 1), y1.clamp(0, h - 1)
+    wx0, wx1, wy0, wy1 = (t.unsqueeze(1).to(dtype) for t in (wx0, wx1, wy0, wy1))  # (B, 1, Ho, Wo)
+    top = read(y0, x0) * wx0 + read(y0, x1) * wx1
+    bottom = read(y1, x0) * wx0 + read(y1, x1) * wx1
+    return top * wy0 + bottom * wy1
 
 
 def warp(
@@ -95,8 +177,12 @@ def warp(
 ) -> Tensor:
     """Resamples ``image`` at ``inverse @ (output pixel centre)`` per sample.
 
+    Eager, the resampling is ``grid_sample``; with fusable kernels (``ops._kernels``, set by
+    ``augloader.compile``) bilinear and nearest are index arithmetic and gathers that inductor fuses
+    with the ops around them. Both give the same values within float rounding.
+
     Args:
-        image: float images.
+        image: float images (uint8 too with fusable kernels).
         inverse: output -> input matrices in continuous pixel coordinates.
         out_size: ``(H_out, W_out)``.
         interpolation: ``"bilinear"``, ``"nearest"`` or ``"bicubic"``.
@@ -111,21 +197,31 @@ def warp(
     b, c, h, w = image.shape
     if b == 0 or out_size[0] == 0 or out_size[1] == 0:
         return image.new_zeros((b, c, *out_size))
-    grid = sampling_grid(inverse, (h, w), out_size, projective)  # (B, Ho, Wo, 2)
+    gather = fusable() and interpolation in ("bilinear", "nearest")
+    if gather:  # two planes: inductor fuses them into the gathers
+        gx, gy = _grid_axes(inverse, (h, w), out_size, projective)  # (B, Ho, Wo) each
+    else:
+        grid = sampling_grid(inverse, (h, w), out_size, projective)  # (B, Ho, Wo, 2)
+        gx, gy = grid[..., 0], grid[..., 1]
     needs_coverage = padding_mode == "constant" and (bool(frames) or _nonzero(fill))
     coverage = None
     if needs_coverage:
-        px = (grid[..., 0] + 1.0) * (w / 2.0) - 0.5  # pixel-index coordinates, (B, Ho, Wo)
-        py = (grid[..., 1] + 1.0) * (h / 2.0) - 0.5
+        px = (gx + 1.0) * (w / 2.0) - 0.5  # pixel-index coordinates, (B, Ho, Wo)
+        py = (gy + 1.0) * (h / 2.0) - 0.5
         coverage = _axis_coverage(px, w, interpolation) * _axis_coverage(py, h, interpolation)
     if padding_mode == "symmetric":
-        grid = _fold_symmetric(grid)
+        gx, gy = _fold_symmetric(gx), _fold_symmetric(gy)
     elif padding_mode == "reflect":
-        grid = torch.stack([_fold_reflect(grid[..., 0], w), _fold_reflect(grid[..., 1], h)], dim=-1)
-    torch_padding = "zeros" if padding_mode == "constant" else "border"
-    out = F.grid_sample(
-        image, grid.to(image.dtype), mode=interpolation, padding_mode=torch_padding, align_corners=False
-    )
+        gx, gy = _fold_reflect(gx, w), _fold_reflect(gy, h)
+    if gather:
+        out = _sample_gather(image, gx, gy, interpolation, border=padding_mode != "constant")
+    else:
+        if padding_mode in ("symmetric", "reflect"):
+            grid = torch.stack([gx, gy], dim=-1)
+        torch_padding = "zeros" if padding_mode == "constant" else "border"
+        out = F.grid_sample(
+            image, grid.to(image.dtype), mode=interpolation, padding_mode=torch_padding, align_corners=False
+        )
     if coverage is None:
         return out
     if frames:
@@ -204,9 +300,10 @@ def warp_integer(
     xi = _integer_axis(inverse, 0, w_out)  # (B, Wo)
     yi = _integer_axis(inverse, 1, h_out)  # (B, Ho)
     constant = may_sample_outside and padding_mode == "constant"
-    if constant and not frames and image.device.type == "cpu" and not isinstance(fill, (list, tuple)):
-        # CPU: pad once with the fill and gather without a mask (2x faster than gather + where). The
-        # pad size needs the index range, a host read that costs nothing on CPU.
+    if constant and not frames and image.device.type == "cpu" and not isinstance(fill, (list, tuple)) and not fusable():
+        # CPU, eager: pad once with the fill and gather without a mask (2x faster than gather + where).
+        # The pad size needs the index range, a host read that costs nothing on CPU (but that a
+        # compiled graph cannot hold, so fusable kernels take the masked gather below).
         top, left = max(0, -int(yi.min())), max(0, -int(xi.min()))
         bottom, right = max(0, int(yi.max()) - h + 1), max(0, int(xi.max()) - w + 1)
         if top or left or bottom or right:
@@ -243,3 +340,75 @@ def _gather(image: Tensor, yi: Tensor, xi: Tensor) -> Tensor:
     h_out, w_out = yi.shape[1], xi.shape[1]
     flat = (yi[:, :, None] * w + xi[:, None, :]).view(b, 1, h_out * w_out)  # (B, 1, Ho*Wo)
     return image.reshape(b, c, h * w).gather(2, flat.expand(b, c, h_out * w_out)).view(b, c, h_out, w_out)
+
+
+def _axis_taps(a: Tensor, t: Tensor, n_out: int, n_in: int, antialias: bool) -> tuple[Tensor, Tensor]:
+    """Resize taps along one axis of an axis-aligned map ``x_in = a * x_out + t`` (a flip when ``a < 0``).
+
+    The crop is ``[min, max)`` of the output edges' images (integers); the taps are torch's bilinear
+    ``interpolate`` of that crop (``align_corners=False``; antialiased, a triangle ``scale`` wide, when
+    ``antialias`` and downscaling), so the values equal ``ops.resize.resized_crop``'s.
+
+    Returns:
+        ``(weights, indices)``, each ``(B, n_out, K)``: input indices (clamped into range) and weights
+        summing to 1, ``K`` a bound from the shapes alone.
+    """
+    a, t = a.to(torch.float32), t.to(torch.float32)
+    edge = a * n_out + t
+    left = torch.round(torch.minimum(t, edge))  # (B,)
+    size = torch.round(torch.maximum(t, edge)) - left  # crop length, >= 1
+    scale = size / n_out  # input pixels per output pixel
+    j = torch.arange(n_out, device=a.device, dtype=torch.float32)
+    j = torch.where(a[:, None] < 0, n_out - 1.0 - j, j)  # a flipped axis reads its resize backwards
+    centre = scale[:, None] * (j + 0.5)  # crop coordinates, (B, n_out)
+    widen = scale >= 1.0 if antialias else torch.zeros_like(scale, dtype=torch.bool)
+    support = torch.where(widen, scale, 1.0)[:, None]  # the triangle's half-width
+    inv_support = 1.0 / support
+    lo = torch.floor(centre - support + 0.5).clamp(min=0.0)
+    hi = torch.minimum(torch.floor(centre + support + 0.5), size[:, None])
+    k_max = max(2, math.ceil(2.0 * max(n_in / n_out, 1.0) - 1e-9)) if antialias else 2
+    k = torch.arange(k_max, device=a.device, dtype=torch.float32)
+    pos = lo[:, :, None] + k  # (B, n_out, K), crop coordinates
+    weights = (1.0 - ((pos - centre[:, :, None] + 0.5) * inv_support[:, :, None]).abs()).clamp(min=0.0)
+    weights = weights * (pos < hi[:, :, None])
+    weights = weights / weights.sum(dim=2, keepdim=True)
+    indices = (pos + left[:, None, None]).clamp(0.0, n_in - 1.0).to(torch.int64)
+    return weights, indices
+
+
+def resized_crop_fusable(image: Tensor, inverse: Tensor, out_size: tuple[int, int], antialias: bool = True) -> Tensor:
+    """``ops.resize.resized_crop`` (bilinear) read from a stage's matrix, as gathers a compiled graph fuses.
+
+    The eager path reads each sample's integer box on the host; this one computes the taps of every
+    output pixel on the device from ``inverse`` (no host read, no data-dependent shape), so under
+    ``torch.compile`` the crop, resize and flip become one loop with the ops after them. ``inverse``
+    must map output to input pixels by a per-axis scale and shift (crops, resizes, flips) whose crop
+    edges are whole pixels inside the image, the condition ``ops.resize.axis_aligned_boxes`` checks.
+
+    Args:
+        image: ``(B, C, H, W)``, uint8 or float.
+        inverse: ``(B, 3, 3)`` output -> input continuous pixel coordinates.
+        out_size: ``(H_out, W_out)``.
+        antialias: low-pass when downscaling, as torch's ``interpolate(..., antialias=True)``.
+
+    Shape:
+        ``(B, C, H, W)`` -> ``(B, C, H_out, W_out)``, same dtype (uint8 rounded).
+    """
+    b, c, h, w = image.shape
+    h_out, w_out = out_size
+    if b == 0 or h_out == 0 or w_out == 0:
+        return image.new_zeros((b, c, h_out, w_out))
+    wy, iy = _axis_taps(inverse[:, 1, 1], inverse[:, 1, 2], h_out, h, antialias)  # (B, Ho, Ky)
+    wx, ix = _axis_taps(inverse[:, 0, 0], inverse[:, 0, 2], w_out, w, antialias)  # (B, Wo, Kx)
+    dtype = image.dtype if image.is_floating_point() else torch.float32
+    flat = image.reshape(b, c, h * w)
+    out = None
+    for ky in range(wy.shape[2]):
+        for kx in range(wx.shape[2]):
+            index = iy[:, :, ky, None] * w + ix[:, None, :, kx]  # (B, Ho, Wo)
+            weight = (wy[:, :, ky, None] * wx[:, None, :, kx]).unsqueeze(1).to(dtype)  # (B, 1, Ho, Wo)
+            value = flat.gather(2, index.view(b, 1, -1).expand(b, c, -1)).view(b, c, h_out, w_out).to(dtype)
+            out = value * weight if out is None else out + value * weight
+    if image.dtype == torch.uint8:
+        return out.round_().clamp_(0, 255).to(torch.uint8)
+    return out.to(image.dtype)
