@@ -140,3 +140,16 @@ def test_compose_replans_when_its_list_changes() -> None:
     assert torch.equal(pipeline(x), A.CenterCrop(4)(255 - A.Resize(8)(x)))
     names = [type(t).__name__ for t in pipeline.transforms]  # the appended Compose was flattened when planned
     assert names == ["Resize", "RandomInvert", "RandomHorizontalFlip", "CenterCrop"]
+
+
+def test_every_domain_shares_the_one_call_protocol() -> None:
+    # Image, audio, text and mixing transforms record their constructor arguments and keep last_params
+    # through the same mixin (augloader._protocol), so the contract is written once.
+    from augloader import audio, mix, text
+    from augloader._protocol import ReplayMixin
+    from augloader.advanced import SyntheticMix
+    from augloader.transforms.base import Transform
+
+    for cls in (Transform, audio.AudioTransform, text.TextTransform, mix.MixUpCutMix, SyntheticMix):
+        assert issubclass(cls, ReplayMixin), cls
+    assert "__init_subclass__" not in Transform.__dict__  # the mixin records arguments, not a copy of it

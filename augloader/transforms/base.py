@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .._batch import Batch, BatchView, params_to
-from .._init_args import record_init_args
+from .._protocol import ReplayMixin
 from . import _args
 from ._types import Drawn, Params, Shape, Tail
 from .stages import box_targets, execute, plan, prepare  # the engine; it imports this module for annotations only
@@ -27,7 +27,7 @@ def check_probability(p: float, name: str = "p") -> float:
     return _args.probability(p, name)
 
 
-class Transform(nn.Module):
+class Transform(ReplayMixin, nn.Module):
     """Base of every augloader transform.
 
     Class attributes describe how the engine may run and fuse a transform:
@@ -96,13 +96,6 @@ class Transform(nn.Module):
     padding_mode: Optional[str] = None
     fill: Any = None
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # Records each transform's constructor arguments, so augloader.config.to_config can write it back.
-        super().__init_subclass__(**kwargs)
-        if "__init__" in cls.__dict__:
-            cls.__init__ = record_init_args(cls.__init__)
-
-    @record_init_args
     def __init__(self, p: float = 1.0) -> None:
         super().__init__()
         self.p = check_probability(p)
@@ -165,6 +158,11 @@ class Transform(nn.Module):
                 )
             params, prepared = params.params, params.prepared
         else:
+            if params is not None and not isinstance(params, dict):
+                raise TypeError(
+                    f"params must be a dict from sample_params or last_params (or a draw() result), "
+                    f"got {type(params).__name__}"
+                )
             params = self._draw_params(view, generator) if params is None else params
             stages, param_list = self._stages(params)
             prepared = prepare(stages, param_list, shape)  # parameter-sized algebra where the params live
