@@ -22,12 +22,9 @@ from augloader.targets.options import TargetOptions
 META = torch.device("meta")
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
-#: Registry entries whose device path syncs in a file outside this task's: (name, input dtype or None for
-#: any) -> reason. Marked strict xfail, so the mark must go when the sync is fixed.
-KNOWN_SYNCS = {
-    ("StyleNetworkAugment", None): "sync in augloader/advanced/style.py:251 (aten.nonzero in "
-    "StyleNetworkAugment.apply: on.nonzero() picks the selected samples), not in this task's files",
-}
+#: Registry entries whose device path syncs: (name, input dtype or None for any) -> reason, marked strict
+#: xfail (so a mark must go when its sync is fixed). None are left.
+KNOWN_SYNCS: dict[tuple, str] = {}
 
 
 def _run(transform, batch, seed: int = 0):

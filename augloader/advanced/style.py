@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from .. import _random as R
 from ..mix._params import beta as _beta
 from ..transforms import _args
+from ..transforms import _subsets as S
 from ..transforms._types import Params, Shape
 from ..transforms.base import Transform
 
@@ -230,7 +231,8 @@ class StyleNetworkAugment(Transform):
     def sample_params(self, shape: Shape, generator: Optional[torch.Generator] = None) -> Params:
         b = shape[0]
         on = R.bernoulli(b, self.p, generator)
-        return {"on": on, "strength": R.gate(R.uniform(b, *self.strength, generator), on, 0.0)}  # (B,), (B,)
+        params = {"on": on, "strength": R.gate(R.uniform(b, *self.strength, generator), on, 0.0)}  # (B,), (B,)
+        return S.add_host_copy(params, "on")  # which samples run the network, known without a device read
 
     def _styled(self, x: Tensor) -> Tensor:
         with torch.no_grad():
@@ -248,10 +250,11 @@ class StyleNetworkAugment(Transform):
             styled = torch.lerp(image, self._styled(image), s.view(b, 1, 1, 1))
             return torch.where(on.view(b, 1, 1, 1), styled, image)
         out = image.clone()
-        sel = on.nonzero().squeeze(1)  # (n,) selected samples (a host sync on an accelerator)
-        if sel.numel():
-            x = image[sel]  # (n, C, H, W)
-            out[sel] = torch.lerp(x, self._styled(x), s[sel].view(-1, 1, 1, 1))
+        members = S.host_choice(params, "on").to(torch.bool).nonzero().flatten()  # (n,) on the host
+        if members.numel():
+            (sel,) = S.to_device([members], image.device)  # one non-blocking copy, no device read
+            x = image.index_select(0, sel)  # (n, C, H, W)
+            out.index_copy_(0, sel, torch.lerp(x, self._styled(x), s.index_select(0, sel).view(-1, 1, 1, 1)))
         return out
 
     def extra_repr(self) -> str:
