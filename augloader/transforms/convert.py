@@ -47,6 +47,8 @@ class Normalize(Transform):
         if (std_t <= 0).any():  # also a positive std too small for float32 (it rounds to 0)
             raise ValueError(f"std must be positive, got {_args.show(std_l)}")
         self._mean, self._std = mean_t.tolist(), std_t.tolist()
+        # normalize(x) = x * scale + bias on [0, 1], as host numbers (float32 arithmetic) for folding
+        self._scale, self._bias = tuple((1.0 / std_t).tolist()), tuple((-mean_t / std_t).tolist())
         self.register_buffer("mean", mean_t, persistent=False)
         self.register_buffer("std", std_t, persistent=False)
 
@@ -63,8 +65,7 @@ class Normalize(Transform):
     def channel_affine(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """``(scale, bias)`` per channel with ``normalize(x) = x * scale + bias`` for ``x`` in ``[0, 1]``:
         host numbers, so folding them into another pass never reads a device."""
-        mean, std = torch.tensor(self._mean), torch.tensor(self._std)  # float32 arithmetic, as before
-        return tuple((1.0 / std).tolist()), tuple((-mean / std).tolist())
+        return self._scale, self._bias
 
     def output_dtype(self, dtype: torch.dtype) -> torch.dtype:
         return torch.float32 if dtype == torch.uint8 else dtype
