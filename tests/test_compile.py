@@ -280,7 +280,7 @@ def _fullgraph_equal(pipeline, x, atol):
 
 
 ENGINE_STATE = (
-    "transforms/stages.py:152 _State.__post_init__: self.image.untyped_storage().data_ptr() "
+    "transforms/stages.py:153 _State.__post_init__: self.image.untyped_storage().data_ptr() "
     "(dynamo: 'Unsupported method call' on untyped_storage)"
 )
 
@@ -288,9 +288,8 @@ ENGINE_STATE = (
 @pytest.mark.xfail(
     strict=True,
     raises=torch._dynamo.exc.Unsupported,
-    reason=ENGINE_STATE + "; transforms/convert.py:67 Normalize.channel_affine: (1.0 / std).tolist() "
-    "(dynamo: 'Tensor.tolist() with non-integer tensor'); then transforms/stages.py _run_resized_crop -> "
-    "ops/resize.py:48 axis_aligned_boxes: total.tolist() (same; under fusable kernels the stage should call "
+    reason=ENGINE_STATE + "; then transforms/stages.py:337 _run_resized_crop -> ops/resize.py:48 axis_aligned_boxes: "
+    "total.tolist() (dynamo: 'Tensor.tolist() with non-integer tensor'; under fusable kernels the stage should call "
     "ops.warp.resized_crop_fusable instead)",
 )
 def test_p1_fullgraph_equals_eager():

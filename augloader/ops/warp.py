@@ -108,11 +108,12 @@ def sampling_grid(
     k = _grid_matrix(inverse, in_size)
     xs = torch.arange(w_out, device=inverse.device, dtype=torch.float32)
     ys = torch.arange(h_out, device=inverse.device, dtype=torch.float32)
-    # grid[b, i, j, a] = k[b, a, 0] * j + (k[b, a, 1] * i + k[b, a, 2]): one pass writes both axes
-    row = (k[:, :2, 1, None] * ys + k[:, :2, 2, None]).transpose(1, 2)  # (B, H, 2)
-    grid = torch.addcmul(row[:, :, None, :], k[:, None, None, :2, 0], xs.view(1, 1, w_out, 1))  # (B, H, W, 2)
-    if projective:
-        grid = grid.div_(_denominator(k, xs, ys).unsqueeze(-1))
+    den = _denominator(k, xs, ys) if projective else None  # (B, H, W)
+    grid = torch.empty(k.shape[0], h_out, w_out, 2, device=inverse.device)
+    for axis in (0, 1):  # grid[b, i, j, axis] = k[b, axis, 0] * j + (k[b, axis, 1] * i + k[b, axis, 2])
+        row = k[:, axis, 1, None] * ys + k[:, axis, 2, None]  # (B, H)
+        plane = k[:, axis, 0, None, None] * xs + row[:, :, None]  # (B, H, W)
+        grid[..., axis] = plane if den is None else plane.div_(den)  # a copy into the view, not an out= write
     return grid
 
 

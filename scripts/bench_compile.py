@@ -1,0 +1,212 @@
+"""augloader.compile on the CPU: compile time, cache-hit time, compiled vs eager images/s -> benchmarks/compile.md.
+
+Every measurement runs in its own process (``--child``) so that threads, the inductor cache and the
+compile time are those a fresh training process sees. All children share one fresh
+``TORCHINDUCTOR_CACHE_DIR``: the first child per pipeline compiles cold, the next ones hit the cache.
+"Loaded" runs keep another process spinning on one core during the measurement. The load average is
+recorded before each run (the machine may be shared).
+
+``--engine-preview`` applies, in the child processes only, the three engine changes that the compiled
+path still needs from ``transforms/stages.py`` (see docs/compile.md);
+without it the wrapper falls back to eager on those pipelines and the table says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+PIPELINES = {"P1": 256, "P3": 224}  # input side; both deliver 224 x 224
+
+
+def build(key: str):
+    import augloader as A
+
+    if key == "P1":  # exact HSV hue
+        return A.Compose(
+            [
+                A.RandomResizedCrop(224),
+                A.RandomHorizontalFlip(),
+                A.ColorJitter(0.4, 0.4, 0.4, 0.1),
+                A.Normalize(MEAN, STD),
+            ]
+        )
+    return A.Compose(
+        [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
+    )
+
+
+def engine_preview() -> None:
+    """The engine changes the compiled path needs, applied to this process only (see the module docstring)."""
+    from augloader.ops import matrices
+    from augloader.ops import warp as W
+    from augloader.ops._kernels import fusable
+    from augloader.transforms import base, compose, stages
+
+    def post_init(self):  # stages.py:152 reads a storage pointer; identity says the same for the engine's use
+        self.source_image = self.image
+
+    stages._State.__post_init__ = post_init
+    stages._State.owned = lambda self: self.image is not self.source_image
+
+    resized_crop = stages._run_resized_crop
+
+    def run_resized_crop(stage, state, total, frames, size):  # no host read of the boxes under fusable kernels
+        if not fusable():
+            return resized_crop(stage, state, total, frames, size)
+        if not all(t.axis_aligned for t in stage.transforms) or frames or stage.interpolation != "bilinear":
+            return False
+        antialias = any(t.antialias for t in stage.transforms)
+        state.image = W.resized_crop_fusable(state.image, matrices.invert(total), size, antialias)
+        return True
+
+    stages._run_resized_crop = run_resized_crop
+    execute = stages.execute
+
+    def unchunked_execute(*args, **kwargs):  # the CPU chunk loop (range over the batch) would pin the batch size
+        if not fusable():
+            return execute(*args, **kwargs)
+        chunk_bytes, stages.CPU_CHUNK_BYTES = stages.CPU_CHUNK_BYTES, 1 << 62
+        try:
+            return execute(*args, **kwargs)
+        finally:
+            stages.CPU_CHUNK_BYTES = chunk_bytes
+
+    base.execute = compose.execute = unchunked_execute
+
+
+def child(args: argparse.Namespace) -> dict:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.engine_preview:
+        engine_preview()
+    import augloader as A
+
+    A.tune_memory()
+    pipeline = build(args.pipeline)
+    for t in pipeline.transforms:  # host numbers computed eagerly, before any graph
+        if hasattr(t, "channel_affine"):
+            t.channel_affine()
+    side = PIPELINES[args.pipeline]
+    g = torch.Generator().manual_seed(0)
+    batches = [torch.randint(0, 256, (args.batch, 3, side, side), dtype=torch.uint8, generator=g) for _ in range(3)]
+    compiled = A.compile(pipeline)
+    t0 = time.perf_counter()
+    compiled.warmup((args.batch, 3, side, side))
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    compiled(batches[0][:-1])  # one image fewer: must not recompile
+    shorter_s = time.perf_counter() - t0
+    result = {"compile_s": compile_s, "shorter_batch_s": shorter_s, "fallback": compiled.fallback_reason}
+    if args.measure:
+        runners = {"compiled": compiled, "eager": pipeline}
+        times = {k: [] for k in runners}
+        for _ in range(args.repeats):
+            for name, run in runners.items():  # interleaved: both see the same machine state
+                t0 = time.perf_counter()
+                for x in batches:
+                    run(x, generator=g)
+                times[name].append(len(batches) * args.batch / (time.perf_counter() - t0))
+        result.update({k: sorted(v)[len(v) // 2] for k, v in times.items()})
+    return result
+
+
+def run_child(pipeline: str, threads: int, loaded: bool, measure: bool, cache: str, preview: bool, batch: int) -> dict:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--pipeline",
+        pipeline,
+        "--threads",
+        str(threads),
+        "--batch",
+        str(batch),
+    ]
+    cmd += ["--measure"] * measure + ["--engine-preview"] * preview
+    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
+    load = os.getloadavg()[0]
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if loaded else None
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+    result = json.loads(out.strip().splitlines()[-1])
+    result["load_before"] = load
+    print(pipeline, threads, "loaded" if loaded else "quiet", result, flush=True)
+    return result
+
+
+def cpu_line() -> str:
+    import torch
+
+    model, flags = "unknown CPU", ""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("Flags:"):
+                flags = " ".join(sorted(f for f in line.split(":", 1)[1].split() if f.startswith("avx")))
+    except OSError:
+        pass
+    return f"{model} ({os.cpu_count()} cores; {flags or 'no AVX flags'}), torch {torch.__version__}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pipeline", default="P1", choices=sorted(PIPELINES))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--engine-preview", action="store_true", help="apply the pending engine changes (children)")
+    parser.add_argument("--pipelines", default="P1,P3", help="which pipelines to run, comma-separated")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="augloader-inductor-") as cache:
+        for key in args.pipelines.split(","):
+            cold = run_child(key, 2, False, False, cache, args.engine_preview, args.batch)
+            hit = run_child(key, 2, False, False, cache, args.engine_preview, args.batch)
+            for threads in (1, 2):
+                for loaded in (False, True):
+                    r = run_child(key, threads, loaded, True, cache, args.engine_preview, args.batch)
+                    rows.append((key, threads, loaded, cold, hit, r))
+    lines = [
+        f"CPU: {cpu_line()}. Batches of {args.batch} uint8 images (P1 from 256, P3 from 224; both deliver 224),"
+        f" 3 batches per timing, median of {args.repeats} interleaved rounds; eager is the same pipeline uncompiled."
+        f" Engine preview: {'on (see docs/compile.md)' if args.engine_preview else 'off'}.",
+        "",
+        "| pipeline | threads | load | load avg before | compile (cold) s | compile (cache hit) s |"
+        " 1 image fewer s | compiled img/s | eager img/s | fallback |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, threads, loaded, cold, hit, r in rows:
+        lines.append(
+            f"| {key} | {threads} | {'one core spinning' if loaded else 'quiet'} | {r['load_before']:.2f} |"
+            f" {cold['compile_s']:.1f} | {hit['compile_s']:.1f} | {r['shorter_batch_s']:.2f} |"
+            f" {r['compiled']:.0f} | {r['eager']:.0f} | {r['fallback'] or 'no'} |"
+        )
+    out = ROOT / "benchmarks" / "compile.md"
+    body = "\n".join(lines)
+    out.write_text(f"# augloader.compile on the CPU\n\nGenerated by `python scripts/bench_compile.py`.\n\n{body}\n")
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
