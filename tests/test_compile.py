@@ -279,19 +279,6 @@ def _fullgraph_equal(pipeline, x, atol):
     torch.testing.assert_close(got.float(), pipeline(x, params=params).float(), atol=atol, rtol=0)
 
 
-ENGINE_STATE = (
-    "transforms/stages.py:153 _State.__post_init__: self.image.untyped_storage().data_ptr() "
-    "(dynamo: 'Unsupported method call' on untyped_storage)"
-)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=torch._dynamo.exc.Unsupported,
-    reason=ENGINE_STATE + "; then transforms/stages.py:337 _run_resized_crop -> ops/resize.py:48 axis_aligned_boxes: "
-    "total.tolist() (dynamo: 'Tensor.tolist() with non-integer tensor'; under fusable kernels the stage should call "
-    "ops.warp.resized_crop_fusable instead)",
-)
 def test_p1_fullgraph_equals_eager():
     pipeline = A.Compose(
         [A.RandomResizedCrop(24), A.RandomHorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4, 0.1), A.Normalize(MEAN, STD)]
@@ -299,7 +286,6 @@ def test_p1_fullgraph_equals_eager():
     _fullgraph_equal(pipeline, torch.rand(4, 3, 32, 32), atol=1e-4)
 
 
-@pytest.mark.xfail(strict=True, raises=torch._dynamo.exc.Unsupported, reason=ENGINE_STATE)
 def test_p3_fullgraph_equals_eager():
     pipeline = A.Compose(
         [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]

@@ -14,8 +14,9 @@ from torch import Tensor
 from .._batch import Batch, BatchView, from_working, params_to, slice_params, to_working
 from .._memory import new_batch, tune_malloc, working_batch
 from ..ops import matrices
+from ..ops._kernels import fusable
 from ..ops.resize import RESIZE_INTERPOLATIONS, axis_aligned_boxes, resized_crop
-from ..ops.warp import warp, warp_integer
+from ..ops.warp import resized_crop_fusable, warp, warp_integer
 from ..targets.batch import Targets
 from ..targets.options import TargetOptions, target_options
 from ._args import check_fill
@@ -149,10 +150,15 @@ class _State:
     scale: float = 1.0
 
     def __post_init__(self) -> None:
-        self.source_storage = self.image.untyped_storage().data_ptr()  # the caller's memory: never written
+        # The caller's memory, never written. A compiled graph has no storage pointers (and needs no
+        # in-place writes to save memory): there the engine treats no image as its own.
+        compiling = torch.compiler.is_compiling()
+        self.source_storage = None if compiling else self.image.untyped_storage().data_ptr()
 
     def owned(self) -> bool:
         """Whether the current image is the engine's own tensor (so ops may write into it)."""
+        if self.source_storage is None:
+            return False
         return self.image.untyped_storage().data_ptr() != self.source_storage
 
     def ensure_working(self) -> None:
@@ -327,6 +333,12 @@ def _run_resized_crop(stage: GeometricStage, state: _State, total: Tensor, frame
         return False
     image = state.image
     in_size = tuple(image.shape[-2:])
+    if fusable():  # compiled: the boxes' taps are computed from the matrix in the graph (no host read)
+        if frames or stage.interpolation != "bilinear" or stage.integer:
+            return False
+        antialias = any(t.antialias for t in stage.transforms)
+        state.image = resized_crop_fusable(image, matrices.invert(total), size, antialias)
+        return True
     if image.device.type != "cpu":
         if any(t.randomized for t in stage.transforms):
             return False
@@ -499,7 +511,8 @@ def execute(
     # Transforms that pair samples across the batch (cross_sample) must see the whole batch; policies
     # (whole_batch) gather the samples of each op, which pays a fixed cost per call, so they see it too.
     cross = any(t.cross_sample or t.whole_batch for st in stages for t in st.transforms)
-    if image.device.type != "cpu" or b <= chunk or cross:
+    # A compiled graph takes the whole batch (a chunk loop would pin the batch size into the graph).
+    if image.device.type != "cpu" or b <= chunk or cross or torch.compiler.is_compiling():
         state = _execute_chunk(stages, image, prepared, view.container, targets)
         out = state.image
         moved = [state.targets] if targets is not None else []
