@@ -293,6 +293,30 @@ def test_p3_fullgraph_equals_eager():
     _fullgraph_equal(pipeline, torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8), atol=1.0)
 
 
+@pytest.mark.parametrize("key", ["P1", "P3"])
+def test_wrapper_pipelines_no_recompile_64_then_63(key):
+    if key == "P1":
+        pipeline = A.Compose(
+            [
+                A.RandomResizedCrop(24),
+                A.RandomHorizontalFlip(),
+                A.ColorJitter(0.4, 0.4, 0.4, 0.1),
+                A.Normalize(MEAN, STD),
+            ]
+        )
+    else:
+        pipeline = A.Compose(
+            [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
+        )
+    counter = CompileCounter()
+    compiled = A.compile(pipeline, backend=counter)
+    for b in (64, 63):
+        x = torch.rand(b, 3, 32, 32, generator=torch.Generator().manual_seed(b))
+        got = compiled(x, generator=torch.Generator().manual_seed(b))
+        torch.testing.assert_close(got, pipeline(x, params=compiled.last_params), atol=1e-4, rtol=0)
+    assert compiled.fallback_reason is None and counter.frame_count == 1
+
+
 POLICY_SHAPES = (
     "data-dependent shapes: each op runs on the subset of samples that drew it, sized from host tensors "
     "(transforms/policy_engine.py:156 host_choice(...).tolist(), :132 bincount(...).tolist(), :183 "
@@ -319,12 +343,6 @@ def test_mixupcutmix_untiled_apply_fullgraph():
     _mix_apply_fullgraph(A.MixUpCutMix(num_classes=10, tile_bytes=None))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=torch._dynamo.exc.Unsupported,
-    reason="mix/_images.py:33 auto_tile_bytes: torch.get_num_threads() (dynamo: 'torch.* op returned "
-    "non-Tensor'); forward with labels also reads the label range on the host (mix/_labels.py:38)",
-)
 def test_mixupcutmix_tiled_apply_fullgraph():
     _mix_apply_fullgraph(A.MixUpCutMix(num_classes=10))
 
@@ -339,3 +357,14 @@ def test_wrapper_runs_mix_and_falls_back_on_engine_breaks():
     want = mix(batch, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(out["image"], want["image"])
     torch.testing.assert_close(out["label"], want["label"])
+
+
+def test_mixupcutmix_forward_with_labels_fullgraph():
+    mix = A.MixUpCutMix(num_classes=10, label_smoothing=0.1)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(8, 3, 16, 16, generator=g), torch.randint(0, 10, (8,), generator=g)
+    params = mix.sample_params(8, (16, 16), g)
+    compiled = torch.compile(lambda image, labels, p: mix((image, labels), params=p), backend="eager", fullgraph=True)
+    got, want = compiled(x, y, params), mix((x, y), params=params)
+    torch.testing.assert_close(got[0], want[0], atol=1e-6, rtol=0)
+    torch.testing.assert_close(got[1], want[1], atol=1e-6, rtol=0)

@@ -33,8 +33,8 @@ def check_labels(labels: Tensor, batch_size: int, num_classes: Optional[int], mu
             raise TypeError(f"class-index labels of shape (B,) must be an integer tensor, got dtype {labels.dtype}")
         if num_classes is None:
             raise ValueError("num_classes is needed to turn class indices of shape (B,) into (B, K) targets")
-        # Range check only where it costs no device sync; on accelerators scatter_ asserts instead.
-        if labels.device.type == "cpu" and labels.numel():
+        # Range check only where it costs no device sync (eager, on the CPU); elsewhere scatter_ asserts.
+        if labels.device.type == "cpu" and labels.numel() and not torch.compiler.is_compiling():
             low, high = (int(v) for v in torch.aminmax(labels))
             if low < 0 or high >= num_classes:
                 raise ValueError(

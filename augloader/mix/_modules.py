@@ -191,11 +191,10 @@ class MixUpCutMix(ReplayMixin, nn.Module):
             # Shared memory inside a DataLoader worker (no copy to hand the batch over), huge pages
             # elsewhere on CPU (half the first-touch cost), the caching allocator on GPUs.
             out = new_batch(tuple(image.shape), dtype, image.device)
-        tile = (
-            None
-            if image.device.type != "cpu"
-            else (auto_tile_bytes() if self.tile_bytes == "auto" else self.tile_bytes)
-        )
+        # Tiles keep a CPU batch in cache; on other devices, and in a compiled graph (which fuses the
+        # whole batch into one loop), the batch is mixed whole.
+        whole = image.device.type != "cpu" or torch.compiler.is_compiling()
+        tile = None if whole else (auto_tile_bytes() if self.tile_bytes == "auto" else self.tile_bytes)
         return mix_images(image, params, out, dtype, self._buffer if self.reuse_buffers else None, tile)
 
     def soft_targets(self, labels: Tensor, params: Params) -> Tensor:
