@@ -13,6 +13,7 @@ from torch import Tensor
 
 from .._batch import Batch, BatchView, from_working, params_to, slice_params, to_working
 from .._memory import new_batch, tune_malloc, working_batch
+from ..ops import cpu as cpu_kernels
 from ..ops import matrices
 from ..ops._kernels import fusable
 from ..ops.resize import RESIZE_INTERPOLATIONS, axis_aligned_boxes, resized_crop
@@ -48,7 +49,7 @@ class GeometricStage:
             how = f"crop, then one {self.interpolation} resize of the crop in the input dtype"
         else:
             how = f"one {self.interpolation} resample"
-        return f"GeometricStage[{names}] ({how}, padding={self.padding_mode})"
+        return f"GeometricStage[{names}] ({how}, padding={self.padding_mode}{cpu_kernels.describe(self)})"
 
 
 @dataclass
@@ -63,7 +64,7 @@ class PixelStage:
         for i, t in enumerate(self.transforms):
             folded = i > 0 and t.normalizes and self.transforms[i - 1].accepts_tail
             names.append(f"{type(t).__name__} (folded into the previous pass)" if folded else type(t).__name__)
-        return f"PixelStage[{' -> '.join(names)}] (one float conversion)"
+        return f"PixelStage[{' -> '.join(names)}] (one float conversion{cpu_kernels.describe(self)})"
 
 
 Stage = GeometricStage | PixelStage
@@ -285,6 +286,8 @@ def _run_geometric(stage: GeometricStage, state: _State, prepared: dict[str, Any
         state.targets.move(total, inverse, size, mask_padding, frames, stage.integer, projective, prefixes)
     fill = stage.fill
     check_fill(fill, image.shape[1], "/".join(type(t).__name__ for t in stage.transforms))
+    if cpu_kernels.run_geometric(stage, state, total, inverse, frames, size, fill):
+        return
     if _run_resized_crop(stage, state, total, frames, size):
         return
     if stage.integer:
@@ -394,6 +397,8 @@ def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> No
                     "of this batch; use geometric-only containers, or a policy without geometric ops "
                     "(ops=[...] or invariances=...)"
                 )
+    if cpu_kernels.run_pixel(stage, state, params):
+        return
     skip_next = False
     for k, (t, p) in enumerate(zip(stage.transforms, params)):
         if skip_next:
@@ -512,7 +517,8 @@ def execute(
     # (whole_batch) gather the samples of each op, which pays a fixed cost per call, so they see it too.
     cross = any(t.cross_sample or t.whole_batch for st in stages for t in st.transforms)
     # A compiled graph takes the whole batch (a chunk loop would pin the batch size into the graph).
-    if image.device.type != "cpu" or b <= chunk or cross or torch.compiler.is_compiling():
+    whole = cross or torch.compiler.is_compiling() or cpu_kernels.covers(stages, image)
+    if image.device.type != "cpu" or b <= chunk or whole:
         state = _execute_chunk(stages, image, prepared, view.container, targets)
         out = state.image
         moved = [state.targets] if targets is not None else []

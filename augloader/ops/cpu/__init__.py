@@ -1,0 +1,244 @@
+"""CPU kernels for the engine's stages: the one place where they are chosen.
+
+The eager torch ops stay the reference (and run on every other device, under ``augloader.compile``
+and with autograd). On the CPU, a stage runs a kernel here instead when one applies:
+
+========================================  ===================================================
+stage                                     kernel (numba, one call per sample)
+========================================  ===================================================
+crops, resizes, flips (bilinear)          two separable passes over each crop, torch's taps
+``GaussianBlur``                          separable blur with the sample's kernels
+``ColorJitter`` (+ folded ``Normalize``)  fused loops: colour matrices and exact hue, 2-3 passes
+========================================  ===================================================
+
+Other stages (rotations, shears, perspective, nearest or bicubic resampling, frames, policies) keep
+the torch ops: a numba bilinear warp lost to ``grid_sample`` (``docs/kernels.md``). numba comes with
+``pip install 'augloader[cpu]'``; without it every stage runs the torch ops and one warning says so.
+:func:`cpu_kernels` turns the kernels off (``enabled=False``), e.g. to compare with the reference;
+``AUGLOADER_CPU_KERNELS=0`` does so for a whole process.
+
+Values: the kernels compute what the eager ops compute. The uint8 crop-resize uses torch's integer
+weights and rounding (bit for bit); the blur and colour kernels work in float32 like the eager ops
+(agreeing to about 1e-6 of the value range), read uint8 as it is and round nothing before the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import warnings
+from typing import Any, Iterator, Sequence
+
+import torch
+from torch import Tensor
+
+from .._kernels import fusable
+
+__all__ = ["available", "covers", "cpu_kernels", "describe", "enabled", "run_geometric", "run_pixel"]
+
+_enabled = os.environ.get("AUGLOADER_CPU_KERNELS", "1") not in ("0", "false", "False", "")
+_modules: dict[str, Any] = {}
+_warned = False
+
+
+def enabled() -> bool:
+    """Whether stages may run the CPU kernels (the default; see :func:`cpu_kernels`)."""
+    return _enabled
+
+
+@contextlib.contextmanager
+def cpu_kernels(enabled: bool = True) -> Iterator[None]:
+    """Within the block, CPU stages use these kernels (``True``) or only the eager torch ops (``False``).
+
+    Not thread-safe: the setting is process-wide while the block runs.
+    """
+    global _enabled
+    previous, _enabled = _enabled, bool(enabled)
+    try:
+        yield
+    finally:
+        _enabled = previous
+
+
+def available() -> dict[str, bool]:
+    """Which optional libraries the kernels found: ``{"numba": ...}``."""
+    return {"numba": importlib.util.find_spec("numba") is not None}
+
+
+def _module(name: str):
+    """The kernel module that needs ``name`` (``"numba"``), or None if it is absent.
+
+    Warns once per process, the first time a stage could have used a missing library.
+    """
+    global _warned
+    if name not in _modules:
+        mod = None
+        if importlib.util.find_spec(name) is not None:
+            from . import _color_numba as mod
+        _modules[name] = mod
+    mod = _modules[name]
+    if mod is None and not _warned:
+        _warned = True
+        warnings.warn(
+            f"augloader: {name} is not installed, so CPU stages run the slower torch ops "
+            "(pip install 'augloader[cpu]' for the CPU kernels)",
+            stacklevel=4,
+        )
+    return mod
+
+
+def _active(image: Tensor) -> bool:
+    return (
+        _enabled
+        and image.device.type == "cpu"
+        and image.dtype in (torch.uint8, torch.float32)
+        and not fusable()
+        and not (image.requires_grad and torch.is_grad_enabled())
+        and image.numel() > 0
+    )
+
+
+# ---- what each stage runs -------------------------------------------------------------------------
+def _geometric_kernel(stage) -> str | None:
+    """The CPU kernel a geometric stage can use, from its transforms alone (``None``: eager)."""
+    if stage.integer:
+        return None  # flips, crops and pads: the eager exact gather is already one copy
+    if all(t.axis_aligned for t in stage.transforms) and stage.interpolation == "bilinear":
+        return "resize"  # falls back to the warp when a sample's box is not whole pixels
+    return None  # other warps: torch's grid_sample beat a numba loop (docs/kernels.md)
+
+
+def _pixel_kernels(stage, channels: int | None = None) -> list[tuple[str, int]] | None:
+    """``(kernel, transforms consumed)`` for each step of a pixel stage, or None if a step has none."""
+    from ...transforms.color import ColorJitter
+    from ...transforms.convert import Normalize
+    from ...transforms.filters import GaussianBlur
+
+    steps, ts, k = [], stage.transforms, 0
+    while k < len(ts):
+        t = ts[k]
+        if type(t) is GaussianBlur:
+            steps.append(("blur", 1))
+        elif type(t) is ColorJitter:
+            nxt = ts[k + 1] if k + 1 < len(ts) else None
+            fold = type(nxt) is Normalize and (channels is None or channels == nxt.mean.numel())
+            steps.append(("jitter", 2 if fold else 1))
+        else:
+            return None
+        k += steps[-1][1]
+    return steps
+
+
+_NAMES = {
+    "resize": "numba crop-resize",
+    "blur": "numba separable blur",
+    "jitter": "numba fused colour loop",
+}
+_NEEDS = {"resize": "numba", "blur": "numba", "jitter": "numba"}
+
+
+def covers(stages: Sequence, image: Tensor) -> bool:
+    """Whether every stage has a CPU kernel for ``image``: the engine then runs the batch whole. (Its
+    chunks keep the eager ops' temporaries in cache; the kernels make none, so chunks would only add
+    a copy of every output into the batch.)"""
+    return bool(stages) and _active(image) and all(describe(s) for s in stages)
+
+
+def describe(stage) -> str:
+    """What a stage runs on the CPU, for its ``describe()``: ``""`` when only eager torch ops."""
+    from ...transforms.stages import GeometricStage
+
+    if isinstance(stage, GeometricStage):
+        kernel = _geometric_kernel(stage)
+        names = [] if kernel is None else [kernel]
+    else:
+        names = [k for k, _ in _pixel_kernels(stage) or []]
+    have = available()
+    names = [n for n in dict.fromkeys(names) if _NEEDS[n] is None or have[_NEEDS[n]]]
+    if not names or not _enabled:
+        return ""
+    return "; CPU: " + ", ".join(_NAMES[n] for n in names)
+
+
+# ---- running a stage --------------------------------------------------------------------------------
+def run_geometric(
+    stage, state, total: Tensor, inverse: Tensor, frames: Sequence, size: tuple[int, int], fill: Any
+) -> bool:
+    """Runs a geometric stage's pixels with a CPU kernel; False when the eager ops must (targets are
+    moved by the caller either way).
+
+    ``state`` is the engine's ``_State``; ``total``/``inverse`` the stage's ``(B, 3, 3)`` matrices,
+    ``frames`` the intermediate frames (the warp kernel takes none), ``fill`` the stage's fill in the
+    caller's value scale.
+    """
+    image = state.image
+    if not _active(image) or total.device.type != "cpu" or _geometric_kernel(stage) is None:
+        return False
+    if _module("numba") is not None:
+        from ..resize import axis_aligned_boxes
+        from ._resize import resized_crop
+
+        found = axis_aligned_boxes(total, size, tuple(image.shape[-2:]), frames)
+        if found is not None:
+            boxes, hflip, vflip = found
+            antialias = any(t.antialias for t in stage.transforms)
+            state.image = resized_crop(image, boxes.tolist(), size, antialias, hflip.tolist(), vflip.tolist())
+            return True
+    return False
+
+
+def run_pixel(stage, state, params: Sequence[dict]) -> bool:
+    """Runs a pixel stage with CPU kernels; False (nothing done) when a step has none."""
+    image = state.image
+    if not _active(image):
+        return False
+    steps = _pixel_kernels(stage, image.shape[1])
+    if steps is None:
+        return False
+    need = {_NEEDS[k] for k, _ in steps}
+    if any(_module(n) is None for n in need):
+        return False
+    if any(k == "blur" and not _blur_fits(t, image) for (k, _), t in zip(steps, _firsts(stage, steps))):
+        return False  # the eager op raises its error
+    from ._jitter import jitter
+
+    i = 0
+    for kernel, n in steps:
+        t, p = stage.transforms[i], params[i]
+        if kernel == "blur":
+            kx, ky = p.get("kernel_x"), p.get("kernel_y")
+            if kx is None or kx.shape[1] != state.image.shape[1]:
+                p = t.prepare(p, tuple(state.image.shape))
+                kx, ky = p["kernel_x"], p["kernel_y"]
+            from ._blur import blur
+
+            if not state.working:  # uint8 is filtered into float without the 1/255 (``_State.ensure_working``)
+                state.scale = 255.0 if state.image.dtype == torch.uint8 else 1.0
+            state.image = blur(state.image, kx, ky)
+            state.working = True
+            state.out_dtype = t.output_dtype(state.out_dtype)
+        else:
+            tail = stage.transforms[i + 1] if n == 2 else None
+            if not state.working:
+                state.scale = 255.0 if state.image.dtype == torch.uint8 else 1.0
+            state.image = jitter(t, state.image, p, tail, state.scale)
+            state.working, state.scale = True, 1.0
+            state.out_dtype = t.output_dtype(state.out_dtype)
+            if tail is not None:
+                state.out_dtype = tail.output_dtype(state.out_dtype)
+        i += n
+    return True
+
+
+def _firsts(stage, steps: list[tuple[str, int]]) -> list:
+    out, i = [], 0
+    for _, n in steps:
+        out.append(stage.transforms[i])
+        i += n
+    return out
+
+
+def _blur_fits(t, image: Tensor) -> bool:
+    h, w = image.shape[-2:]
+    return h > t.kernel_size[1] // 2 and w > t.kernel_size[0] // 2

@@ -1,0 +1,148 @@
+"""ColorJitter (and a Normalize folded after it) as fused numba loops over one sample's pixels.
+
+The eager op (``transforms.color.ColorJitter.apply``) makes about 30 passes over float planes for
+the exact HSV hue; here a sample takes at most three: the input's channel means (only when contrast
+needs them), colour matrix + clamp + exact hue in one loop (writing the result and its means), and
+the second colour matrix with Normalize's affine and clamp in another, written as CHW float32.
+
+The arithmetic is the eager op's, in float32 (means accumulated in float64), so results agree with
+it to about 1e-6. Imported only when numba is installed (see ``augloader.ops.cpu``).
+"""
+
+from __future__ import annotations
+
+import types
+
+import numba
+import numpy as np
+
+# No nnan/ninf: NaN and inf flow through min/max and the clamps as in torch (float input).
+_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+def channel_means(x: np.ndarray) -> np.ndarray:
+    """Mean of each channel of ``x (C, H, W)`` (any strides, uint8 or float32), as float64 ``(C,)``."""
+    c, h, w = x.shape
+    out = np.zeros(c, np.float64)
+    for k in range(c):
+        total = 0.0
+        for i in range(h):
+            row = np.float32(0.0)
+            for j in range(w):
+                row += np.float32(x[k, i, j])
+            total += row
+        out[k] = total / (h * w)
+    return out
+
+
+def affine(x: np.ndarray, m: np.ndarray, o: np.ndarray, lo: np.ndarray, hi: np.ndarray, out: np.ndarray) -> None:
+    """``out[c] = clamp(sum_k m[c, k] x[k] + o[c], lo[c], hi[c])`` for ``x (C, H, W)``, ``C`` 1 or 3.
+
+    Shape:
+        ``x: (C, H, W)``, ``m: (C, C)``, ``o, lo, hi: (C,)`` -> ``out: (C, H, W)`` float32.
+    """
+    c, h, w = x.shape
+    if c == 1:
+        for i in range(h):
+            for j in range(w):
+                out[0, i, j] = min(max(m[0, 0] * np.float32(x[0, i, j]) + o[0], lo[0]), hi[0])
+        return
+    for i in range(h):
+        for j in range(w):
+            r = np.float32(x[0, i, j])
+            g = np.float32(x[1, i, j])
+            b = np.float32(x[2, i, j])
+            for k in range(3):
+                v = m[k, 0] * r + m[k, 1] * g + m[k, 2] * b + o[k]
+                out[k, i, j] = min(max(v, lo[k]), hi[k])
+
+
+def affine_hue(
+    x: np.ndarray,
+    m: np.ndarray,
+    o: np.ndarray,
+    clamp: bool,
+    shift: np.float32,
+    post: bool,
+    m2: np.ndarray,
+    o2: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Colour matrix (clamped to ``[0, 1]`` when ``clamp``), then the exact HSV hue rotation by ``shift``
+    turns (``ops.color.adjust_hue``'s arithmetic), then, when ``post``, :func:`affine` with ``m2, o2,
+    lo, hi`` (a second segment that needs no means), written to ``out``. Returns the channel means
+    of the hue-rotated image (before ``post``).
+
+    Shape:
+        ``x: (3, H, W)``, ``m, m2: (3, 3)``, ``o, o2, lo, hi: (3,)`` -> ``out: (3, H, W)`` float32,
+        means ``(3,)`` float64.
+    """
+    _, h, w = x.shape
+    sums = np.zeros(3, np.float64)
+    six_shift = np.float32(shift * 6.0)
+    row = np.empty((3, w), np.float32)  # the row as float planes: the loop below then vectorises for any layout
+    for i in range(h):
+        for k in range(3):
+            for j in range(w):
+                row[k, j] = np.float32(x[k, i, j])
+        s0 = np.float32(0.0)
+        s1 = np.float32(0.0)
+        s2 = np.float32(0.0)
+        for j in range(w):
+            r0 = row[0, j]
+            g0 = row[1, j]
+            b0 = row[2, j]
+            r = m[0, 0] * r0 + m[0, 1] * g0 + m[0, 2] * b0 + o[0]
+            g = m[1, 0] * r0 + m[1, 1] * g0 + m[1, 2] * b0 + o[1]
+            b = m[2, 0] * r0 + m[2, 1] * g0 + m[2, 2] * b0 + o[2]
+            if clamp:
+                r = min(max(r, np.float32(0.0)), np.float32(1.0))
+                g = min(max(g, np.float32(0.0)), np.float32(1.0))
+                b = min(max(b, np.float32(0.0)), np.float32(1.0))
+            mx = max(r, max(g, b))
+            mn = min(r, min(g, b))
+            ch = mx - mn
+            inv = np.float32(1.0) / (ch if ch > 0 else np.float32(1.0))
+            # hue numerator by which channel is the maximum (torchvision's tie order: red, then green)
+            num = (g - b) if mx == r else ((b - r + 2.0 * ch) if mx == g else (r - g + 4.0 * ch))
+            h6 = num * inv + six_shift
+            h6 = h6 - np.floor(h6 * np.float32(1.0 / 6.0)) * np.float32(6.0)
+            rr = mn + ch * min(max(abs(h6 - np.float32(3.0)) - np.float32(1.0), np.float32(0.0)), np.float32(1.0))
+            gg = mn + ch * min(max(np.float32(2.0) - abs(h6 - np.float32(2.0)), np.float32(0.0)), np.float32(1.0))
+            bb = mn + ch * min(max(np.float32(2.0) - abs(h6 - np.float32(4.0)), np.float32(0.0)), np.float32(1.0))
+            row[0, j] = rr
+            row[1, j] = gg
+            row[2, j] = bb
+            s0 += rr
+            s1 += gg
+            s2 += bb
+        if post:  # its own loop over the row (a branch inside the one above would stop vectorisation)
+            for j in range(w):
+                rr, gg, bb = row[0, j], row[1, j], row[2, j]
+                out[0, i, j] = min(max(m2[0, 0] * rr + m2[0, 1] * gg + m2[0, 2] * bb + o2[0], lo[0]), hi[0])
+                out[1, i, j] = min(max(m2[1, 0] * rr + m2[1, 1] * gg + m2[1, 2] * bb + o2[1], lo[1]), hi[1])
+                out[2, i, j] = min(max(m2[2, 0] * rr + m2[2, 1] * gg + m2[2, 2] * bb + o2[2], lo[2]), hi[2])
+        else:
+            for k in range(3):
+                for j in range(w):
+                    out[k, i, j] = row[k, j]
+        sums[0] += s0
+        sums[1] += s1
+        sums[2] += s2
+    return sums / (h * w)
+
+
+def _compiled(fn, suffix: str, fastmath):
+    """``fn`` compiled under its own name (numba's on-disk cache keys by name, not by flags)."""
+    name = f"{fn.__name__}_{suffix}"
+    copy = types.FunctionType(fn.__code__, fn.__globals__, name)
+    copy.__qualname__ = name
+    return numba.njit(cache=True, fastmath=fastmath)(copy)
+
+
+#: The kernels for float input (NaN and inf propagate as in torch) and for uint8 input, which holds
+#: neither, so full fastmath applies (about 20% faster: min/max and clamps without NaN handling).
+STRICT = {fn.__name__: _compiled(fn, "strict", _FLAGS) for fn in (channel_means, affine, affine_hue)}
+FAST = {fn.__name__: _compiled(fn, "fast", True) for fn in (channel_means, affine, affine_hue)}
