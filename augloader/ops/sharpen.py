@@ -33,7 +33,7 @@ def sharpen(image: Tensor, factor: Tensor) -> Tensor:
     smooth = box.add_(centre, alpha=4.0).mul_(1.0 / 13.0)
     out = x.clone().view(b, c, h, w)  # contiguous, whatever the input's strides
     # out = degenerate + f * (image - degenerate); degenerate is the image on the border
-    torch.lerp(smooth, centre, factor.view(-1, 1, 1).to(image.dtype), out=out.view(b, c, hw)[..., w + 1 : hw - w - 1])
+    out.view(b, c, hw)[..., w + 1 : hw - w - 1] = torch.lerp(smooth, centre, factor.view(-1, 1, 1).to(image.dtype))
     out[..., 1:-1, 0] = image[..., 1:-1, 0]
     out[..., 1:-1, -1] = image[..., 1:-1, -1]
     return out.clamp_(0.0, 1.0)

@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, Protocol, Sequence
 import torch
 from torch import Tensor
 
-from .._batch import BatchView, to_working
+from .._batch import BatchView, from_working, to_working
 from .._const import const
 from ..ops import color as C
 from ..ops import color_fast as CF
@@ -126,6 +126,8 @@ class PolicyRunner:
         """
         op = params["op"]
         b, steps = op.shape
+        if torch.compiler.is_compiling():
+            return self._matrix_every_op(params, size)
         host = S.host_choice(params, "op")
         total = None
         for k in range(steps):
@@ -145,6 +147,47 @@ class PolicyRunner:
                 total = step if total is None else step @ total
         return matrices.identity(b, op.device) if total is None else total
 
+    def _matrix_every_op(self, params: Params, size: tuple[int, int]) -> Tensor:
+        """:meth:`matrix` without reading which ops were drawn: every geometric op's matrix is built and
+        selected per sample (fixed shapes, what a compiled graph needs)."""
+        op = params["op"]
+        b, steps = op.shape
+        centre = const([size[1] / 2.0, size[0] / 2.0], op.device).expand(b, 2)
+        total = matrices.identity(b, op.device)
+        for k in range(steps):
+            step = matrices.identity(b, op.device)
+            for j, name in enumerate(self.ops):
+                if name in GEOMETRIC_OPS:
+                    arg = self.space.argument(j, name, params, k, size).to(torch.float32)
+                    step = torch.where((op[:, k] == j).view(-1, 1, 1), _geometric_matrix(name, arg, centre), step)
+            total = step @ total
+        return total
+
+    def run_whole_batch(self, image: Tensor, params: Params, warp: Transform) -> Tensor:
+        """The policy with fixed shapes: every op on the whole batch, kept where a sample drew it.
+
+        What a compiled graph runs (subsets have data-dependent sizes; inductor fuses the point ops
+        instead). The float working form throughout: within one 8-bit level of :meth:`run` on uint8
+        (which resamples and runs point ops in uint8 for single-op samples), equal on float input.
+
+        Shape:
+            ``(B, C, H, W)`` -> ``(B, C, H, W)``.
+        """
+        op = params["op"]
+        size = tuple(image.shape[-2:])
+        work = to_working(image)
+        geometric = [j for j, name in enumerate(self.ops) if name in GEOMETRIC_OPS]
+        if geometric:
+            warped = _warp_runner(warp, torch.float32)(work, params)
+            drew = torch.stack([op == j for j in geometric]).any(dim=0).any(dim=1)  # (B,): drew a geometric op
+            work = torch.where(drew.view(-1, 1, 1, 1), warped, work)  # the others exactly as they were
+        for k in range(op.shape[1]):
+            for j, name in enumerate(self.ops):
+                if name in PHOTOMETRIC_OPS:
+                    picked = (op[:, k] == j).view(-1, 1, 1, 1)
+                    work = torch.where(picked, self._photometric(j, k, work, params, None, size), work)
+        return from_working(work, image.dtype)
+
     def prepare(self, params: Params, shape: tuple[int, int, int, int], warp: Transform) -> Params:
         """Adds the parameter-sized half of :meth:`run`, computed where the params live (the host):
         ``op_args (B, steps, n_ops)``, each photometric op's argument per sample and step (zero where
@@ -153,7 +196,10 @@ class PolicyRunner:
         op = params["op"]
         b, steps = op.shape
         size = (shape[2], shape[3])
-        drawn = set(S.host_choice(params, "op").flatten().tolist())
+        if torch.compiler.is_compiling():  # no host read in a graph: every op counts as drawn
+            drawn = set(range(len(self.ops)))
+        else:
+            drawn = set(S.host_choice(params, "op").flatten().tolist())
         args = torch.zeros(b, steps, len(self.ops), device=op.device)
         for j, name in enumerate(self.ops):
             if j in drawn and name in PHOTOMETRIC_OPS:
@@ -177,6 +223,8 @@ class PolicyRunner:
         Shape:
             ``(B, C, H, W)`` -> ``(B, C, H, W)``.
         """
+        if torch.compiler.is_compiling():
+            return self.run_whole_batch(image, params, warp)
         op = S.host_choice(params, "op")  # (B, steps) on the host
         kind = self._kinds()[op + 1]  # (B, steps)
         count = (kind != 0).sum(dim=1)
