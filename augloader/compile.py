@@ -172,25 +172,40 @@ class CompiledPipeline(nn.Module):
         return self.backend if isinstance(self.backend, str) else getattr(self.backend, "__name__", "custom")
 
     def warmup(
-        self, shape: Sequence[int], dtype: torch.dtype = torch.uint8, device: torch.device | str = "cpu"
+        self,
+        shape: Sequence[int],
+        dtype: torch.dtype = torch.uint8,
+        device: torch.device | str = "cpu",
+        num_threads: Optional[int] = None,
     ) -> "CompiledPipeline":
         """Compiles now for batches of ``shape`` (any batch size after it when ``dynamic_batch``).
 
-        Call it in the main process before DataLoader workers start: forked workers inherit the
-        compiled code; spawned workers unpickle the wrapper and compile again, reading inductor's
-        on-disk cache. Leaves ``last_params`` as it was. Returns ``self``.
+        Call it in the main process before DataLoader workers start. The graph is guarded on the torch
+        thread count, and workers run one thread: pass ``num_threads=1`` so that forked workers reuse
+        the compiled code instead of compiling again. Spawned workers unpickle the wrapper without it
+        and compile on their first batch, reading inductor's on-disk cache. Leaves ``last_params`` as
+        it was. Returns ``self``.
         """
         shape = tuple(int(s) for s in shape)
         if len(shape) != 4:
             raise ValueError(f"warmup needs a batch shape (B, C, H, W), got {shape}")
+        if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+        ):
+            raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
         generator = torch.Generator().manual_seed(0)
         if dtype == torch.uint8:
             image = torch.randint(0, 256, shape, dtype=dtype, generator=generator).to(device)
         else:
             image = torch.rand(shape, generator=generator).to(device=device, dtype=dtype)
-        previous = self.last_params
-        self(image, generator=generator)  # in the caller's grad mode: the graph is guarded on it
-        self.pipeline.last_params = previous
+        previous, threads = self.last_params, torch.get_num_threads()
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)
+        try:
+            self(image, generator=generator)  # in the caller's grad mode: the graph is guarded on it
+        finally:
+            torch.set_num_threads(threads)
+            self.pipeline.last_params = previous
         return self
 
     # ---- pickling (DataLoader workers) -------------------------------------------------------------

@@ -6,9 +6,7 @@ compile time are those a fresh training process sees. All children share one fre
 "Loaded" runs keep another process spinning on one core during the measurement. The load average is
 recorded before each run (the machine may be shared).
 
-``--engine-preview`` applies, in the child processes only, the three engine changes that the compiled
-path still needs from ``transforms/stages.py`` (see docs/compile.md);
-without it the wrapper falls back to eager on those pipelines and the table says so.
+A pipeline that cannot compile falls back to eager in the wrapper; the table's last column says so.
 """
 
 from __future__ import annotations
@@ -44,58 +42,14 @@ def build(key: str):
     )
 
 
-def engine_preview() -> None:
-    """The engine changes the compiled path needs, applied to this process only (see the module docstring)."""
-    from augloader.ops import matrices
-    from augloader.ops import warp as W
-    from augloader.ops._kernels import fusable
-    from augloader.transforms import base, compose, stages
-
-    def post_init(self):  # stages.py:152 reads a storage pointer; identity says the same for the engine's use
-        self.source_image = self.image
-
-    stages._State.__post_init__ = post_init
-    stages._State.owned = lambda self: self.image is not self.source_image
-
-    resized_crop = stages._run_resized_crop
-
-    def run_resized_crop(stage, state, total, frames, size):  # no host read of the boxes under fusable kernels
-        if not fusable():
-            return resized_crop(stage, state, total, frames, size)
-        if not all(t.axis_aligned for t in stage.transforms) or frames or stage.interpolation != "bilinear":
-            return False
-        antialias = any(t.antialias for t in stage.transforms)
-        state.image = W.resized_crop_fusable(state.image, matrices.invert(total), size, antialias)
-        return True
-
-    stages._run_resized_crop = run_resized_crop
-    execute = stages.execute
-
-    def unchunked_execute(*args, **kwargs):  # the CPU chunk loop (range over the batch) would pin the batch size
-        if not fusable():
-            return execute(*args, **kwargs)
-        chunk_bytes, stages.CPU_CHUNK_BYTES = stages.CPU_CHUNK_BYTES, 1 << 62
-        try:
-            return execute(*args, **kwargs)
-        finally:
-            stages.CPU_CHUNK_BYTES = chunk_bytes
-
-    base.execute = compose.execute = unchunked_execute
-
-
 def child(args: argparse.Namespace) -> dict:
     import torch
 
     torch.set_num_threads(args.threads)
-    if args.engine_preview:
-        engine_preview()
     import augloader as A
 
     A.tune_memory()
     pipeline = build(args.pipeline)
-    for t in pipeline.transforms:  # host numbers computed eagerly, before any graph
-        if hasattr(t, "channel_affine"):
-            t.channel_affine()
     side = PIPELINES[args.pipeline]
     g = torch.Generator().manual_seed(0)
     batches = [torch.randint(0, 256, (args.batch, 3, side, side), dtype=torch.uint8, generator=g) for _ in range(3)]
@@ -120,7 +74,7 @@ def child(args: argparse.Namespace) -> dict:
     return result
 
 
-def run_child(pipeline: str, threads: int, loaded: bool, measure: bool, cache: str, preview: bool, batch: int) -> dict:
+def run_child(pipeline: str, threads: int, loaded: bool, measure: bool, cache: str, batch: int) -> dict:
     cmd = [
         sys.executable,
         __file__,
@@ -132,12 +86,15 @@ def run_child(pipeline: str, threads: int, loaded: bool, measure: bool, cache: s
         "--batch",
         str(batch),
     ]
-    cmd += ["--measure"] * measure + ["--engine-preview"] * preview
+    cmd += ["--measure"] * measure
     env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
     load = os.getloadavg()[0]
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if loaded else None
     try:
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[1:])} failed:\n{done.stderr[-3000:]}")
+        out = done.stdout
     finally:
         if spinner is not None:
             spinner.kill()
@@ -172,7 +129,6 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--engine-preview", action="store_true", help="apply the pending engine changes (children)")
     parser.add_argument("--pipelines", default="P1,P3", help="which pipelines to run, comma-separated")
     args = parser.parse_args()
     if args.child:
@@ -181,16 +137,15 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="augloader-inductor-") as cache:
         for key in args.pipelines.split(","):
-            cold = run_child(key, 2, False, False, cache, args.engine_preview, args.batch)
-            hit = run_child(key, 2, False, False, cache, args.engine_preview, args.batch)
+            cold = run_child(key, 2, False, False, cache, args.batch)
+            hit = run_child(key, 2, False, False, cache, args.batch)
             for threads in (1, 2):
                 for loaded in (False, True):
-                    r = run_child(key, threads, loaded, True, cache, args.engine_preview, args.batch)
+                    r = run_child(key, threads, loaded, True, cache, args.batch)
                     rows.append((key, threads, loaded, cold, hit, r))
     lines = [
         f"CPU: {cpu_line()}. Batches of {args.batch} uint8 images (P1 from 256, P3 from 224; both deliver 224),"
-        f" 3 batches per timing, median of {args.repeats} interleaved rounds; eager is the same pipeline uncompiled."
-        f" Engine preview: {'on (see docs/compile.md)' if args.engine_preview else 'off'}.",
+        f" 3 batches per timing, median of {args.repeats} interleaved rounds; eager is the same pipeline uncompiled.",
         "",
         "| pipeline | threads | load | load avg before | compile (cold) s | compile (cache hit) s |"
         " 1 image fewer s | compiled img/s | eager img/s | fallback |",

@@ -77,44 +77,39 @@ def _denominator(k: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
     return k[:, 2, 0, None, None] * xs + (k[:, 2, 1, None] * ys + k[:, 2, 2, None])[:, :, None]
 
 
-def _grid_axes(
+def _grid_planes(
     inverse: Tensor, in_size: tuple[int, int], out_size: tuple[int, int], projective: bool = False
-) -> tuple[Tensor, Tensor]:
+) -> Tensor:
     """Normalised ``grid_sample`` x and y coordinates of every output pixel centre, as two planes.
 
+    One broadcast op writes both planes contiguously (no ``out=`` writes, so it compiles).
+
     Shape:
-        ``inverse: (B, 3, 3)`` (output -> input, continuous pixels) -> two ``(B, H_out, W_out)``.
+        ``inverse: (B, 3, 3)`` (output -> input, continuous pixels) -> ``(B, 2, H_out, W_out)``.
     """
     h_out, w_out = out_size
     k = _grid_matrix(inverse, in_size)
     xs = torch.arange(w_out, device=inverse.device, dtype=torch.float32)
     ys = torch.arange(h_out, device=inverse.device, dtype=torch.float32)
-    axes = [k[:, a, 0, None, None] * xs + (k[:, a, 1, None] * ys + k[:, a, 2, None])[:, :, None] for a in (0, 1)]
+    row = k[:, :2, 1, None] * ys + k[:, :2, 2, None]  # (B, 2, H)
+    planes = (
+        k[:, :2, 0, None, None] * xs + row[..., None]
+    )  # (B, 2, H, W): k[b, a, 0] * j + (k[b, a, 1] * i + k[b, a, 2])
     if projective:
-        den = _denominator(k, xs, ys)
-        axes = [g / den for g in axes]
-    return axes[0], axes[1]
+        planes = planes.div_(_denominator(k, xs, ys).unsqueeze(1))
+    return planes
 
 
 def sampling_grid(
     inverse: Tensor, in_size: tuple[int, int], out_size: tuple[int, int], projective: bool = False
 ) -> Tensor:
-    """Normalised ``grid_sample`` coordinates of every output pixel centre.
+    """Normalised ``grid_sample`` coordinates of every output pixel centre (a channels-last view of the
+    two coordinate planes; ``grid_sample`` reads it as fast as a contiguous grid).
 
     Shape:
         ``inverse: (B, 3, 3)`` (output -> input, continuous pixels) -> ``(B, H_out, W_out, 2)``.
     """
-    h_out, w_out = out_size
-    k = _grid_matrix(inverse, in_size)
-    xs = torch.arange(w_out, device=inverse.device, dtype=torch.float32)
-    ys = torch.arange(h_out, device=inverse.device, dtype=torch.float32)
-    den = _denominator(k, xs, ys) if projective else None  # (B, H, W)
-    grid = torch.empty(k.shape[0], h_out, w_out, 2, device=inverse.device)
-    for axis in (0, 1):  # grid[b, i, j, axis] = k[b, axis, 0] * j + (k[b, axis, 1] * i + k[b, axis, 2])
-        row = k[:, axis, 1, None] * ys + k[:, axis, 2, None]  # (B, H)
-        plane = k[:, axis, 0, None, None] * xs + row[:, :, None]  # (B, H, W)
-        grid[..., axis] = plane if den is None else plane.div_(den)  # a copy into the view, not an out= write
-    return grid
+    return _grid_planes(inverse, in_size, out_size, projective).permute(0, 2, 3, 1)
 
 
 def _sample_gather(image: Tensor, gx: Tensor, gy: Tensor, interpolation: str, border: bool) -> Tensor:
@@ -199,11 +194,8 @@ def warp(
     if b == 0 or out_size[0] == 0 or out_size[1] == 0:
         return image.new_zeros((b, c, *out_size))
     gather = fusable() and interpolation in ("bilinear", "nearest")
-    if gather:  # two planes: inductor fuses them into the gathers
-        gx, gy = _grid_axes(inverse, (h, w), out_size, projective)  # (B, Ho, Wo) each
-    else:
-        grid = sampling_grid(inverse, (h, w), out_size, projective)  # (B, Ho, Wo, 2)
-        gx, gy = grid[..., 0], grid[..., 1]
+    grid = sampling_grid(inverse, (h, w), out_size, projective)  # (B, Ho, Wo, 2)
+    gx, gy = grid[..., 0], grid[..., 1]  # (B, Ho, Wo) each
     needs_coverage = padding_mode == "constant" and (bool(frames) or _nonzero(fill))
     coverage = None
     if needs_coverage:
