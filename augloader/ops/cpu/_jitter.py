@@ -53,44 +53,42 @@ def jitter(t, image: Tensor, params: dict, tail=None, input_scale: float = 1.0) 
     dst = out.numpy()
     inv_scale = np.float32(1.0 / input_scale)
 
-    def host(name: str) -> tuple[np.ndarray, np.ndarray]:
+    def host(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A segment's matrices ``(B, C, C)`` and which samples read the image means (a contrast step)."""
         m = params[f"{name}_matrix"].detach().to("cpu", torch.float32).numpy()
-        a = params[f"{name}_mean_map"].detach().to("cpu", torch.float32).numpy()
-        return m, a
+        a = params[f"{name}_mean_map"].detach().to("cpu", torch.float64).numpy()
+        return m, a, (a != 0).any(axis=(1, 2)) & contrast
 
-    def offsets(a: np.ndarray, means: np.ndarray, factor: np.float32) -> np.ndarray:
-        if not contrast:
-            return np.zeros(c, np.float32)
-        return (a.astype(np.float64) @ means).astype(np.float32) * factor
-
+    # Parameter-sized work for the whole batch here; the loop below only calls the kernels.
     if segments == ("all",):
-        m, a = host("all")
-        m = m * inv_scale
+        m, a, reads = host("all")
+        m = scale[None, :, None] * m * inv_scale
         for i in range(b):
-            o = offsets(a[i], channel_means(x[i]) if a[i].any() else np.zeros(c), inv_scale)
-            affine(x[i], scale[:, None] * m[i], scale * o + bias, lo, hi, dst[i])
+            o = (
+                scale * (a[i] @ channel_means(x[i])).astype(np.float32) * inv_scale
+                if reads[i]
+                else np.zeros(c, np.float32)
+            )
+            affine(x[i], m[i], o + bias, lo, hi, dst[i])
         return out
     before = linear or input_scale != 1.0
     after = linear or tail is not None
-    m1, a1 = host("before_hue")
-    m2, a2 = host("after_hue")
-    m1 = m1 * inv_scale
-    shift = params["hue"].detach().to("cpu", torch.float32).numpy()
+    m1, a1, reads1 = host("before_hue")
+    m2, a2, reads2 = host("after_hue")
     eye, zero = np.eye(3, dtype=np.float32), np.zeros(3, np.float32)
-    tmp = np.empty((3, h, w), np.float32) if after else None
+    m1 = m1 * inv_scale if before else np.broadcast_to(eye, (b, 3, 3))
+    m2 = scale[None, :, None] * m2 if after else np.broadcast_to(eye, (b, 3, 3))
+    reads1, reads2 = reads1 & before, reads2 & after
+    o2 = bias if after else zero
+    shift = params["hue"].detach().to("cpu", torch.float32).numpy()
+    tmp = np.empty((3, h, w), np.float32) if reads2.any() else None
     for i in range(b):
-        if before:
-            o1 = offsets(a1[i], channel_means(x[i]) if a1[i].any() else zero, inv_scale)
-            mi, oi = m1[i], o1
-        else:
-            mi, oi = eye, zero
-        m2i = scale[:, None] * m2[i]
-        # a second segment without a contrast step needs no means: it runs in the same loop
-        fused = not (after and contrast and a2[i].any())
-        o2 = bias if after else zero
-        if not after:
-            m2i = eye
-        means = affine_hue(x[i], mi, oi, before, shift[i], after and fused, m2i, o2, lo, hi, dst[i] if fused else tmp)
+        o1 = (a1[i] @ channel_means(x[i])).astype(np.float32) * inv_scale if reads1[i] else zero
+        # a second segment without a contrast step needs no means: it runs in the hue loop
+        fused = not reads2[i]
+        means = affine_hue(
+            x[i], m1[i], o1, before, shift[i], after and fused, m2[i], o2, lo, hi, dst[i] if fused else tmp
+        )
         if not fused:
-            affine(tmp, m2i, scale * offsets(a2[i], means, np.float32(1.0)) + bias, lo, hi, dst[i])
+            affine(tmp, m2[i], scale * (a2[i] @ means).astype(np.float32) + bias, lo, hi, dst[i])
     return out

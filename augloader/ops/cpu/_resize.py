@@ -75,13 +75,16 @@ def _resize_planes_fixed(src, yi, wy, py: int, xi, wx, px: int, tmp, dst) -> Non
     kx, ky = wx.shape[0], wy.shape[0]
     half_x, half_y = 1 << (px - 1), 1 << (py - 1)
     acc = np.empty(w_out, np.int32)
+    line = np.empty(w, np.int32)  # the row widened once (contiguous), then read by the taps
     for k in range(c):
         for r in range(h):
+            for j in range(w):
+                line[j] = src[k, r, j]
             for j in range(w_out):
-                acc[j] = half_x + wx[0, j] * np.int32(src[k, r, xi[0, j]])
+                acc[j] = half_x + wx[0, j] * line[xi[0, j]]
             for t in range(1, kx):
                 for j in range(w_out):
-                    acc[j] += wx[t, j] * np.int32(src[k, r, xi[t, j]])
+                    acc[j] += wx[t, j] * line[xi[t, j]]
             for j in range(w_out):
                 tmp[r, j] = min(max(acc[j] >> px, 0), 255)
         for i in range(h_out):
