@@ -53,11 +53,12 @@ def _axis_coverage(p: Tensor, size: int, interpolation: str) -> Tensor:
     return torch.clamp(torch.minimum(p + 1.0, size - p), 0.0, 1.0)
 
 
-def _grid_matrix(inverse: Tensor, in_size: tuple[int, int]) -> Tensor:
+def grid_matrix(inverse: Tensor, in_size: tuple[int, int]) -> Tensor:
     """``k = N_in @ inverse @ D_out``: output pixel index ``(j, i, 1)`` -> normalised input coordinates.
 
     ``D_out`` adds 0.5 to ``(j, i)`` (pixel centres), ``N_in`` scales by ``2 / size`` and subtracts 1.
-    Written with scalars so that no constant is copied to the device.
+    Written with scalars so that no constant is copied to the device. Parameter-sized: the engine
+    computes it on the host when it prepares a call and passes it to :func:`warp`.
 
     Shape:
         ``(B, 3, 3)`` -> ``(B, 3, 3)``.
@@ -77,8 +78,17 @@ def _denominator(k: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
     return k[:, 2, 0, None, None] * xs + (k[:, 2, 1, None] * ys + k[:, 2, 2, None])[:, :, None]
 
 
+def _pixel_indices(n: int, device: torch.device) -> Tensor:
+    """``0, 1, ..., n - 1`` as float32 on ``device`` (cached: no launch per call)."""
+    return const(tuple(range(n)), device)
+
+
 def _grid_planes(
-    inverse: Tensor, in_size: tuple[int, int], out_size: tuple[int, int], projective: bool = False
+    inverse: Tensor,
+    in_size: tuple[int, int],
+    out_size: tuple[int, int],
+    projective: bool = False,
+    matrix: Tensor | None = None,
 ) -> Tensor:
     """Normalised ``grid_sample`` x and y coordinates of every output pixel centre, as two planes.
 
@@ -88,9 +98,8 @@ def _grid_planes(
         ``inverse: (B, 3, 3)`` (output -> input, continuous pixels) -> ``(B, 2, H_out, W_out)``.
     """
     h_out, w_out = out_size
-    k = _grid_matrix(inverse, in_size)
-    xs = torch.arange(w_out, device=inverse.device, dtype=torch.float32)
-    ys = torch.arange(h_out, device=inverse.device, dtype=torch.float32)
+    k = grid_matrix(inverse, in_size) if matrix is None else matrix.to(torch.float32)
+    xs, ys = _pixel_indices(w_out, inverse.device), _pixel_indices(h_out, inverse.device)
     row = k[:, :2, 1, None] * ys + k[:, :2, 2, None]  # (B, 2, H)
     planes = (
         k[:, :2, 0, None, None] * xs + row[..., None]
@@ -101,7 +110,11 @@ def _grid_planes(
 
 
 def sampling_grid(
-    inverse: Tensor, in_size: tuple[int, int], out_size: tuple[int, int], projective: bool = False
+    inverse: Tensor,
+    in_size: tuple[int, int],
+    out_size: tuple[int, int],
+    projective: bool = False,
+    matrix: Tensor | None = None,
 ) -> Tensor:
     """Normalised ``grid_sample`` coordinates of every output pixel centre (a channels-last view of the
     two coordinate planes; ``grid_sample`` reads it as fast as a contiguous grid).
@@ -109,7 +122,7 @@ def sampling_grid(
     Shape:
         ``inverse: (B, 3, 3)`` (output -> input, continuous pixels) -> ``(B, H_out, W_out, 2)``.
     """
-    return _grid_planes(inverse, in_size, out_size, projective).permute(0, 2, 3, 1)
+    return _grid_planes(inverse, in_size, out_size, projective, matrix).permute(0, 2, 3, 1)
 
 
 def _sample_gather(image: Tensor, gx: Tensor, gy: Tensor, interpolation: str, border: bool) -> Tensor:
@@ -170,6 +183,7 @@ def warp(
     fill: float | Sequence[float] = 0.0,
     frames: Sequence[Frame] = (),
     projective: bool = False,
+    matrix: Tensor | None = None,
 ) -> Tensor:
     """Resamples ``image`` at ``inverse @ (output pixel centre)`` per sample.
 
@@ -186,6 +200,7 @@ def warp(
         fill: value (or one per channel) for points outside the image, in the image's value scale.
         frames: intermediate frames that also clip (see the module docstring).
         projective: the matrices may have a non-trivial last row (perspective); else affine is assumed.
+        matrix: :func:`grid_matrix` of ``inverse`` and the input size, computed beforehand (on the host).
 
     Shape:
         ``image: (B, C, H, W)``, ``inverse: (B, 3, 3)`` -> ``(B, C, H_out, W_out)``.
@@ -194,7 +209,7 @@ def warp(
     if b == 0 or out_size[0] == 0 or out_size[1] == 0:
         return image.new_zeros((b, c, *out_size))
     gather = fusable() and interpolation in ("bilinear", "nearest")
-    grid = sampling_grid(inverse, (h, w), out_size, projective)  # (B, Ho, Wo, 2)
+    grid = sampling_grid(inverse, (h, w), out_size, projective, matrix)  # (B, Ho, Wo, 2)
     gx, gy = grid[..., 0], grid[..., 1]  # (B, Ho, Wo) each
     needs_coverage = padding_mode == "constant" and (bool(frames) or _nonzero(fill))
     coverage = None

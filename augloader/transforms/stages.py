@@ -17,7 +17,7 @@ from ..ops import cpu as cpu_kernels
 from ..ops import matrices
 from ..ops._kernels import fusable
 from ..ops.resize import RESIZE_INTERPOLATIONS, axis_aligned_boxes, resized_crop
-from ..ops.warp import resized_crop_fusable, warp, warp_integer
+from ..ops.warp import grid_matrix, resized_crop_fusable, warp, warp_integer
 from ..targets.batch import Targets
 from ..targets.options import TargetOptions, target_options
 from ._args import check_fill
@@ -239,8 +239,8 @@ def _params_device(params: Any) -> torch.device:
 def prepare(stages: Sequence[Stage], params: Sequence[Params], shape: Shape) -> list[Any]:
     """The parameter-sized half of a call, done where the params live (the host, when freshly drawn).
 
-    Per stage: a geometric stage's composed matrix, its inverse and its frames (``{"total",
-    "inverse", "frames", "prefixes"}``, each ``(B, 3, 3)``); a pixel stage's params per transform as
+    Per stage: a geometric stage's composed matrix, its inverse, its resampling grid's matrix and its
+    frames (``{"total", "inverse", "grid", "frames", "prefixes"}``, each ``(B, 3, 3)``); a pixel stage's params per transform as
     :meth:`Transform.prepare` completes them (colour matrices, blur kernels). Everything is a
     ``(B, ...)`` tensor, so the result moves to the batch's device with the params in one copy and
     slices per sample like them; executing it then runs only pixel work on the device.
@@ -251,6 +251,7 @@ def prepare(stages: Sequence[Stage], params: Sequence[Params], shape: Shape) -> 
     for stage in stages:
         stage_params = [params[i] for i in stage.indices]
         if isinstance(stage, GeometricStage):
+            in_size = size
             total, inverse, frames, prefixes, size = stage_matrix(
                 stage, stage_params, size, b, _params_device(stage_params)
             )
@@ -259,6 +260,7 @@ def prepare(stages: Sequence[Stage], params: Sequence[Params], shape: Shape) -> 
                     "params": stage_params,
                     "total": total,
                     "inverse": inverse,
+                    "grid": grid_matrix(inverse, in_size),  # the resampling grid's (B, 3, 3), see ops.warp
                     "frames": [m for m, _ in frames],
                     "prefixes": [m for m, _ in prefixes],
                 }
@@ -286,7 +288,7 @@ def _run_geometric(stage: GeometricStage, state: _State, prepared: dict[str, Any
         state.targets.move(total, inverse, size, mask_padding, frames, stage.integer, projective, prefixes)
     fill = stage.fill
     check_fill(fill, image.shape[1], "/".join(type(t).__name__ for t in stage.transforms))
-    if cpu_kernels.run_geometric(stage, state, total, inverse, frames, size, fill):
+    if cpu_kernels.run_geometric(stage, state, total, frames, size):
         return
     if _run_resized_crop(stage, state, total, frames, size):
         return
@@ -320,6 +322,7 @@ def _run_geometric(stage: GeometricStage, state: _State, prepared: dict[str, Any
         fill,
         frames,
         projective=projective,
+        matrix=prepared.get("grid"),
     )
 
 
