@@ -25,6 +25,7 @@ weights and rounding (bit for bit); the blur and colour kernels work in float32 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 import warnings
@@ -63,7 +64,12 @@ def cpu_kernels(enabled: bool = True) -> Iterator[None]:
 
 def available() -> dict[str, bool]:
     """Which optional libraries the kernels found: ``{"numba": ...}``."""
-    return {"numba": importlib.util.find_spec("numba") is not None}
+    return {"numba": _installed("numba")}
+
+
+@functools.lru_cache(maxsize=None)
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
 
 
 def _module(name: str):
@@ -74,7 +80,7 @@ def _module(name: str):
     global _warned
     if name not in _modules:
         mod = None
-        if importlib.util.find_spec(name) is not None:
+        if _installed(name):
             from . import _color_numba as mod
         _modules[name] = mod
     mod = _modules[name]
@@ -105,7 +111,7 @@ def _geometric_kernel(stage) -> str | None:
     if stage.integer:
         return None  # flips, crops and pads: the eager exact gather is already one copy
     if all(t.axis_aligned for t in stage.transforms) and stage.interpolation == "bilinear":
-        return "resize"  # falls back to the warp when a sample's box is not whole pixels
+        return "resize"  # the eager ops run when a sample's box is not whole pixels of the input
     return None  # other warps: torch's grid_sample beat a numba loop (docs/kernels.md)
 
 
@@ -135,7 +141,7 @@ _NAMES = {
     "blur": "numba separable blur",
     "jitter": "numba fused colour loop",
 }
-_NEEDS = {"resize": "numba", "blur": "numba", "jitter": "numba"}
+_NEEDS = {"resize": "numba", "blur": "numba", "jitter": "numba"}  # the library each kernel needs
 
 
 def covers(stages: Sequence, image: Tensor) -> bool:
@@ -154,23 +160,20 @@ def describe(stage) -> str:
         names = [] if kernel is None else [kernel]
     else:
         names = [k for k, _ in _pixel_kernels(stage) or []]
-    have = available()
-    names = [n for n in dict.fromkeys(names) if _NEEDS[n] is None or have[_NEEDS[n]]]
+    names = [n for n in dict.fromkeys(names) if _installed(_NEEDS[n])]
     if not names or not _enabled:
         return ""
     return "; CPU: " + ", ".join(_NAMES[n] for n in names)
 
 
 # ---- running a stage --------------------------------------------------------------------------------
-def run_geometric(
-    stage, state, total: Tensor, inverse: Tensor, frames: Sequence, size: tuple[int, int], fill: Any
-) -> bool:
+def run_geometric(stage, state, total: Tensor, frames: Sequence, size: tuple[int, int]) -> bool:
     """Runs a geometric stage's pixels with a CPU kernel; False when the eager ops must (targets are
     moved by the caller either way).
 
-    ``state`` is the engine's ``_State``; ``total``/``inverse`` the stage's ``(B, 3, 3)`` matrices,
-    ``frames`` the intermediate frames (the warp kernel takes none), ``fill`` the stage's fill in the
-    caller's value scale.
+    ``state`` is the engine's ``_State``, ``total`` the stage's ``(B, 3, 3)`` input -> output matrices,
+    ``frames`` its intermediate frames (each sample's box must lie inside them), ``size`` the output
+    ``(H, W)``.
     """
     image = state.image
     if not _active(image) or total.device.type != "cpu" or _geometric_kernel(stage) is None:
