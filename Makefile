@@ -74,7 +74,7 @@ benchdata: | $(VENV)/bin/python
 	$(PY) scripts/make_photo_folders.py
 
 bench: $(VENV)/.installed-bench $(AUDIO_REF)/bin/python benchdata
-	AUGLOADER_AUDIO_REFERENCE_PYTHON=$(AUDIO_REF)/bin/python $(PY) scripts/bench.py --suite images,mix,text,audio,targets,data,files
+	AUGLOADER_AUDIO_REFERENCE_PYTHON=$(AUDIO_REF)/bin/python $(PY) scripts/bench.py --suite images,mix,policies,kernels,launches,text,audio,targets,data,files
 
 clean:
 	rm -rf $(VENV) $(AUDIO_REF) build *.egg-info .pytest_cache

@@ -121,7 +121,7 @@ def cpu_line() -> str:
     return f"{model} ({os.cpu_count()} cores; {flags or 'no AVX flags'}), torch {torch.__version__}"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pipeline", default="P1", choices=sorted(PIPELINES))
@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pipelines", default="P1,P3", help="which pipelines to run, comma-separated")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args)))
         return

@@ -109,11 +109,11 @@ def measure(run: dict[str, Callable[[], None]], n: int, repeats: int) -> dict[st
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--batches", type=int, nargs="+", default=[8, 32, 128])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
     header = machine_header(("torchvision", "PIL"))
     pool = photos(max(args.batches))

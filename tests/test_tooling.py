@@ -54,3 +54,17 @@ def test_progress_bar_shows_only_on_a_terminal(monkeypatch):
     assert not _progress.progress_enabled(quiet=True)
     monkeypatch.setenv(_progress.QUIET_ENV, "1")
     assert not _progress.progress_enabled()
+
+
+def test_every_benchmark_suite_takes_the_runners_argv() -> None:
+    # scripts/bench.py calls bench_<suite>.main(rest) for each suite it is given.
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "scripts"
+    for path in sorted(root.glob("bench_*.py")):
+        tree = ast.parse(path.read_text())
+        mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
+        assert mains, f"{path.name} has no main()"
+        args = mains[0].args
+        assert len(args.args) == 1 and len(args.defaults) == 1, f"{path.name}: main must take one argv=None"

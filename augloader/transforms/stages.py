@@ -240,8 +240,9 @@ def prepare(stages: Sequence[Stage], params: Sequence[Params], shape: Shape) -> 
     """The parameter-sized half of a call, done where the params live (the host, when freshly drawn).
 
     Per stage: a geometric stage's composed matrix, its inverse, its resampling grid's matrix and its
-    frames (``{"total", "inverse", "grid", "frames", "prefixes"}``, each ``(B, 3, 3)``); a pixel stage's params per transform as
-    :meth:`Transform.prepare` completes them (colour matrices, blur kernels). Everything is a
+    frames (``{"total", "inverse", "grid", "frames", "prefixes"}``, each ``(B, 3, 3)``); a pixel
+    stage's params per transform as :meth:`Transform.prepare` completes them (colour matrices, blur
+    kernels). Everything is a
     ``(B, ...)`` tensor, so the result moves to the batch's device with the params in one copy and
     slices per sample like them; executing it then runs only pixel work on the device.
     """
@@ -257,7 +258,6 @@ def prepare(stages: Sequence[Stage], params: Sequence[Params], shape: Shape) -> 
             )
             out.append(
                 {
-                    "params": stage_params,
                     "total": total,
                     "inverse": inverse,
                     "grid": grid_matrix(inverse, in_size),  # the resampling grid's (B, 3, 3), see ops.warp
