@@ -27,7 +27,7 @@ from .._memory import new_batch
 from ._samples import batch_indices, check_same_structure, name_batch
 from .decode import call_transform, decoder, split_sample, takes_generator, to_image_tensor
 from .roles import check_role, role_of
-from .seeding import Seeded, indices_key, make_generator
+from .seeding import BatchSeeded
 
 
 def _collate_targets(values: list) -> Any:
@@ -59,7 +59,7 @@ def stack_images(images: Sequence[Tensor]) -> Tensor:
     return torch.stack(list(images), out=out)
 
 
-class BatchAugment(Seeded):
+class BatchAugment(BatchSeeded):
     """collate_fn: stack uint8 samples, then run ``transform`` and the optional ``mix`` on the batch.
 
     Args:
@@ -142,36 +142,8 @@ class BatchAugment(Seeded):
 
     def set_epoch(self, epoch: int) -> None:
         super().set_epoch(epoch)
-        self._calls = 0  # the fallback key counts batches within an epoch
         if hasattr(self.mix, "set_epoch"):
             self.mix.set_epoch(epoch)
-
-    def generator(self, samples: Sequence[Any], stream: str) -> torch.Generator:
-        """The generator of this batch for ``stream`` (``"batch"``, ``"mix"``, ``"size_fix"``)."""
-        batch_index = getattr(samples, "batch_index", None)
-        epoch = getattr(samples, "epoch", None)
-        epoch = self.epoch if epoch is None else epoch
-        if batch_index is not None:
-            key = ("b", batch_index)
-        elif getattr(samples, "indices", None) is not None:
-            key = ("i", indices_key(samples.indices))
-        else:
-            key = ("c", self._batch_position())
-        return make_generator(self.seed, epoch, self.get_rank(), stream, *key)
-
-    def _batch_position(self) -> int:
-        """This batch's index in the epoch, from this process's call count: the DataLoader deals batches
-        to its workers round-robin (batch k to worker ``k % num_workers``) and each worker collates its
-        batches in order, so worker ``w``'s ``c``-th call is batch ``c * num_workers + w``.
-
-        Exact with ``set_epoch`` called before each epoch (it resets the count; a worker gets the
-        reset copy). Persistent workers keep counting across epochs without seeing ``set_epoch``:
-        there the stream depends on ``num_workers``; :func:`augloader.data.loader` tags batches instead.
-        """
-        info = torch.utils.data.get_worker_info()
-        if info is None:
-            return self._calls
-        return self._calls * info.num_workers + info.id
 
     def __call__(self, samples: Sequence[Any]) -> Any:
         if len(samples) == 0:
@@ -221,7 +193,7 @@ class BatchAugment(Seeded):
             else:
                 batch, labels = self.mix((batch, labels), generator=g)
             self._check_finite(batch, samples, "mix's output")
-        self._calls += 1
+        self._count_batch()
         if isinstance(extra, dict):
             return {**extra, "image": batch, **({"label": labels} if labels is not None else {})}
         if extra is None:
@@ -264,7 +236,7 @@ class BatchAugment(Seeded):
                 )
             batch = self.mix(batch, generator=self.generator(samples, "mix"))
             self._check_finite(batch["audio"], samples, "mix's output")
-        self._calls += 1
+        self._count_batch()
         batch["mask"] = length_mask(batch["lengths"], batch["audio"].shape[-1])
         return batch
 

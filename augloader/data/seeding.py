@@ -100,6 +100,51 @@ class Seeded:
         return state
 
 
+class BatchSeeded(Seeded):
+    """Mixin for a ``collate_fn``: each batch draws from ``(seed, epoch, rank, stream, batch key)``.
+
+    The key is the batch index an augloader loader tags the batch with, else its dataset indices, else
+    the batch's position in the epoch (see :meth:`_batch_position`); subclasses call
+    :meth:`_count_batch` once per collated batch.
+    """
+
+    _calls: int = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        super().set_epoch(epoch)
+        self._calls = 0  # the fallback key counts batches within an epoch
+
+    def generator(self, samples: Sequence[Any], stream: str) -> torch.Generator:
+        """The generator of this batch for ``stream`` (e.g. ``"batch"``, ``"mix"``, ``"size_fix"``)."""
+        batch_index = getattr(samples, "batch_index", None)
+        epoch = getattr(samples, "epoch", None)
+        epoch = self.epoch if epoch is None else epoch
+        if batch_index is not None:
+            key = ("b", batch_index)
+        elif getattr(samples, "indices", None) is not None:
+            key = ("i", indices_key(samples.indices))
+        else:
+            key = ("c", self._batch_position())
+        return make_generator(self.seed, epoch, self.get_rank(), stream, *key)
+
+    def _batch_position(self) -> int:
+        """This batch's index in the epoch, from this process's call count: the DataLoader deals batches
+        to its workers round-robin (batch k to worker ``k % num_workers``) and each worker collates its
+        batches in order, so worker ``w``'s ``c``-th call is batch ``c * num_workers + w``.
+
+        Exact with ``set_epoch`` called before each epoch (it resets the count; a worker gets the
+        reset copy). Persistent workers keep counting across epochs without seeing ``set_epoch``:
+        there the stream depends on ``num_workers``; :func:`augloader.data.loader` tags batches instead.
+        """
+        info = torch.utils.data.get_worker_info()
+        if info is None:
+            return self._calls
+        return self._calls * info.num_workers + info.id
+
+    def _count_batch(self) -> None:
+        self._calls += 1
+
+
 class BatchIndices(list):
     """A batch of sample indices tagged with its position in the epoch (survives pickling to workers)."""
 

@@ -269,3 +269,21 @@ def test_collate_stage_on_a_dataloader(corpus: list[tuple[str, str]]) -> None:
     assert len(texts) == 24 and labels.tolist() == [y for _, y in samples[:8] for _ in range(3)]
     with pytest.raises(TypeError, match="expand"):
         TextAugmentCollate(EDA(num_aug=2, seed=0))(samples[:2])
+
+
+@pytest.mark.parametrize("expand", [False, True], ids=["one-to-one", "expand"])
+def test_collate_stream_is_the_same_for_any_num_workers(corpus: list[tuple[str, str]], expand: bool) -> None:
+    # Like BatchAugment: batch k of epoch e draws from (seed, e, rank, k), so workers do not change it.
+    topics = sorted(TOPICS)
+    samples = [(t, topics.index(label)) for t, label in corpus[:48]]
+    transform = EDA(num_aug=1, seed=0) if expand else RandomSwap(0.5, seed=0)
+
+    def run(workers: int, epoch: int, seed: int = 3) -> list:
+        collate = TextAugmentCollate(transform, expand=expand, seed=seed, rank=0)
+        collate.set_epoch(epoch)
+        return [texts for texts, _ in DataLoader(samples, batch_size=8, num_workers=workers, collate_fn=collate)]
+
+    serial = run(0, 0)
+    assert run(2, 0) == serial
+    assert run(0, 0) == serial  # the transform's own RNG state does not leak into the stream
+    assert run(0, 1) != serial and run(0, 0, seed=4) != serial
