@@ -114,7 +114,7 @@ class Report:
     def failures(self) -> list[str]:
         rows = [(f"{k} {r}", v) for k, runs in self.pipelines.items() for r, v in runs.items()]
         rows += [(f"train {r}", v) for r, v in self.train.items()]
-        out = [f"{name}: {v['error']}" for name, v in rows if v.get("error")]
+        out = [f"{name}: {v['error']}" for name, v in rows if v.get("error", "").startswith("failed")]
         return out + [f"host syncs {k}: {v}" for k, v in self.syncs.items() if v.startswith("failed")]
 
     def markdown(self) -> str:
@@ -369,6 +369,8 @@ def run_part(report: Report, store: dict, name: str, limit_s: float, fn: Callabl
     try:
         with time_limit(limit_s, name):
             store[name] = fn()
+    except ModuleNotFoundError as e:  # an optional reference library (kornia: the bench extra) is absent
+        store[name] = {"error": f"skipped: {e.name} is not installed (pip install -e '.[bench]')"}
     except Exception as e:  # a broken part is reported, and the parts after it still run
         msg = str(e) if isinstance(e, PartTimeout) else f"failed: {type(e).__name__}: {cell(str(e), 160)}"
         store[name] = {"error": msg if msg.startswith(("failed", "skipped")) else f"failed: {msg}"}
