@@ -13,6 +13,7 @@ import warnings
 
 import pytest
 import torch
+from pipelines import MEAN, STD, p1, p3
 from torch import nn
 from torch._dynamo.testing import CompileCounter
 
@@ -23,8 +24,6 @@ from augloader.ops import filters as Fi
 from augloader.ops import resize as R
 from augloader.ops import warp as W
 from augloader.ops._kernels import fusable, fusable_kernels
-
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 @pytest.fixture(autouse=True)
@@ -128,12 +127,12 @@ def test_hue_has_no_out_writes_and_matches_reference():
 # ---- the ops of P1 and P3 compile into one graph, inductor equal to eager ---------------------------
 def _ops_chain(image, inverse, crop_inverse, matrix, offset, shift, sigma):
     """P1's and P3's apply work with the ops alone: crop-resize-flip, colour, exact hue, Normalize; warp, blur."""
-    p1 = W.resized_crop_fusable(image, crop_inverse, (24, 24)).to(torch.float32).mul_(1 / 255)
-    p1 = C.adjust_hue(C.color_affine(p1, matrix, offset), shift)
-    p1 = C.normalize(p1, torch.tensor(MEAN), torch.tensor(STD))
-    p3 = W.warp(image.to(torch.float32).mul_(1 / 255), inverse, (28, 28), fill=0.0)
-    p3 = Fi.gaussian_blur(p3, (5, 5), sigma)
-    return p1, p3
+    out1 = W.resized_crop_fusable(image, crop_inverse, (24, 24)).to(torch.float32).mul_(1 / 255)
+    out1 = C.adjust_hue(C.color_affine(out1, matrix, offset), shift)
+    out1 = C.normalize(out1, torch.tensor(MEAN), torch.tensor(STD))
+    out3 = W.warp(image.to(torch.float32).mul_(1 / 255), inverse, (28, 28), fill=0.0)
+    out3 = Fi.gaussian_blur(out3, (5, 5), sigma)
+    return out1, out3
 
 
 def _chain_inputs(b, seed=0):
@@ -294,34 +293,16 @@ def _fullgraph_equal(pipeline, x, atol):
 
 
 def test_p1_fullgraph_equals_eager():
-    pipeline = A.Compose(
-        [A.RandomResizedCrop(24), A.RandomHorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4, 0.1), A.Normalize(MEAN, STD)]
-    )
-    _fullgraph_equal(pipeline, torch.rand(4, 3, 32, 32), atol=1e-4)
+    _fullgraph_equal(p1(24), torch.rand(4, 3, 32, 32), atol=1e-4)
 
 
 def test_p3_fullgraph_equals_eager():
-    pipeline = A.Compose(
-        [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
-    )
-    _fullgraph_equal(pipeline, torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8), atol=1.0)
+    _fullgraph_equal(p3(), torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8), atol=1.0)
 
 
 @pytest.mark.parametrize("key", ["P1", "P3"])
 def test_wrapper_pipelines_no_recompile_64_then_63(key):
-    if key == "P1":
-        pipeline = A.Compose(
-            [
-                A.RandomResizedCrop(24),
-                A.RandomHorizontalFlip(),
-                A.ColorJitter(0.4, 0.4, 0.4, 0.1),
-                A.Normalize(MEAN, STD),
-            ]
-        )
-    else:
-        pipeline = A.Compose(
-            [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
-        )
+    pipeline = p1(24) if key == "P1" else p3()
     counter = CompileCounter()
     compiled = A.compile(pipeline, backend=counter)
     for b in (64, 63):

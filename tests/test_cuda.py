@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import torch
 from levels import assert_within_one_level
+from pipelines import MEAN, STD, p1, p3
 from torch import Tensor
 
 import augloader as A
@@ -19,7 +20,6 @@ from augloader.mix import MixUpCutMix
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 DEVICE = torch.device("cuda")
-MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 
 def _images(b: int = 8, side: int = 64, seed: int = 0) -> Tensor:
@@ -27,18 +27,6 @@ def _images(b: int = 8, side: int = 64, seed: int = 0) -> Tensor:
     low = torch.randint(0, 256, (b, 3, side // 8, side // 8), generator=torch.Generator().manual_seed(seed))
     up = torch.nn.functional.interpolate(low.float(), size=(side, side), mode="bilinear", align_corners=False)
     return up.round().to(torch.uint8)
-
-
-def _p1() -> A.Compose:
-    return A.Compose(
-        [A.RandomResizedCrop(48), A.RandomHorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4, 0.1), A.Normalize(MEAN, STD)]
-    )
-
-
-def _p3() -> A.Compose:
-    return A.Compose(
-        [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
-    )
 
 
 def _targets_pipeline() -> A.Compose:
@@ -96,8 +84,8 @@ def _mix_call() -> tuple[Callable[..., Any], Any]:
 
 
 HOT_PATHS: dict[str, Callable[[], tuple[Callable[..., Any], Any]]] = {
-    "P1": lambda: (_p1(), _images(8, 64)),
-    "P3": lambda: (_p3(), _images(8, 64)),
+    "P1": lambda: (p1(48), _images(8, 64)),
+    "P3": lambda: (p3(), _images(8, 64)),
     "RandAugment": lambda: (A.RandAugment(2, 9), _images(8, 64)),
     "MixUpCutMix": _mix_call,
     "targets": lambda: (_targets_pipeline(), _target_batch()),

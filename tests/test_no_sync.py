@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from pipelines import p1, p3
 from registry import REGISTRY, build
 from sync_mode import HostSyncError, NoSyncMode, meta_images
 
@@ -20,7 +21,6 @@ from augloader.targets.boxes import pad_list
 from augloader.targets.options import TargetOptions
 
 META = torch.device("meta")
-MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 #: Registry entries whose device path syncs: (name, input dtype or None for any) -> reason, marked strict
 #: xfail (so a mark must go when its sync is fixed). None are left.
@@ -133,20 +133,14 @@ def test_registry_transform_has_no_sync(name, dtype):
 
 # ---- reference pipelines -------------------------------------------------------------------------------------
 def test_p1_imagenet_pipeline_has_no_sync():
-    p1 = A.Compose(
-        [A.RandomResizedCrop(224), A.RandomHorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4, 0.1), A.Normalize(MEAN, STD)]
-    )
-    y, mode = _run(p1, meta_images(8, 3, 256, 256))
+    y, mode = _run(p1(), meta_images(8, 3, 256, 256))
     assert y.shape == (8, 3, 224, 224) and y.dtype == torch.float32 and y.device == META
     assert mode.h2d >= 1  # the parameters crossed to the device
 
 
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 def test_p3_affine_blur_pipeline_has_no_sync(dtype):
-    p3 = A.Compose(
-        [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
-    )
-    y, _ = _run(p3, meta_images(8, 3, 128, 128, dtype))
+    y, _ = _run(p3(), meta_images(8, 3, 128, 128, dtype))
     assert y.shape == (8, 3, 128, 128) and y.dtype == dtype
 
 

@@ -8,26 +8,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from pipelines import MEAN, STD, p1, p3
 from torchvision.transforms.v2 import functional as TF
 
 import augloader as A
 from augloader._batch import _pack, params_to
 from augloader._launches import LaunchCounter
 from augloader.transforms import stages
-
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
-
-def p1() -> A.Compose:
-    return A.Compose(
-        [A.RandomResizedCrop(224), A.RandomHorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4, 0.1), A.Normalize(MEAN, STD)]
-    )
-
-
-def p3() -> A.Compose:
-    return A.Compose(
-        [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
-    )
 
 
 def counted(fn, *args) -> LaunchCounter:
