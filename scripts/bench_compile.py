@@ -21,35 +21,19 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 PIPELINES = {"P1": 256, "P3": 224}  # input side; both deliver 224 x 224
-
-
-def build(key: str):
-    import augloader as A
-
-    if key == "P1":  # exact HSV hue
-        return A.Compose(
-            [
-                A.RandomResizedCrop(224),
-                A.RandomHorizontalFlip(),
-                A.ColorJitter(0.4, 0.4, 0.4, 0.1),
-                A.Normalize(MEAN, STD),
-            ]
-        )
-    return A.Compose(
-        [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
-    )
 
 
 def child(args: argparse.Namespace) -> dict:
     import torch
 
     torch.set_num_threads(args.threads)
+    from bench_images import augloader_pipeline  # the suites share their pipelines (scripts/ is on the path)
+
     import augloader as A
 
     A.tune_memory()
-    pipeline = build(args.pipeline)
+    pipeline = augloader_pipeline(args.pipeline)  # exact HSV hue
     side = PIPELINES[args.pipeline]
     g = torch.Generator().manual_seed(0)
     batches = [torch.randint(0, 256, (args.batch, 3, side, side), dtype=torch.uint8, generator=g) for _ in range(3)]

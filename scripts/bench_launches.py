@@ -27,29 +27,16 @@ from typing import Any, Callable
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_images import augloader_pipeline, kornia_pipeline  # noqa: E402  (the suites share their pipelines)
+
 ROOT = Path(__file__).resolve().parent.parent
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 B = 256
 
 
 def augloader_cases() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
     """name -> (build the callable, build its meta input)."""
     import augloader as A
-
-    def p1():
-        return A.Compose(
-            [
-                A.RandomResizedCrop(224),
-                A.RandomHorizontalFlip(),
-                A.ColorJitter(0.4, 0.4, 0.4, 0.1),
-                A.Normalize(MEAN, STD),
-            ]
-        )
-
-    def p3():
-        return A.Compose(
-            [A.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10), A.RandomHorizontalFlip(), A.GaussianBlur(5, (0.1, 2.0))]
-        )
 
     def mix():
         m = A.MixUpCutMix(num_classes=1000)
@@ -65,35 +52,20 @@ def augloader_cases() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
         )
 
     return {
-        "P1": (p1, uint8(256)),
-        "P3": (p3, uint8(224)),
+        "P1": (lambda: augloader_pipeline("P1"), uint8(256)),
+        "P3": (lambda: augloader_pipeline("P3"), uint8(224)),
         "RandAugment(2, 9)": (lambda: A.RandAugment(2, 9), uint8(224)),
         "MixUpCutMix": (mix, mix_batch),
     }
 
 
 def kornia_cases() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
-    import kornia.augmentation as K
-
-    def p1():
-        return K.AugmentationSequential(
-            K.RandomResizedCrop((224, 224)),
-            K.RandomHorizontalFlip(),
-            K.ColorJitter(0.4, 0.4, 0.4, 0.1, p=1.0),
-            K.Normalize(torch.tensor(MEAN), torch.tensor(STD)),
-        )
-
-    def p3():
-        return K.AugmentationSequential(
-            K.RandomAffine(30, (0.1, 0.1), (0.8, 1.2), 10, p=1.0),
-            K.RandomHorizontalFlip(),
-            K.RandomGaussianBlur((5, 5), (0.1, 2.0), p=1.0),
-        )
+    import kornia  # noqa: F401  (ImportError here: no kornia columns)
 
     def f32(size):
         return lambda: torch.empty(B, 3, size, size, device="meta")
 
-    return {"P1": (p1, f32(256)), "P3": (p3, f32(224))}
+    return {"P1": (lambda: kornia_pipeline("P1"), f32(256)), "P3": (lambda: kornia_pipeline("P3"), f32(224))}
 
 
 def count(build: Callable[[], Any], make_input: Callable[[], Any], repeats: int) -> dict[str, float]:
