@@ -13,23 +13,37 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-_fusable = False
+
+class KernelSwitch:
+    """A process-wide choice between two kernel families, with a scoped override.
+
+    ``on`` is read by the ops at each call; :meth:`scoped` sets it for a block and restores it after.
+    Not thread-safe: the setting is process-wide while the block runs.
+    """
+
+    def __init__(self, on: bool) -> None:
+        self.on = bool(on)
+
+    @contextlib.contextmanager
+    def scoped(self, enabled: bool = True) -> Iterator[None]:
+        previous, self.on = self.on, bool(enabled)
+        try:
+            yield
+        finally:
+            self.on = previous
+
+
+_FUSABLE = KernelSwitch(False)
 
 
 def fusable() -> bool:
     """Whether the ops should use their compiler-friendly (fusable) kernels."""
-    return _fusable
+    return _FUSABLE.on
 
 
-@contextlib.contextmanager
-def fusable_kernels(enabled: bool = True) -> Iterator[None]:
+def fusable_kernels(enabled: bool = True) -> contextlib.AbstractContextManager[None]:
     """Within the block, ops use their fusable kernels (``enabled=True``) or the eager ones.
 
     Not thread-safe: the setting is process-wide while the block runs.
     """
-    global _fusable
-    previous, _fusable = _fusable, bool(enabled)
-    try:
-        yield
-    finally:
-        _fusable = previous
+    return _FUSABLE.scoped(enabled)

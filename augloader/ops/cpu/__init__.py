@@ -29,37 +29,31 @@ import functools
 import importlib.util
 import os
 import warnings
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
 
-from .._kernels import fusable
+from .._kernels import KernelSwitch, fusable
 
 __all__ = ["available", "covers", "cpu_kernels", "describe", "enabled", "run_geometric", "run_pixel"]
 
-_enabled = os.environ.get("AUGLOADER_CPU_KERNELS", "1") not in ("0", "false", "False", "")
+_ENABLED = KernelSwitch(os.environ.get("AUGLOADER_CPU_KERNELS", "1") not in ("0", "false", "False", ""))
 _modules: dict[str, Any] = {}
 _warned = False
 
 
 def enabled() -> bool:
     """Whether stages may run the CPU kernels (the default; see :func:`cpu_kernels`)."""
-    return _enabled
+    return _ENABLED.on
 
 
-@contextlib.contextmanager
-def cpu_kernels(enabled: bool = True) -> Iterator[None]:
+def cpu_kernels(enabled: bool = True) -> contextlib.AbstractContextManager[None]:
     """Within the block, CPU stages use these kernels (``True``) or only the eager torch ops (``False``).
 
     Not thread-safe: the setting is process-wide while the block runs.
     """
-    global _enabled
-    previous, _enabled = _enabled, bool(enabled)
-    try:
-        yield
-    finally:
-        _enabled = previous
+    return _ENABLED.scoped(enabled)
 
 
 def available() -> dict[str, bool]:
@@ -96,7 +90,7 @@ def _module(name: str):
 
 def _active(image: Tensor) -> bool:
     return (
-        _enabled
+        _ENABLED.on
         and image.device.type == "cpu"
         and image.dtype in (torch.uint8, torch.float32)
         and not fusable()
@@ -161,7 +155,7 @@ def describe(stage) -> str:
     else:
         names = [k for k, _ in _pixel_kernels(stage) or []]
     names = [n for n in dict.fromkeys(names) if _installed(_NEEDS[n])]
-    if not names or not _enabled:
+    if not names or not _ENABLED.on:
         return ""
     return "; CPU: " + ", ".join(_NAMES[n] for n in names)
 
