@@ -260,7 +260,8 @@ def prepare(stages: Sequence[Stage], params: Sequence[Params], shape: Shape) -> 
                 {
                     "total": total,
                     "inverse": inverse,
-                    "grid": grid_matrix(inverse, in_size),  # the resampling grid's (B, 3, 3), see ops.warp
+                    # the resampling grid's (B, 3, 3) (ops.warp); integer stages gather without a grid
+                    "grid": None if stage.integer else grid_matrix(inverse, in_size),
                     "frames": [m for m, _ in frames],
                     "prefixes": [m for m, _ in prefixes],
                 }
