@@ -106,7 +106,10 @@ def affine_hue(
             ch = mx - mn
             inv = np.float32(1.0) / (ch if ch > 0 else np.float32(1.0))
             # hue numerator by which channel is the maximum (torchvision's tie order: red, then green)
-            num = (g - b) if mx == r else ((b - r + 2.0 * ch) if mx == g else (r - g + 4.0 * ch))
+            # float32 constants: a Python float would widen the rest of the loop to float64 (half the lanes)
+            num = (
+                (g - b) if mx == r else ((b - r + np.float32(2.0) * ch) if mx == g else (r - g + np.float32(4.0) * ch))
+            )
             h6 = num * inv + six_shift
             h6 = h6 - np.floor(h6 * np.float32(1.0 / 6.0)) * np.float32(6.0)
             rr = mn + ch * min(max(abs(h6 - np.float32(3.0)) - np.float32(1.0), np.float32(0.0)), np.float32(1.0))
