@@ -66,6 +66,20 @@ def axis_taps_fixed(n_in: int, n_out: int, antialias: bool, flip: bool) -> tuple
     return index, fixed, precision
 
 
+@functools.lru_cache(maxsize=4096)
+def _kernel_taps(n_in: int, n_out: int, antialias: bool, flip: bool, fixed: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """The kernels' taps: :func:`axis_taps_fixed` (``fixed``) or :func:`axis_taps` with the index as
+    uint32. numba then knows an index is not negative and skips the wraparound (about 30% of the
+    horizontal pass, whose taps are scalar loads). Cached: read only."""
+    if fixed:
+        index, w, precision = axis_taps_fixed(n_in, n_out, antialias, flip)
+    else:
+        (index, w), precision = axis_taps(n_in, n_out, antialias, flip), 0
+    index = index.astype(np.uint32)
+    index.flags.writeable = False
+    return index, w, precision
+
+
 @numba.njit(cache=True)
 def _resize_planes_fixed(src, yi, wy, py: int, xi, wx, px: int, tmp, dst) -> None:
     """uint8 ``dst[c] = Wy @ src[c] @ Wx^T`` in torch's fixed point: the horizontal pass rounds to uint8
@@ -73,7 +87,7 @@ def _resize_planes_fixed(src, yi, wy, py: int, xi, wx, px: int, tmp, dst) -> Non
     c, h, w = src.shape
     h_out, w_out = dst.shape[1], dst.shape[2]
     kx, ky = wx.shape[0], wy.shape[0]
-    half_x, half_y = 1 << (px - 1), 1 << (py - 1)
+    half_x, half_y = np.int32(1 << (px - 1)), np.int32(1 << (py - 1))
     acc = np.empty(w_out, np.int32)
     line = np.empty(w, np.int32)  # the row widened once (contiguous), then read by the taps
     for k in range(c):
@@ -90,6 +104,12 @@ def _resize_planes_fixed(src, yi, wy, py: int, xi, wx, px: int, tmp, dst) -> Non
         for i in range(h_out):
             r0 = yi[0, i]
             w0 = wy[0, i]
+            if ky == 2:  # every upscale: one loop, no accumulator (25% faster)
+                r1, w1 = yi[1, i], wy[1, i]
+                for j in range(w_out):
+                    v = half_y + w0 * np.int32(tmp[r0, j]) + w1 * np.int32(tmp[r1, j])
+                    dst[k, i, j] = min(max(v >> py, 0), 255)
+                continue
             for j in range(w_out):
                 acc[j] = half_y + w0 * np.int32(tmp[r0, j])
             for t in range(1, ky):
@@ -155,12 +175,10 @@ def resized_crop(
     tmp = np.empty((image.shape[2], w_out), np.uint8 if fixed else np.float32)
     for i, (left, top, right, bottom) in enumerate(boxes):
         crop = src[i, :, top:bottom, left:right]
+        xi, wx, px = _kernel_taps(right - left, w_out, antialias, hflip[i], fixed)
+        yi, wy, py = _kernel_taps(bottom - top, h_out, antialias, vflip[i], fixed)
         if fixed:
-            xi, wx, px = axis_taps_fixed(right - left, w_out, antialias, hflip[i])
-            yi, wy, py = axis_taps_fixed(bottom - top, h_out, antialias, vflip[i])
             _resize_planes_fixed(crop, yi, wy, py, xi, wx, px, tmp, dst[i])
         else:
-            xi, wx = axis_taps(right - left, w_out, antialias, hflip[i])
-            yi, wy = axis_taps(bottom - top, h_out, antialias, vflip[i])
             _resize_planes(crop, yi, wy, xi, wx, tmp, dst[i])
     return out
