@@ -137,15 +137,74 @@ def affine_hue(
     return sums / (h * w)
 
 
-def _compiled(fn, suffix: str, fastmath):
-    """``fn`` compiled under its own name (numba's on-disk cache keys by name, not by flags)."""
-    name = f"{fn.__name__}_{suffix}"
-    copy = types.FunctionType(fn.__code__, fn.__globals__, name)
-    copy.__qualname__ = name
-    return numba.njit(cache=True, fastmath=fastmath)(copy)
+def _offsets(x, a, reads, scale, inv_scale, i):
+    """Sample ``i``'s offset ``scale * (a[i] @ channel means) * inv_scale`` (float32), zero when it reads
+    no means (no contrast step)."""
+    c = a.shape[1]
+    o = np.zeros(c, np.float32)
+    if reads[i]:
+        mu = channel_means(x[i])
+        for k in range(c):
+            v = 0.0
+            for q in range(c):
+                v += a[i, k, q] * mu[q]
+            o[k] = scale[k] * np.float32(v) * inv_scale
+    return o
 
 
+def batch_affine(x, m, a, reads, scale, inv_scale, bias, lo, hi, out) -> None:
+    """One segment for the whole batch: ``out[i] = clamp(m[i] x[i] + o_i + bias, lo, hi)``, with ``o_i``
+    from sample ``i``'s channel means when ``reads[i]`` (:func:`_offsets`). One call per batch, so no
+    per-sample Python.
+
+    Shape:
+        ``x: (B, C, H, W)``, ``m, a: (B, C, C)``, ``reads: (B,)``, ``scale, bias, lo, hi: (C,)`` ->
+        ``out: (B, C, H, W)`` float32.
+    """
+    for i in range(x.shape[0]):
+        affine(x[i], m[i], _offsets(x, a, reads, scale, inv_scale, i) + bias, lo, hi, out[i])
+
+
+def batch_hue(x, m1, a1, reads1, inv_scale, before, shift, m2, a2, reads2, after, scale, bias, lo, hi, tmp, out):
+    """The exact-hue jitter for the whole batch: per sample the first segment (``m1``, means read when
+    ``reads1``) and the hue in :func:`affine_hue`, then the second segment (``m2``), in the same loop
+    unless it reads the hue result's means (``reads2``: a contrast step after the hue), which takes a
+    second pass over ``tmp``.
+
+    Shape:
+        ``x: (B, 3, H, W)``, ``m1, a1, m2, a2: (B, 3, 3)``, ``reads1, reads2, shift: (B,)``, ``scale,
+        bias, lo, hi: (3,)``, ``tmp: (3, H, W)`` float32 -> ``out: (B, 3, H, W)`` float32.
+    """
+    one = np.ones(3, np.float32)
+    zero = np.zeros(3, np.float32)
+    o2 = bias if after else zero
+    for i in range(x.shape[0]):
+        o1 = _offsets(x, a1, reads1, one, inv_scale, i)
+        if reads2[i]:
+            means = affine_hue(x[i], m1[i], o1, before, shift[i], False, m2[i], o2, lo, hi, tmp)
+            o = np.empty(3, np.float32)
+            for k in range(3):
+                v = a2[i, k, 0] * means[0] + a2[i, k, 1] * means[1] + a2[i, k, 2] * means[2]
+                o[k] = scale[k] * np.float32(v) + bias[k]
+            affine(tmp, m2[i], o, lo, hi, out[i])
+        else:  # a second segment without a contrast step needs no means: it runs in the hue loop
+            affine_hue(x[i], m1[i], o1, before, shift[i], after, m2[i], o2, lo, hi, out[i])
+
+
+def _compiled(fns, suffix: str, fastmath) -> dict:
+    """``fns`` compiled under their own names (numba's on-disk cache keys by name, not by flags), each
+    calling the others' copies of this flavour (later functions may call earlier ones)."""
+    out: dict = {}
+    for fn in fns:
+        name = f"{fn.__name__}_{suffix}"
+        copy = types.FunctionType(fn.__code__, {**fn.__globals__, **out}, name)
+        copy.__qualname__ = name
+        out[fn.__name__] = numba.njit(cache=True, fastmath=fastmath, boundscheck=False)(copy)
+    return out
+
+
+_KERNELS = (channel_means, affine, affine_hue, _offsets, batch_affine, batch_hue)
 #: The kernels for float input (NaN and inf propagate as in torch) and for uint8 input, which holds
 #: neither, so full fastmath applies (about 20% faster: min/max and clamps without NaN handling).
-STRICT = {fn.__name__: _compiled(fn, "strict", _FLAGS) for fn in (channel_means, affine, affine_hue)}
-FAST = {fn.__name__: _compiled(fn, "fast", True) for fn in (channel_means, affine, affine_hue)}
+STRICT = _compiled(_KERNELS, "strict", _FLAGS)
+FAST = _compiled(_KERNELS, "fast", True)

@@ -1,4 +1,4 @@
-"""``ColorJitter.apply`` (with a folded Normalize) sample by sample through the fused numba loops.
+"""``ColorJitter.apply`` (with a folded Normalize) through the fused numba loops, one call per batch.
 
 The per-sample colour matrices and mean maps come from ``ColorJitter.prepare`` (the host half of a
 call); only the means of the image (for contrast) are read here, inside the loops.
@@ -47,7 +47,6 @@ def jitter(t, image: Tensor, params: dict, tail=None, input_scale: float = 1.0) 
         return image  # nothing to do, as the eager op
     scale, bias, lo, hi = _tail_arrays(tail, c)
     kernels = K.FAST if image.dtype == torch.uint8 else K.STRICT  # uint8 holds no NaN or inf
-    channel_means, affine, affine_hue = kernels["channel_means"], kernels["affine"], kernels["affine_hue"]
     x = image.numpy()
     out = new_batch((b, c, h, w), torch.float32)  # usually the result: huge pages, or shared memory in a worker
     dst = out.numpy()
@@ -57,38 +56,26 @@ def jitter(t, image: Tensor, params: dict, tail=None, input_scale: float = 1.0) 
         """A segment's matrices ``(B, C, C)`` and which samples read the image means (a contrast step)."""
         m = params[f"{name}_matrix"].detach().to("cpu", torch.float32).numpy()
         a = params[f"{name}_mean_map"].detach().to("cpu", torch.float64).numpy()
-        return m, a, (a != 0).any(axis=(1, 2)) & contrast
+        return m, np.ascontiguousarray(a), (a != 0).any(axis=(1, 2)) & contrast
 
-    # Parameter-sized work for the whole batch here; the loop below only calls the kernels.
+    # Parameter-sized work for the whole batch here, then one kernel call runs every sample.
     if segments == ("all",):
         m, a, reads = host("all")
-        m = scale[None, :, None] * m * inv_scale
-        for i in range(b):
-            o = (
-                scale * (a[i] @ channel_means(x[i])).astype(np.float32) * inv_scale
-                if reads[i]
-                else np.zeros(c, np.float32)
-            )
-            affine(x[i], m[i], o + bias, lo, hi, dst[i])
+        m = np.ascontiguousarray(scale[None, :, None] * m * inv_scale, dtype=np.float32)
+        kernels["batch_affine"](x, m, a, reads, scale, inv_scale, bias, lo, hi, dst)
         return out
     before = linear or input_scale != 1.0
     after = linear or tail is not None
     m1, a1, reads1 = host("before_hue")
     m2, a2, reads2 = host("after_hue")
-    eye, zero = np.eye(3, dtype=np.float32), np.zeros(3, np.float32)
+    eye = np.eye(3, dtype=np.float32)
     m1 = m1 * inv_scale if before else np.broadcast_to(eye, (b, 3, 3))
     m2 = scale[None, :, None] * m2 if after else np.broadcast_to(eye, (b, 3, 3))
+    m1, m2 = (np.ascontiguousarray(v, dtype=np.float32) for v in (m1, m2))
     reads1, reads2 = reads1 & before, reads2 & after
-    o2 = bias if after else zero
-    shift = params["hue"].detach().to("cpu", torch.float32).numpy()
-    tmp = np.empty((3, h, w), np.float32) if reads2.any() else None
-    for i in range(b):
-        o1 = (a1[i] @ channel_means(x[i])).astype(np.float32) * inv_scale if reads1[i] else zero
-        # a second segment without a contrast step needs no means: it runs in the hue loop
-        fused = not reads2[i]
-        means = affine_hue(
-            x[i], m1[i], o1, before, shift[i], after and fused, m2[i], o2, lo, hi, dst[i] if fused else tmp
-        )
-        if not fused:
-            affine(tmp, m2[i], scale * (a2[i] @ means).astype(np.float32) + bias, lo, hi, dst[i])
+    shift = np.ascontiguousarray(params["hue"].detach().to("cpu", torch.float32).numpy())
+    tmp = np.empty((3, h, w) if reads2.any() else (3, 1, 1), np.float32)  # a contrast step after the hue
+    kernels["batch_hue"](
+        x, m1, a1, reads1, inv_scale, before, shift, m2, a2, reads2, after, scale, bias, lo, hi, tmp, dst
+    )
     return out
