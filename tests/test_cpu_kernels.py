@@ -68,6 +68,40 @@ def test_axis_taps_are_torchs_weights():
         assert torch.allclose(mine, ref[0, 0, 0], atol=1e-6)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_resized_crop_two_tap_and_wide_passes_are_torchs(channels):
+    # P1's shape of work (crops of a 256 image to an odd size near 224): upscales take the two-tap
+    # vertical loop, downscales the general one; both must be torch's bit for bit, flipped or not.
+    g = torch.Generator().manual_seed(7 + channels)
+    x = torch.randint(0, 256, (6, channels, 131, 128), dtype=torch.uint8, generator=g)
+    boxes = [
+        [0, 0, 128, 131],
+        [10, 3, 90, 100],
+        [5, 20, 128, 131],
+        [0, 0, 40, 57],
+        [64, 65, 127, 130],
+        [1, 2, 126, 129],
+    ]
+    hflip, vflip = [False, True, True, False, True, False], [False, False, True, True, False, True]
+    size = (115, 113)
+    taps = {_resize._kernel_taps(b - t, size[0], True, False, True)[0].shape[0] for _, t, _, b in boxes}
+    assert 2 in taps and max(taps) > 2  # both vertical paths run
+    out = _resize.resized_crop(x, boxes, size, True, hflip, vflip)
+    args = (torch.tensor(boxes), size, "bilinear", True, torch.tensor(hflip), torch.tensor(vflip))
+    assert torch.equal(out, eager_resize.resized_crop(x, *args))
+
+
+def test_kernel_taps_are_the_fixed_taps_with_an_unsigned_index():
+    for n_in, n_out, aa, flip in ((61, 17, True, False), (17, 61, False, True), (224, 224, True, True)):
+        index, weights, precision = _resize._kernel_taps(n_in, n_out, aa, flip, True)
+        ref_index, ref_weights, ref_precision = _resize.axis_taps_fixed(n_in, n_out, aa, flip)
+        assert index.dtype.name == "uint32" and not index.flags.writeable
+        assert (index == ref_index).all() and (weights == ref_weights).all() and precision == ref_precision
+        index, weights, _ = _resize._kernel_taps(n_in, n_out, aa, flip, False)
+        ref_index, ref_weights = _resize.axis_taps(n_in, n_out, aa, flip)
+        assert (index == ref_index).all() and (weights == ref_weights).all()
+
+
 def test_random_resized_crop_stage_is_exact(images_u8, generator):
     p = A.Compose([A.RandomResizedCrop((40, 36)), A.RandomHorizontalFlip(), A.RandomVerticalFlip()])
     fast, ref = _both(p, images_u8, generator)
@@ -111,6 +145,31 @@ def test_color_jitter_one_channel_and_channels_last(generator):
     cl = rgb.contiguous(memory_format=torch.channels_last)
     fast, ref = _both(A.Compose([A.ColorJitter(0.4, 0.4, 0.4, 0.1), A.Normalize(MEAN, STD)]), cl, generator)
     assert fast.is_contiguous() and torch.allclose(fast, ref, atol=2e-5, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_contrast_before_and_after_the_hue_in_one_batch(dtype, generator):
+    # One kernel call runs the batch: samples whose contrast follows the hue take the second pass,
+    # the others the fused loop; every sample must still match the eager op.
+    x = torch.randint(0, 256, (16, 3, 13, 11), dtype=torch.uint8, generator=generator)
+    x = x if dtype == torch.uint8 else x.float() / 255
+    p = A.Compose([A.ColorJitter(0.4, 0.4, 0.4, 0.1), A.Normalize(MEAN, STD)])
+    fast, ref = _both(p, x, generator)
+    order = p.last_params["0"]["order"]
+    after = (order == 1).int().argmax(1) > (order == 3).int().argmax(1)  # contrast (1) after hue (3)
+    assert after.any() and not after.all()
+    assert torch.allclose(fast, ref, atol=2e-5, rtol=0), (fast - ref).abs().max()
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_jitter_kernel_on_an_empty_batch(channels):
+    from augloader.ops.cpu._jitter import jitter
+
+    t = A.ColorJitter(0.4, 0.4, 0.4, 0.1)
+    empty = torch.zeros(0, channels, 5, 7, dtype=torch.uint8)
+    params = t.sample_params(tuple(empty.shape), torch.Generator().manual_seed(0))
+    out = jitter(t, empty, params, None, 255.0)
+    assert out.shape == (0, channels, 5, 7) and out.dtype == torch.float32
 
 
 def test_nan_propagates_through_float_colour_as_in_torch(generator):
