@@ -1,10 +1,17 @@
-"""Malloc tuning is process-wide, so the engine applies it only inside DataLoader workers."""
+"""Malloc tuning is process-wide, so the engine and the mixers apply it only inside DataLoader workers.
+
+The tests that need glibc's real ``mallopt`` run in a subprocess, so this test process keeps its settings.
+"""
 
 from __future__ import annotations
 
-import ctypes
+import json
+import os
+import subprocess
 import sys
+import textwrap
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +19,7 @@ import torch.utils.data
 
 import augloader as A
 from augloader import _memory
+from augloader.mix import MixUpCutMix
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc tuning is Linux-only")
 
@@ -28,9 +36,10 @@ class _FakeLibc:
 @pytest.fixture
 def libc(monkeypatch):
     fake = _FakeLibc()
-    monkeypatch.setattr(_memory, "_done", False)
+    for flag in ("_done", "_large_done", "_ok", "_large_ok"):
+        monkeypatch.setattr(_memory, flag, False)
     monkeypatch.setattr(_memory, "_madvise", False)  # huge-page advice would also load libc
-    monkeypatch.setattr(ctypes, "CDLL", lambda *a, **k: fake)
+    monkeypatch.setattr(_memory, "_libc", lambda: fake)  # only augloader's libc (numba loads its own)
     monkeypatch.delenv("AUGLOADER_NO_MALLOC_TUNING", raising=False)
     return fake
 
@@ -55,7 +64,22 @@ def test_worker_process_is_tuned_once(libc, monkeypatch):
     _fake_worker(monkeypatch)
     _run_pipeline()
     _run_pipeline()
-    assert [p for p, _ in libc.calls] == [_memory._M_MMAP_THRESHOLD, _memory._M_TRIM_THRESHOLD]
+    assert libc.calls == [
+        (_memory._M_MMAP_THRESHOLD, 32 << 20),
+        (_memory._M_TRIM_THRESHOLD, 1 << 30),
+        (_memory._M_MMAP_MAX, 0),  # large blocks from the heap: workers exist to produce batches
+    ]
+
+
+def test_mixer_tunes_a_worker_and_leaves_the_main_process_alone(libc, monkeypatch):
+    mix = MixUpCutMix(mode="elem", num_classes=3)
+    batch = (torch.rand(4, 3, 8, 8), torch.tensor([0, 1, 2, 0]))
+    mix(batch)
+    assert libc.calls == []
+    _fake_worker(monkeypatch)  # a collate function whose only augloader call is the mix
+    mix(batch)
+    mix(batch)
+    assert [p for p, _ in libc.calls] == [_memory._M_MMAP_THRESHOLD, _memory._M_TRIM_THRESHOLD, _memory._M_MMAP_MAX]
 
 
 def test_environment_variable_keeps_workers_untuned(libc, monkeypatch):
@@ -69,3 +93,118 @@ def test_tune_memory_is_explicit_opt_in(libc):
     assert _memory.tune_memory() is True
     assert len(libc.calls) == 2
     assert _memory.tune_memory() is True and len(libc.calls) == 2  # once per process
+    assert _memory.tune_memory(large_blocks=True) is True  # asked for later: only the new setting
+    assert libc.calls[2:] == [(_memory._M_MMAP_MAX, 0)]
+    assert _memory.tune_memory(large_blocks=True) is True and len(libc.calls) == 3
+
+
+def test_refused_setting_is_reported(libc, monkeypatch):
+    monkeypatch.setattr(libc, "mallopt", lambda param, value: 0 if param == _memory._M_MMAP_MAX else 1)
+    assert _memory.tune_memory() is True
+    assert _memory.tune_memory(large_blocks=True) is False
+    assert _memory.tune_memory() is True  # the thresholds did take effect
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(mmap_threshold=0), "mmap_threshold"),
+        (dict(trim_threshold=1 << 31), "trim_threshold"),
+        (dict(mmap_threshold=2.5), "mmap_threshold"),
+    ],
+)
+def test_bad_thresholds(libc, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        _memory.tune_memory(**kwargs)
+    assert libc.calls == []
+
+
+# ---- real glibc, in a subprocess ----------------------------------------------------------------------------
+_PROBE = """
+import json, resource, sys
+import torch
+from augloader import tune_memory
+
+def heap():  # the address range of the brk heap ([heap] in /proc/self/maps)
+    for line in open("/proc/self/maps"):
+        if line.rstrip().endswith("[heap]"):
+            lo, hi = line.split()[0].split("-")
+            return int(lo, 16), int(hi, 16)
+    return 0, 0
+
+def refill_faults(numel, warmup=8, cycles=4):
+    # minor page faults of fresh tensors written once, each after the previous one was freed; the
+    # first cycles place the blocks (the heap settles at a few blocks), the later ones are measured
+    for _ in range(warmup):
+        torch.empty(numel).fill_(1.0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(cycles):
+        t = torch.empty(numel)
+        t.fill_(2.0)
+        ptr = t.data_ptr()
+        del t
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before, ptr
+
+result = {}
+if sys.argv[1] == "large":
+    result["returned"] = tune_memory(large_blocks=True)
+numel = 16 << 20  # 64 MB of float32, above any mmap threshold
+result["faults"], ptr = refill_faults(numel)
+lo, hi = heap()
+result["in_heap"] = lo <= ptr < hi
+print(json.dumps(result))
+"""
+
+
+def _probe(mode: str) -> dict:
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    run = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_PROBE), mode], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_large_blocks_reuse_freed_memory_without_page_faults():
+    default, large = _probe("default"), _probe("large")
+    # default: each 64 MB block is a fresh mmap, every page of it faults (16384 pages of 4 KiB, or
+    # 32 huge pages where THP is "always"), four times
+    assert not default["in_heap"] and default["faults"] >= 4 * 32
+    # large_blocks: mallopt accepted, the blocks come from the heap and freed ones are reused
+    assert large["returned"] is True and large["in_heap"]
+    assert large["faults"] < 64
+
+
+def _heap_range() -> tuple[int, int]:
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        if line.rstrip().endswith("[heap]"):
+            lo, hi = line.split()[0].split("-")
+            return int(lo, 16), int(hi, 16)
+    return 0, 0
+
+
+def _collate_mix_then_probe(samples):
+    """A collate stage whose only augloader call is the mix; then where a fresh 64 MB block comes from."""
+    mix = MixUpCutMix(mode="elem", num_classes=2)
+    images = torch.stack([s[0] for s in samples])
+    mixed, _ = mix((images, torch.tensor([s[1] for s in samples])))
+    for _ in range(4):
+        block = torch.empty(16 << 20)
+        ptr = block.data_ptr()
+        del block
+    lo, hi = _heap_range()
+    return mixed, torch.tensor([lo <= ptr < hi])
+
+
+@pytest.mark.parametrize("opt_out", [False, True])
+def test_dataloader_worker_gets_large_blocks(monkeypatch, opt_out):
+    if opt_out:
+        monkeypatch.setenv("AUGLOADER_NO_MALLOC_TUNING", "1")
+    else:
+        monkeypatch.delenv("AUGLOADER_NO_MALLOC_TUNING", raising=False)
+    data = [(torch.rand(3, 8, 8), i % 2) for i in range(4)]
+    loader = torch.utils.data.DataLoader(data, batch_size=4, num_workers=1, collate_fn=_collate_mix_then_probe)
+    _, in_heap = next(iter(loader))
+    assert bool(in_heap) is not opt_out
+    assert not _memory._large_done  # the test process itself was not changed

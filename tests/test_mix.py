@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -657,3 +662,73 @@ def test_beta_same_generator_same_draws_and_no_private_torch_api():
     torch.testing.assert_close(audio_mix.sample_beta(1000, 0.4, torch.Generator().manual_seed(3)), a.float())
     for module in (params, audio_mix):
         assert "torch._" not in inspect.getsource(module)
+
+
+# ---- timm's flip pairing read in place; fresh outputs with large blocks from the heap --------------------
+@pytest.mark.parametrize("b", [7, 8])
+@pytest.mark.parametrize("mode", ["elem", "pair", "batch"])
+def test_flip_pairs_read_in_place_equal_the_gathered_partners(monkeypatch, b, mode):
+    """With ``partner = B - 1 - i`` a CPU tile holds one pair, both read in place; bit-exact with gathering."""
+    import augloader.mix._images as images
+
+    x = torch.rand(b, 3, 11, 9)
+    x8 = (x * 255).to(torch.uint8)
+    for kwargs in (dict(), dict(mixup_alpha=0.0), dict(cutmix_alpha=0.0)):
+        mixer = MixUpCutMix(mode=mode, num_classes=2, pairing="flip", **kwargs)
+        params = mixer.sample_params(b, (11, 9), torch.Generator().manual_seed(b))
+        assert images._is_flip(params["partner"])
+        weight = partner_weight(params, (11, 9))
+        assert torch.equal(mix_images(x, params, tile_bytes=1), torch.lerp(x, x[params["partner"]], weight))
+        for image, out_dtype in ((x, None), (x8, None), (x8, torch.float32)):
+            in_place = [mix_images(image, params, out_dtype=out_dtype, tile_bytes=t) for t in (1, None)]
+            with monkeypatch.context() as m:
+                m.setattr(images, "_is_flip", lambda partner: False)  # the generic path: partners gathered
+                gathered = mix_images(image, params, out_dtype=out_dtype, tile_bytes=1)
+            assert torch.equal(in_place[0], gathered) and torch.equal(in_place[1], gathered), (kwargs, image.dtype)
+    assert not images._is_flip(partner_index(b, "half", mode))
+
+
+_FRESH_OUTPUTS = """
+import json
+import torch
+from augloader import tune_memory
+from augloader.mix import MixUpCutMix
+
+applied = tune_memory(large_blocks=True)
+torch.manual_seed(0)
+x, y = torch.rand(16, 3, 256, 256), torch.randint(0, 10, (16,))  # 12.6 MB: large enough for a block of its own
+mix = MixUpCutMix(mode="elem", num_classes=10)
+held, seen, reused, ok = [], set(), 0, True
+buf = torch.empty_like(x)
+for i in range(12):
+    out, _ = mix((x, y), generator=torch.Generator().manual_seed(i))
+    ref = mix((x, y), params=mix.last_params, out=buf)[0]
+    ok &= torch.equal(out, ref)  # values as with a caller's buffer
+    reused += out.data_ptr() in seen
+    seen.add(out.data_ptr())
+    span = (out.data_ptr(), out.data_ptr() + out.numel() * out.element_size())
+    ok &= all(span[1] <= s or span[0] >= e for s, e, _, _ in held)  # no overlap with a held output
+    if i % 3 == 0:  # the caller keeps every third output, with a copy of its values
+        held.append((*span, out, out.clone()))
+    del out
+ok &= all(torch.equal(t, c) for _, _, t, c in held)  # held outputs never overwritten
+print(json.dumps({"applied": applied, "ok": bool(ok), "reused": reused}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc tuning is Linux-only")
+def test_fresh_outputs_with_large_blocks_never_alias_held_ones():
+    """Under ``tune_memory(large_blocks=True)`` (in a subprocess: the setting is process-wide) freed
+    outputs are reused, and an output the caller still holds is never handed out again."""
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        [sys.executable, "-c", _FRESH_OUTPUTS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result == {"applied": True, "ok": True, "reused": result["reused"]}
+    assert result["reused"] >= 2  # the dropped outputs' memory did come back

@@ -169,11 +169,20 @@ def _jobs_untiled(src: Tensor, params: Params) -> Iterator[tuple[Tensor, Tensor,
 Rows = Union[slice, Tensor]  # a block of samples, or partner indices to gather
 
 
-def _tiles(b: int, params: Params, pairs: int) -> Iterator[tuple[list[Rows], list[tuple[int, int, slice]]]]:
+def _is_flip(partner: Tensor) -> bool:
+    """Whether ``partner`` is ``B - 1 - i`` (timm's pairing); a host check, for CPU params only."""
+    b = partner.shape[0]
+    return partner.device.type == "cpu" and bool(torch.equal(partner.long(), torch.arange(b - 1, -1, -1)))
+
+
+def _tiles(
+    b: int, params: Params, pairs: int, flip: bool = False
+) -> Iterator[tuple[list[Rows], list[tuple[int, int, slice]]]]:
     """Blocks of work: the rows to read, and jobs ``(own source, partner source, output rows)``.
 
     ``"half"``: ``pairs`` partners i and i + B // 2 per tile (the odd sample out last, alone);
-    otherwise ``2 * pairs`` samples per tile with their partners gathered.
+    ``flip`` (``partner`` is ``B - 1 - i``): one pair per tile, both read in place; otherwise
+    ``2 * pairs`` samples per tile with their partners gathered.
     """
     if params["static"]["pairing"] == "half":
         k = b // 2
@@ -184,6 +193,14 @@ def _tiles(b: int, params: Params, pairs: int) -> Iterator[tuple[list[Rows], lis
         if b % 2:
             last = slice(2 * k, b)
             yield [last], [(0, 0, last)]
+        return
+    if flip:  # i <-> B - 1 - i: a tile of one pair reads both partners in place, no gather
+        for s in range(b // 2):
+            lo, hi = slice(s, s + 1), slice(b - 1 - s, b - s)
+            yield [lo, hi], [(0, 1, lo), (1, 0, hi)]
+        if b % 2:
+            mid = slice(b // 2, b // 2 + 1)
+            yield [mid], [(0, 0, mid)]
         return
     partner = params["partner"]
     for s in range(0, b, 2 * pairs):
@@ -249,9 +266,14 @@ def mix_images(
     fbufs = [_empty(scratch, f"tile{i}", (rows, c, h, w), torch.float32, dev) for i in range(2)] if convert else []
     rbuf = _empty(scratch, "result", (rows, c, h, w), torch.float32, dev) if kind == "round" else None
     ibuf = _empty(scratch, "result16", (rows, c, h, w), torch.int16, dev) if kind == "round" else None
-    gbuf = _empty(scratch, "gather", (rows, c, h, w), image.dtype, dev) if static["pairing"] != "half" else None
+    flip = static["pairing"] != "half" and _is_flip(params["partner"])
+    gbuf = (
+        _empty(scratch, "gather", (rows, c, h, w), image.dtype, dev)
+        if static["pairing"] != "half" and not flip
+        else None
+    )
 
-    for sources, jobs in _tiles(b, params, pairs):
+    for sources, jobs in _tiles(b, params, pairs, flip):
         loaded = []
         for i, block in enumerate(sources):
             if isinstance(block, Tensor):  # partner rows: gather them into the tile buffer

@@ -15,7 +15,7 @@ import torch.utils.data
 from torch import Tensor, nn
 
 from .._batch import params_to
-from .._memory import new_batch
+from .._memory import new_batch, tune_malloc
 from .._protocol import ReplayMixin
 from ..transforms._args import probability as check_probability
 from ..transforms._types import Params
@@ -185,11 +185,15 @@ class MixUpCutMix(ReplayMixin, nn.Module):
         static = params["static"]
         if out is None and dtype == image.dtype and not (static["mixup"] or static["cutmix"]):
             return image  # nothing mixes: no copy
+        if image.device.type == "cpu":
+            tune_malloc()  # inside a DataLoader worker only (a collate-stage mix may be its only augloader call)
         if out is not None:
             check_out(out, image, dtype)
         else:
-            # Shared memory inside a DataLoader worker (no copy to hand the batch over), huge pages
-            # elsewhere on CPU (half the first-touch cost), the caching allocator on GPUs.
+            # Shared memory inside a DataLoader worker (no copy to hand the batch over), elsewhere on
+            # CPU a block from the heap where `tune_memory(large_blocks=True)` is on (a freed batch
+            # reused: no page faults) or else huge pages (half the first-touch cost), the caching
+            # allocator on GPUs.
             out = new_batch(tuple(image.shape), dtype, image.device)
         # Tiles keep a CPU batch in cache; on other devices, and in a compiled graph (which fuses the
         # whole batch into one loop), the batch is mixed whole.
