@@ -57,27 +57,40 @@ def affine(x: np.ndarray, m: np.ndarray, o: np.ndarray, lo: np.ndarray, hi: np.n
                 out[k, i, j] = min(max(v, lo[k]), hi[k])
 
 
+def hue_pixel(r0, g0, b0, m, o, clamp: bool, six_shift):
+    """One pixel: colour matrix ``m, o`` (clamped to ``[0, 1]`` when ``clamp``), then the exact HSV hue
+    rotation by ``six_shift / 6`` turns (``ops.color.adjust_hue``'s arithmetic). Returns ``(r, g, b)``.
+    Inlined into the loops below, which then vectorise."""
+    r = m[0, 0] * r0 + m[0, 1] * g0 + m[0, 2] * b0 + o[0]
+    g = m[1, 0] * r0 + m[1, 1] * g0 + m[1, 2] * b0 + o[1]
+    b = m[2, 0] * r0 + m[2, 1] * g0 + m[2, 2] * b0 + o[2]
+    if clamp:
+        r = min(max(r, np.float32(0.0)), np.float32(1.0))
+        g = min(max(g, np.float32(0.0)), np.float32(1.0))
+        b = min(max(b, np.float32(0.0)), np.float32(1.0))
+    mx = max(r, max(g, b))
+    mn = min(r, min(g, b))
+    ch = mx - mn
+    inv = np.float32(1.0) / (ch if ch > 0 else np.float32(1.0))
+    # hue numerator by which channel is the maximum (torchvision's tie order: red, then green);
+    # float32 constants: a Python float would widen the rest of the loop to float64 (half the lanes)
+    num = (g - b) if mx == r else ((b - r + np.float32(2.0) * ch) if mx == g else (r - g + np.float32(4.0) * ch))
+    h6 = num * inv + six_shift
+    h6 = h6 - np.floor(h6 * np.float32(1.0 / 6.0)) * np.float32(6.0)
+    rr = mn + ch * min(max(abs(h6 - np.float32(3.0)) - np.float32(1.0), np.float32(0.0)), np.float32(1.0))
+    gg = mn + ch * min(max(np.float32(2.0) - abs(h6 - np.float32(2.0)), np.float32(0.0)), np.float32(1.0))
+    bb = mn + ch * min(max(np.float32(2.0) - abs(h6 - np.float32(4.0)), np.float32(0.0)), np.float32(1.0))
+    return rr, gg, bb
+
+
 def affine_hue(
-    x: np.ndarray,
-    m: np.ndarray,
-    o: np.ndarray,
-    clamp: bool,
-    shift: np.float32,
-    post: bool,
-    m2: np.ndarray,
-    o2: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    out: np.ndarray,
+    x: np.ndarray, m: np.ndarray, o: np.ndarray, clamp: bool, shift: np.float32, out: np.ndarray
 ) -> np.ndarray:
     """Colour matrix (clamped to ``[0, 1]`` when ``clamp``), then the exact HSV hue rotation by ``shift``
-    turns (``ops.color.adjust_hue``'s arithmetic), then, when ``post``, :func:`affine` with ``m2, o2,
-    lo, hi`` (a second segment that needs no means), written to ``out``. Returns the channel means
-    of the hue-rotated image (before ``post``).
+    turns (:func:`hue_pixel`), written to ``out``. Returns the channel means of the result.
 
     Shape:
-        ``x: (3, H, W)``, ``m, m2: (3, 3)``, ``o, o2, lo, hi: (3,)`` -> ``out: (3, H, W)`` float32,
-        means ``(3,)`` float64.
+        ``x: (3, H, W)``, ``m: (3, 3)``, ``o: (3,)`` -> ``out: (3, H, W)`` float32, means ``(3,)`` float64.
     """
     _, h, w = x.shape
     sums = np.zeros(3, np.float64)
@@ -91,50 +104,49 @@ def affine_hue(
         s1 = np.float32(0.0)
         s2 = np.float32(0.0)
         for j in range(w):
-            r0 = row[0, j]
-            g0 = row[1, j]
-            b0 = row[2, j]
-            r = m[0, 0] * r0 + m[0, 1] * g0 + m[0, 2] * b0 + o[0]
-            g = m[1, 0] * r0 + m[1, 1] * g0 + m[1, 2] * b0 + o[1]
-            b = m[2, 0] * r0 + m[2, 1] * g0 + m[2, 2] * b0 + o[2]
-            if clamp:
-                r = min(max(r, np.float32(0.0)), np.float32(1.0))
-                g = min(max(g, np.float32(0.0)), np.float32(1.0))
-                b = min(max(b, np.float32(0.0)), np.float32(1.0))
-            mx = max(r, max(g, b))
-            mn = min(r, min(g, b))
-            ch = mx - mn
-            inv = np.float32(1.0) / (ch if ch > 0 else np.float32(1.0))
-            # hue numerator by which channel is the maximum (torchvision's tie order: red, then green)
-            # float32 constants: a Python float would widen the rest of the loop to float64 (half the lanes)
-            num = (
-                (g - b) if mx == r else ((b - r + np.float32(2.0) * ch) if mx == g else (r - g + np.float32(4.0) * ch))
-            )
-            h6 = num * inv + six_shift
-            h6 = h6 - np.floor(h6 * np.float32(1.0 / 6.0)) * np.float32(6.0)
-            rr = mn + ch * min(max(abs(h6 - np.float32(3.0)) - np.float32(1.0), np.float32(0.0)), np.float32(1.0))
-            gg = mn + ch * min(max(np.float32(2.0) - abs(h6 - np.float32(2.0)), np.float32(0.0)), np.float32(1.0))
-            bb = mn + ch * min(max(np.float32(2.0) - abs(h6 - np.float32(4.0)), np.float32(0.0)), np.float32(1.0))
-            row[0, j] = rr
-            row[1, j] = gg
-            row[2, j] = bb
+            rr, gg, bb = hue_pixel(row[0, j], row[1, j], row[2, j], m, o, clamp, six_shift)
+            out[0, i, j] = rr
+            out[1, i, j] = gg
+            out[2, i, j] = bb
             s0 += rr
             s1 += gg
             s2 += bb
-        if post:  # its own loop over the row (a branch inside the one above would stop vectorisation)
-            for j in range(w):
-                rr, gg, bb = row[0, j], row[1, j], row[2, j]
-                out[0, i, j] = min(max(m2[0, 0] * rr + m2[0, 1] * gg + m2[0, 2] * bb + o2[0], lo[0]), hi[0])
-                out[1, i, j] = min(max(m2[1, 0] * rr + m2[1, 1] * gg + m2[1, 2] * bb + o2[1], lo[1]), hi[1])
-                out[2, i, j] = min(max(m2[2, 0] * rr + m2[2, 1] * gg + m2[2, 2] * bb + o2[2], lo[2]), hi[2])
-        else:
-            for k in range(3):
-                for j in range(w):
-                    out[k, i, j] = row[k, j]
         sums[0] += s0
         sums[1] += s1
         sums[2] += s2
     return sums / (h * w)
+
+
+def affine_hue_affine(
+    x: np.ndarray,
+    m: np.ndarray,
+    o: np.ndarray,
+    clamp: bool,
+    shift: np.float32,
+    m2: np.ndarray,
+    o2: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """:func:`affine_hue` followed, in the same loop, by :func:`affine` with ``m2, o2, lo, hi`` (a second
+    segment that needs no means); no means are summed.
+
+    Shape:
+        ``x: (3, H, W)``, ``m, m2: (3, 3)``, ``o, o2, lo, hi: (3,)`` -> ``out: (3, H, W)`` float32.
+    """
+    _, h, w = x.shape
+    six_shift = np.float32(shift * 6.0)
+    row = np.empty((3, w), np.float32)
+    for i in range(h):
+        for k in range(3):
+            for j in range(w):
+                row[k, j] = np.float32(x[k, i, j])
+        for j in range(w):
+            rr, gg, bb = hue_pixel(row[0, j], row[1, j], row[2, j], m, o, clamp, six_shift)
+            out[0, i, j] = min(max(m2[0, 0] * rr + m2[0, 1] * gg + m2[0, 2] * bb + o2[0], lo[0]), hi[0])
+            out[1, i, j] = min(max(m2[1, 0] * rr + m2[1, 1] * gg + m2[1, 2] * bb + o2[1], lo[1]), hi[1])
+            out[2, i, j] = min(max(m2[2, 0] * rr + m2[2, 1] * gg + m2[2, 2] * bb + o2[2], lo[2]), hi[2])
 
 
 def _offsets(x, a, reads, scale, inv_scale, i):
@@ -176,19 +188,20 @@ def batch_hue(x, m1, a1, reads1, inv_scale, before, shift, m2, a2, reads2, after
         bias, lo, hi: (3,)``, ``tmp: (3, H, W)`` float32 -> ``out: (B, 3, H, W)`` float32.
     """
     one = np.ones(3, np.float32)
-    zero = np.zeros(3, np.float32)
-    o2 = bias if after else zero
+    o2 = bias
     for i in range(x.shape[0]):
         o1 = _offsets(x, a1, reads1, one, inv_scale, i)
         if reads2[i]:
-            means = affine_hue(x[i], m1[i], o1, before, shift[i], False, m2[i], o2, lo, hi, tmp)
+            means = affine_hue(x[i], m1[i], o1, before, shift[i], tmp)
             o = np.empty(3, np.float32)
             for k in range(3):
                 v = a2[i, k, 0] * means[0] + a2[i, k, 1] * means[1] + a2[i, k, 2] * means[2]
                 o[k] = scale[k] * np.float32(v) + bias[k]
             affine(tmp, m2[i], o, lo, hi, out[i])
-        else:  # a second segment without a contrast step needs no means: it runs in the hue loop
-            affine_hue(x[i], m1[i], o1, before, shift[i], after, m2[i], o2, lo, hi, out[i])
+        elif after:  # a second segment without a contrast step needs no means: it runs in the hue loop
+            affine_hue_affine(x[i], m1[i], o1, before, shift[i], m2[i], o2, lo, hi, out[i])
+        else:
+            affine_hue(x[i], m1[i], o1, before, shift[i], out[i])
 
 
 def _compiled(fns, suffix: str, fastmath) -> dict:
@@ -199,11 +212,12 @@ def _compiled(fns, suffix: str, fastmath) -> dict:
         name = f"{fn.__name__}_{suffix}"
         copy = types.FunctionType(fn.__code__, {**fn.__globals__, **out}, name)
         copy.__qualname__ = name
-        out[fn.__name__] = numba.njit(cache=True, fastmath=fastmath, boundscheck=False)(copy)
+        inline = "always" if fn is hue_pixel else "never"  # inlined in numba's IR: its loops vectorise
+        out[fn.__name__] = numba.njit(cache=True, fastmath=fastmath, boundscheck=False, inline=inline)(copy)
     return out
 
 
-_KERNELS = (channel_means, affine, affine_hue, _offsets, batch_affine, batch_hue)
+_KERNELS = (channel_means, affine, hue_pixel, affine_hue, affine_hue_affine, _offsets, batch_affine, batch_hue)
 #: The kernels for float input (NaN and inf propagate as in torch) and for uint8 input, which holds
 #: neither, so full fastmath applies (about 20% faster: min/max and clamps without NaN handling).
 STRICT = _compiled(_KERNELS, "strict", _FLAGS)
