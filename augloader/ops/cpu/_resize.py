@@ -80,44 +80,68 @@ def _kernel_taps(n_in: int, n_out: int, antialias: bool, flip: bool, fixed: bool
     return index, w, precision
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, boundscheck=False)
 def _resize_planes_fixed(src, yi, wy, py: int, xi, wx, px: int, tmp, dst) -> None:
     """uint8 ``dst[c] = Wy @ src[c] @ Wx^T`` in torch's fixed point: the horizontal pass rounds to uint8
-    (into ``tmp``), then the vertical pass; each rounds half up and saturates."""
+    (into ``tmp (C, H, W_out)``), then the vertical pass; each rounds half up and saturates. Integer
+    sums are exact, so the order of the taps and channels is free: three channels share each tap's
+    index and weight loads."""
     c, h, w = src.shape
     h_out, w_out = dst.shape[1], dst.shape[2]
     kx, ky = wx.shape[0], wy.shape[0]
     half_x, half_y = np.int32(1 << (px - 1)), np.int32(1 << (py - 1))
-    acc = np.empty(w_out, np.int32)
-    line = np.empty(w, np.int32)  # the row widened once (contiguous), then read by the taps
-    for k in range(c):
+    n = 3 if c == 3 else 1  # channels per horizontal pass
+    acc = np.empty((n, w_out), np.int32)
+    line = np.empty((n, w), np.int32)  # the rows widened once (contiguous), then read by the taps
+    if n == 3:
         for r in range(h):
-            for j in range(w):
-                line[j] = src[k, r, j]
+            for k in range(3):
+                for j in range(w):
+                    line[k, j] = src[k, r, j]
             for j in range(w_out):
-                acc[j] = half_x + wx[0, j] * line[xi[0, j]]
+                q, wt = xi[0, j], wx[0, j]
+                acc[0, j] = half_x + wt * line[0, q]
+                acc[1, j] = half_x + wt * line[1, q]
+                acc[2, j] = half_x + wt * line[2, q]
             for t in range(1, kx):
                 for j in range(w_out):
-                    acc[j] += wx[t, j] * line[xi[t, j]]
-            for j in range(w_out):
-                tmp[r, j] = min(max(acc[j] >> px, 0), 255)
+                    q, wt = xi[t, j], wx[t, j]
+                    acc[0, j] += wt * line[0, q]
+                    acc[1, j] += wt * line[1, q]
+                    acc[2, j] += wt * line[2, q]
+            for k in range(3):
+                for j in range(w_out):
+                    tmp[k, r, j] = min(max(acc[k, j] >> px, 0), 255)
+    else:
+        for k in range(c):
+            for r in range(h):
+                for j in range(w):
+                    line[0, j] = src[k, r, j]
+                for j in range(w_out):
+                    acc[0, j] = half_x + wx[0, j] * line[0, xi[0, j]]
+                for t in range(1, kx):
+                    for j in range(w_out):
+                        acc[0, j] += wx[t, j] * line[0, xi[t, j]]
+                for j in range(w_out):
+                    tmp[k, r, j] = min(max(acc[0, j] >> px, 0), 255)
+    for k in range(c):
         for i in range(h_out):
             r0 = yi[0, i]
             w0 = wy[0, i]
             if ky == 2:  # every upscale: one loop, no accumulator (25% faster)
                 r1, w1 = yi[1, i], wy[1, i]
                 for j in range(w_out):
-                    v = half_y + w0 * np.int32(tmp[r0, j]) + w1 * np.int32(tmp[r1, j])
+                    v = half_y + w0 * np.int32(tmp[k, r0, j]) + w1 * np.int32(tmp[k, r1, j])
                     dst[k, i, j] = min(max(v >> py, 0), 255)
                 continue
             for j in range(w_out):
-                acc[j] = half_y + w0 * np.int32(tmp[r0, j])
+                acc[0, j] = half_y + w0 * np.int32(tmp[k, r0, j])
             for t in range(1, ky):
                 r, wt = yi[t, i], wy[t, i]
                 for j in range(w_out):
-                    acc[j] += wt * np.int32(tmp[r, j])
+                    acc[0, j] += wt * np.int32(tmp[k, r, j])
             for j in range(w_out):
-                dst[k, i, j] = min(max(acc[j] >> py, 0), 255)
+                dst[k, i, j] = min(max(acc[0, j] >> py, 0), 255)
 
 
 @numba.njit(cache=True, fastmath=_FLAGS)
@@ -172,7 +196,7 @@ def resized_crop(
     out = working_batch((b, c, h_out, w_out), image.dtype)
     src, dst = image.numpy(), out.numpy()
     fixed = image.dtype == torch.uint8
-    tmp = np.empty((image.shape[2], w_out), np.uint8 if fixed else np.float32)
+    tmp = np.empty((c, image.shape[2], w_out), np.uint8) if fixed else np.empty((image.shape[2], w_out), np.float32)
     for i, (left, top, right, bottom) in enumerate(boxes):
         crop = src[i, :, top:bottom, left:right]
         xi, wx, px = _kernel_taps(right - left, w_out, antialias, hflip[i], fixed)
