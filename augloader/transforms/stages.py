@@ -275,7 +275,11 @@ def prepare(stages: Sequence[Stage], params: Sequence[Params], shape: Shape) -> 
     return out
 
 
-def _run_geometric(stage: GeometricStage, state: _State, prepared: dict[str, Any], container) -> None:
+def _run_geometric(
+    stage: GeometricStage, state: _State, prepared: dict[str, Any], container, following: Any = None
+) -> bool:
+    """Runs a geometric stage; True when a CPU kernel also ran ``following`` (the next stage, as
+    ``(pixel stage, its prepared params, whether it is the last stage)``) in the same pass."""
     image = state.image
     frame_sizes, size = _stage_sizes(stage, tuple(image.shape[-2:]))
     total, inverse = prepared["total"], prepared["inverse"]
@@ -290,9 +294,17 @@ def _run_geometric(stage: GeometricStage, state: _State, prepared: dict[str, Any
     fill = stage.fill
     check_fill(fill, image.shape[1], "/".join(type(t).__name__ for t in stage.transforms))
     if cpu_kernels.run_geometric(stage, state, total, frames, size):
-        return
+        return False
     if _run_resized_crop(stage, state, total, frames, size):
-        return
+        return False
+    # A stage that never maps outside its input (resize, resized crop) still has bilinear weights
+    # reaching half a pixel past the edge when it upsamples: repeat the edge pixel there, as
+    # F.interpolate and torchvision's resize do, instead of blending in zeros.
+    padding_mode = stage.padding_mode if any(t.may_sample_outside for t in stage.transforms) else "edge"
+    if not stage.integer and not frames and not projective:
+        ran = cpu_kernels.run_warp(stage, state, inverse, size, padding_mode, following)
+        if ran:
+            return ran == 2
     if stage.integer:
         if state.working and state.source_dtype == torch.uint8 and state.scale == 1.0:
             fill = _scale_fill(fill, 1.0 / 255.0)
@@ -305,15 +317,11 @@ def _run_geometric(stage: GeometricStage, state: _State, prepared: dict[str, Any
             frames,
             may_sample_outside=any(t.may_sample_outside for t in stage.transforms),
         )
-        return
+        return False
     state.ensure_working()  # warps are linear: a pending scale passes through, fills follow it
     source_max = 255.0 if state.source_dtype == torch.uint8 else 1.0
     if state.scale != source_max:
         fill = _scale_fill(fill, state.scale / source_max)
-    # A stage that never maps outside its input (resize, resized crop) still has bilinear weights
-    # reaching half a pixel past the edge when it upsamples: repeat the edge pixel there, as
-    # F.interpolate and torchvision's resize do, instead of blending in zeros.
-    padding_mode = stage.padding_mode if any(t.may_sample_outside for t in stage.transforms) else "edge"
     state.image = warp(
         state.image,
         inverse,
@@ -325,6 +333,7 @@ def _run_geometric(stage: GeometricStage, state: _State, prepared: dict[str, Any
         projective=projective,
         matrix=prepared.get("grid"),
     )
+    return False
 
 
 def _run_resized_crop(stage: GeometricStage, state: _State, total: Tensor, frames: list, size: tuple[int, int]) -> bool:
@@ -392,7 +401,7 @@ def _hidden_geometry(t: Transform) -> bool:
     return any(s.kind == "geometric" or _hidden_geometry(s) for s in t.sub_transforms())
 
 
-def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> None:
+def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params], last: bool = False) -> None:
     if state.targets is not None:
         for t in stage.transforms:
             if _hidden_geometry(t):
@@ -401,7 +410,7 @@ def _run_pixel(stage: PixelStage, state: _State, params: Sequence[Params]) -> No
                     "of this batch; use geometric-only containers, or a policy without geometric ops "
                     "(ops=[...] or invariances=...)"
                 )
-    if cpu_kernels.run_pixel(stage, state, params):
+    if cpu_kernels.run_pixel(stage, state, params, last):
         return
     skip_next = False
     for k, (t, p) in enumerate(zip(stage.transforms, params)):
@@ -458,11 +467,15 @@ def _execute_chunk(
 ) -> _State:
     dtype = image.dtype
     state = _State(image, working=False, out_dtype=dtype, source_dtype=dtype, targets=targets)
-    for stage, stage_prepared in zip(stages, prepared):
+    k, n = 0, len(stages)
+    while k < n:
+        stage, stage_prepared, last = stages[k], prepared[k], k == n - 1
         if isinstance(stage, GeometricStage):
-            _run_geometric(stage, state, stage_prepared, container)
+            following = (stages[k + 1], prepared[k + 1], k + 1 == n - 1) if k + 1 < n else None
+            k += 2 if _run_geometric(stage, state, stage_prepared, container, following) else 1
         else:
-            _run_pixel(stage, state, stage_prepared)
+            _run_pixel(stage, state, stage_prepared, last)
+            k += 1
     state.image = state.finish()
     return state
 

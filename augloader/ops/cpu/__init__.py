@@ -4,22 +4,26 @@ The eager torch ops stay the reference (and run on every other device, under ``a
 and with autograd). On the CPU, a stage runs a kernel here instead when one applies:
 
 ========================================  ===================================================
-stage                                     kernel (numba, one call per sample)
+stage                                     kernel (numba, one call per batch or per sample)
 ========================================  ===================================================
 crops, resizes, flips (bilinear)          two separable passes over each crop, torch's taps
+affine warps (bilinear, nearest)          per-row taps, gathers straight from the input; a
+                                          ``GaussianBlur`` stage right after runs in the same
+                                          pass (and the final rounding to uint8 with it)
 ``GaussianBlur``                          separable blur with the sample's kernels
 ``ColorJitter`` (+ folded ``Normalize``)  fused loops: colour matrices and exact hue, 2-3 passes
 ========================================  ===================================================
 
-Other stages (rotations, shears, perspective, nearest or bicubic resampling, frames, policies) keep
-the torch ops: a numba bilinear warp lost to ``grid_sample`` (``docs/kernels.md``). numba comes with
-``pip install 'augloader[cpu]'``; without it every stage runs the torch ops and one warning says so.
-:func:`cpu_kernels` turns the kernels off (``enabled=False``), e.g. to compare with the reference;
-``AUGLOADER_CPU_KERNELS=0`` does so for a whole process.
+Other stages (perspective, bicubic, warps with intermediate frames, policies) keep the torch ops.
+numba comes with ``pip install 'augloader[cpu]'``; without it every stage runs the torch ops and one
+warning says so. :func:`cpu_kernels` turns the kernels off (``enabled=False``), e.g. to compare with
+the reference; ``AUGLOADER_CPU_KERNELS=0`` does so for a whole process.
 
 Values: the kernels compute what the eager ops compute. The uint8 crop-resize uses torch's integer
 weights and rounding (bit for bit); the blur and colour kernels work in float32 like the eager ops
-(agreeing to about 1e-6 of the value range), read uint8 as it is and round nothing before the end.
+(agreeing to about 1e-6 of the value range), read uint8 as it is and round nothing before the end;
+the warp computes its source coordinates in float32 like ``grid_sample``'s grid (values within 0.05
+of a uint8 level; nearest picks the other neighbour only at half-pixel ties).
 """
 
 from __future__ import annotations
@@ -106,7 +110,9 @@ def _geometric_kernel(stage) -> str | None:
         return None  # flips, crops and pads: the eager exact gather is already one copy
     if all(t.axis_aligned for t in stage.transforms) and stage.interpolation == "bilinear":
         return "resize"  # the eager ops run when a sample's box is not whole pixels of the input
-    return None  # other warps: torch's grid_sample beat a numba loop (docs/kernels.md)
+    if stage.interpolation in ("bilinear", "nearest") and not any(t.projective for t in stage.transforms):
+        return "warp"  # the eager ops run when the stage has intermediate frames
+    return None  # perspective and bicubic warps keep grid_sample
 
 
 def _pixel_kernels(stage, channels: int | None = None) -> list[tuple[str, int]] | None:
@@ -132,10 +138,11 @@ def _pixel_kernels(stage, channels: int | None = None) -> list[tuple[str, int]] 
 
 _NAMES = {
     "resize": "numba crop-resize",
+    "warp": "numba affine warp",
     "blur": "numba separable blur",
     "jitter": "numba fused colour loop",
 }
-_NEEDS = {"resize": "numba", "blur": "numba", "jitter": "numba"}  # the library each kernel needs
+_NEEDS = {"resize": "numba", "warp": "numba", "blur": "numba", "jitter": "numba"}  # the library each kernel needs
 
 
 def covers(stages: Sequence, image: Tensor) -> bool:
@@ -170,7 +177,7 @@ def run_geometric(stage, state, total: Tensor, frames: Sequence, size: tuple[int
     ``(H, W)``.
     """
     image = state.image
-    if not _active(image) or total.device.type != "cpu" or _geometric_kernel(stage) is None:
+    if not _active(image) or total.device.type != "cpu" or _geometric_kernel(stage) != "resize":
         return False
     if _module("numba") is not None:
         from ..resize import axis_aligned_boxes
@@ -185,8 +192,67 @@ def run_geometric(stage, state, total: Tensor, frames: Sequence, size: tuple[int
     return False
 
 
-def run_pixel(stage, state, params: Sequence[dict]) -> bool:
-    """Runs a pixel stage with CPU kernels; False (nothing done) when a step has none."""
+def run_warp(stage, state, inverse: Tensor, size: tuple[int, int], padding_mode: str, following=None) -> int:
+    """Runs an affine warp stage with the CPU kernel, and the pixel stage that follows it in the same pass
+    when that stage is a ``GaussianBlur`` alone (the P3 pattern).
+
+    ``state`` is the engine's ``_State`` (its targets are moved by the caller), ``inverse`` the stage's
+    ``(B, 3, 3)`` output -> input matrices (no intermediate frames: the caller checks), ``size`` the
+    output ``(H, W)``, ``padding_mode`` the engine's choice for the stage (``"edge"`` when it never
+    samples outside), ``following`` the next stage as ``(stage, its prepared params, is last)``.
+
+    Returns:
+        0: nothing ran (the eager ops must); 1: the warp ran; 2: the warp and ``following`` ran.
+    """
+    image = state.image
+    if not _active(image) or inverse.device.type != "cpu" or _geometric_kernel(stage) != "warp":
+        return 0
+    if _module("numba") is None:
+        return 0
+    from ._warp import warp
+
+    scale = state.scale if state.working else (255.0 if image.dtype == torch.uint8 else 1.0)
+    source_max = 255.0 if state.source_dtype == torch.uint8 else 1.0
+    fill = stage.fill if isinstance(stage.fill, (list, tuple)) else [stage.fill]
+    fill = [float(v) * scale / source_max for v in fill]
+    blur, last = _fusable_blur(following, image)
+    last = last if blur is not None else following is None  # whether this pass writes the pipeline's output
+    kernels, blur_t = None, None
+    if blur is not None:
+        blur_t, p = blur
+        kx, ky = p.get("kernel_x"), p.get("kernel_y")
+        if kx is None or kx.shape[1] != image.shape[1]:
+            p = blur_t.prepare(p, (image.shape[0], image.shape[1], *size))
+            kx, ky = p["kernel_x"], p["kernel_y"]
+        kernels = (kx, ky)
+    out_dtype = blur_t.output_dtype(state.out_dtype) if blur_t is not None else state.out_dtype
+    to_uint8 = last and out_dtype == torch.uint8 and scale == 255.0
+    factor = 1.0 / scale if last and out_dtype != torch.uint8 else 1.0  # the finish's 1/255, folded in
+    state.image = warp(image, inverse, size, stage.interpolation, padding_mode, fill, kernels, factor, to_uint8)
+    state.out_dtype = out_dtype
+    if to_uint8:  # rounded and cast in the last pass: nothing is left for the engine's finish
+        state.working, state.scale = False, 1.0
+    else:
+        state.working, state.scale = True, scale * factor
+    return 2 if blur is not None else 1
+
+
+def _fusable_blur(following, image: Tensor):
+    """``((GaussianBlur, its params), is last)`` when the next stage is a lone blur the warp can run."""
+    from ...transforms.filters import GaussianBlur
+
+    if following is None:
+        return None, False
+    stage, params, last = following
+    ts = getattr(stage, "transforms", None)
+    if not ts or len(ts) != 1 or type(ts[0]) is not GaussianBlur or not _blur_fits(ts[0], image):
+        return None, False
+    return (ts[0], params[0]), last
+
+
+def run_pixel(stage, state, params: Sequence[dict], last: bool = False) -> bool:
+    """Runs a pixel stage with CPU kernels; False (nothing done) when a step has none. ``last``: this is
+    the pipeline's last stage (a blur that ends it rounds to uint8 in its own pass)."""
     image = state.image
     if not _active(image):
         return False
@@ -212,9 +278,14 @@ def run_pixel(stage, state, params: Sequence[dict]) -> bool:
 
             if not state.working:  # uint8 is filtered into float without the 1/255 (``_State.ensure_working``)
                 state.scale = 255.0 if state.image.dtype == torch.uint8 else 1.0
-            state.image = blur(state.image, kx, ky)
-            state.working = True
             state.out_dtype = t.output_dtype(state.out_dtype)
+            to_uint8 = last and i + n == len(stage.transforms) and state.out_dtype == torch.uint8
+            if to_uint8 and state.scale == 255.0:  # the engine's finish, in the blur's last pass
+                state.image = blur(state.image, kx, ky, to_uint8=True)
+                state.working, state.scale = False, 1.0
+            else:
+                state.image = blur(state.image, kx, ky)
+                state.working = True
         else:
             tail = stage.transforms[i + 1] if n == 2 else None
             if not state.working:
