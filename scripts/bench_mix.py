@@ -1,19 +1,28 @@
 """Benchmark: augloader MixUpCutMix against timm's Mixup and the memory-bandwidth floor (one copy).
 
-Run ``.venv/bin/python scripts/bench_mix.py`` (``--help`` for options). Prints a table and writes
+Run ``.venv/bin/python scripts/bench_mix.py`` (``--help`` for options). Prints the tables and writes
 ``benchmarks/mix.md``. Every case is timed in interleaved rounds (one call of each case per round) and
 the median is reported. timm writes into its input, so it gets a fresh copy made outside its timing;
 augloader never mutates its input.
+
+malloc settings are process-wide, so every case of one table runs in one process under one setting:
+the benchmarks' usual one (:mod:`benchlib`: ``tune_memory()``, blocks above 32 MB still ``mmap``-ed
+afresh) in this process, and ``tune_memory(large_blocks=True)`` (no ``mmap``: a freed batch is reused
+from the heap) in a subprocess, so timm and the copy run under the same setting as augloader in each.
+The issue-14 targets are checked on the fresh-output row of the large-blocks table.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -24,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from augloader._memory import tune_memory  # noqa: E402
 from augloader.mix import CutMix, MixUpCutMix  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -35,6 +45,13 @@ TIMM_REF = {
     "elem": "timm Mixup(mode='elem')",
     "batch": "timm Mixup(mode='batch')",
     "uint8": "timm FastCollateMixup(mode='elem')",
+}
+FRESH = "augloader elem, fresh output"
+COPY = "one copy `out.copy_(x)` (floor)"
+#: The malloc settings compared, each in its own process: name -> description for the report.
+SETTINGS = {
+    "default": "`tune_memory()` (benchlib's: heap for blocks < 32 MB, larger ones `mmap`-ed afresh each time)",
+    "large": "`tune_memory(large_blocks=True)` (no `mmap`: a freed batch is reused from the heap)",
 }
 
 
@@ -56,8 +73,8 @@ def build_cases(batch: int, size: int, num_classes: int, seed: int) -> tuple[lis
     versions = {"torch": torch.__version__}
 
     cases: list[Case] = [
-        ("float", "one copy `out.copy_(x)` (floor)", lambda: lambda: out.copy_(x)),
-        ("float", "augloader elem, fresh output", lambda: lambda: ours((x, y), generator=gen)),
+        ("float", COPY, lambda: lambda: out.copy_(x)),
+        ("float", FRESH, lambda: lambda: ours((x, y), generator=gen)),
         ("float", "augloader elem, `out=` buffer", lambda: lambda: ours((x, y), generator=gen, out=out)),
         ("float", "augloader elem, pairing='flip' (timm's)", lambda: lambda: ours_flip((x, y), generator=gen, out=out)),
         ("float", "augloader batch, `out=` buffer", lambda: lambda: ours_batch((x, y), generator=gen, out=out)),
@@ -134,6 +151,44 @@ def table(cases: Sequence[Case], times: dict[str, list[float]], batch: int) -> s
     return "\n".join(lines)
 
 
+def targets(times: dict[str, list[float]]) -> list[str]:
+    """Issue 14's target lines for the fresh-output row: >= 3x timm elem, <= 2x one copy (medians)."""
+    med = {k: statistics.median(v) for k, v in times.items()}
+    fresh, copy, ref = med[FRESH], med[COPY], TIMM_REF["elem"]
+    lines = []
+    if ref in med:
+        speed = med[ref] / fresh
+        lines.append(
+            f"- `>= 3x timm`: {'met' if speed >= 3 else 'MISSED'}, {speed:.2f}x "
+            f"(timm {med[ref]:.1f} ms / fresh output {fresh:.1f} ms)"
+        )
+    else:
+        lines.append("- `>= 3x timm`: not measured (timm not installed)")
+    lines.append(
+        f"- `<= 2x copy`: {'met' if fresh <= 2 * copy else 'MISSED'}, {fresh / copy:.2f}x "
+        f"(fresh output {fresh:.1f} ms / copy {copy:.1f} ms)"
+    )
+    return lines
+
+
+def measure(args: argparse.Namespace, setting: str) -> tuple[dict[str, list[float]], dict[str, str], list[Case]]:
+    """Times every case under one malloc setting: here for ``default``, in a subprocess for ``large``."""
+    if setting == "default":
+        cases, versions = build_cases(args.batch, args.size, args.classes, args.seed)
+        return run(cases, args.repeats), versions, cases
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "times.json"
+        cmd = [sys.executable, __file__, "--setting", setting, "--times-json", str(path), "--output", "-"]
+        for flag in ("batch", "size", "classes", "threads", "repeats", "seed"):
+            cmd += [f"--{flag}", str(getattr(args, flag))]
+        child = subprocess.run(cmd, capture_output=True, text=True)
+        if child.returncode != 0:
+            raise RuntimeError(f"the {setting!r} run failed:\n{child.stderr[-4000:]}")
+        data = json.loads(path.read_text())
+    cases, _ = build_cases(1, 8, args.classes, args.seed)  # the case list (names and groups) only
+    return data["times"], data["versions"], cases
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the benchmark; returns 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -144,32 +199,55 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--setting",
+        choices=("both", *SETTINGS),
+        default="both",
+        help="malloc setting: both (this process, then a subprocess with large blocks) or one of them",
+    )
+    parser.add_argument("--times-json", type=Path, default=None, help=argparse.SUPPRESS)  # the subprocess's answer
+    parser.add_argument(
         "--output", type=Path, default=ROOT / "benchmarks" / "mix.md", help="markdown report ('-' for none)"
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    cases, versions = build_cases(args.batch, args.size, args.classes, args.seed)
-    times = run(cases, args.repeats)
-    body = table(cases, times, args.batch)
+    if args.times_json is not None:  # a child: one setting, times only
+        if args.setting == "large" and not tune_memory(large_blocks=True):
+            raise SystemExit("tune_memory(large_blocks=True) did not apply (no glibc?)")
+        cases, versions = build_cases(args.batch, args.size, args.classes, args.seed)
+        args.times_json.write_text(json.dumps({"times": run(cases, args.repeats), "versions": versions}))
+        return 0
+    settings = list(SETTINGS) if args.setting == "both" else [args.setting]
+    results = {s: measure(args, s) for s in settings}
+    versions = next(iter(results.values()))[1]
     thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
     header = [
         "# MixUp / CutMix benchmark",
         "",
         f"- date: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- machine: {cpu_model()}, {os.cpu_count()} logical cores, torch threads {torch.get_num_threads()}",
+        f"- machine: {cpu_model()}, {os.cpu_count()} logical cores, torch threads {torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.2f} at the end (shared machine)",
         f"- torch {versions['torch']}, timm {versions['timm']}, Python {platform.python_version()}",
         f"- batch {args.batch} x 3 x {args.size} x {args.size}, {args.classes} classes; mixup_alpha 0.8, cutmix_alpha 1.0, "
         f"switch_prob 0.5, label_smoothing 0.1; median of {args.repeats} interleaved rounds",
         f"- transparent huge pages: {thp.read_text().strip() if thp.exists() else 'n/a'}; "
         f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')}",
+        "- malloc: each table ran in one process under one glibc setting (process-wide), every case in it,",
+        "  timm and the copy included, so its ratios compare like with like.",
         "- timm mixes in place, so it gets a fresh copy of the input per call, made outside its timing: its output",
         "  memory is already allocated and touched, like the floor's `out`. '`out=` buffer' rows give augloader the",
         "  same (like for like); 'fresh output' rows allocate the result inside the timing, which on CPU costs the",
-        "  page faults of first touch (the GPU caching allocator makes that free). The uint8 collate rows include",
-        "  building the batch from 256 per-sample tensors, as timm's FastCollateMixup does.",
+        "  page faults of first touch unless freed memory is reused (large blocks; the GPU caching allocator makes",
+        "  it free). The uint8 collate rows include building the batch from 256 per-sample tensors, as timm's",
+        "  FastCollateMixup does.",
         "",
     ]
-    report = "\n".join(header) + "\n" + body + "\n"
+    parts = ["\n".join(header)]
+    for setting, (times, _, cases) in results.items():
+        parts.append(f"## malloc: {SETTINGS[setting]}\n")
+        parts.append(table(cases, times, args.batch) + "\n")
+        parts.append('Issue 14 targets, fresh output of a float batch (`mode="elem"`):\n')
+        parts.append("\n".join(targets(times)) + "\n")
+    report = "\n".join(parts)
     print(report)
     if str(args.output) != "-":
         args.output.parent.mkdir(parents=True, exist_ok=True)

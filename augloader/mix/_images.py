@@ -6,7 +6,8 @@ MixUp and CutMix samples, is one ``torch.lerp(x, partner, w)``. ``lerp`` with a 
 returns exactly ``x`` or ``partner`` (finite values), so CutMix pixels stay bit-exact.
 
 With the ``"half"`` pairing (i <-> i + B // 2) the partner of the first half is the second half and vice
-versa, read through views rather than gathered into a copy. On CPU the batch is processed in tiles of a
+versa, read through views rather than gathered into a copy; with timm's ``"flip"`` (i <-> B - 1 - i,
+recognised from the CPU ``partner`` tensor) each CPU tile holds one pair, both samples read in place. On CPU the batch is processed in tiles of a
 few MiB, pairs of partners together, so that each tile's weight and float copies are built and used
 while they are in cache: the batch is read from memory once and written once, and no full-size float
 intermediate exists (uint8 input). The tile loop runs over blocks of memory, ``B * sample_bytes /
