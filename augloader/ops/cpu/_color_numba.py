@@ -57,9 +57,15 @@ def affine(x: np.ndarray, m: np.ndarray, o: np.ndarray, lo: np.ndarray, hi: np.n
                 out[k, i, j] = min(max(v, lo[k]), hi[k])
 
 
+def _six_shift(shift):
+    """A hue shift in turns as sixths of a turn in ``[-3, 3]``: whole turns change nothing."""
+    return (shift - np.floor(shift + np.float32(0.5))) * np.float32(6.0)
+
+
 def hue_pixel(r0, g0, b0, m, o, clamp: bool, six_shift):
     """One pixel: colour matrix ``m, o`` (clamped to ``[0, 1]`` when ``clamp``), then the exact HSV hue
-    rotation by ``six_shift / 6`` turns (``ops.color.adjust_hue``'s arithmetic). Returns ``(r, g, b)``.
+    rotation by ``six_shift / 6`` turns, ``six_shift`` in ``[-3, 3]`` (``ops.color.adjust_hue``'s HSV
+    round trip, scaled by the chroma instead of divided by it). Returns ``(r, g, b)``.
     Inlined into the loops below, which then vectorise."""
     r = m[0, 0] * r0 + m[0, 1] * g0 + m[0, 2] * b0 + o[0]
     g = m[1, 0] * r0 + m[1, 1] * g0 + m[1, 2] * b0 + o[1]
@@ -71,15 +77,18 @@ def hue_pixel(r0, g0, b0, m, o, clamp: bool, six_shift):
     mx = max(r, max(g, b))
     mn = min(r, min(g, b))
     ch = mx - mn
-    inv = np.float32(1.0) / (ch if ch > 0 else np.float32(1.0))
     # hue numerator by which channel is the maximum (torchvision's tie order: red, then green);
     # float32 constants: a Python float would widen the rest of the loop to float64 (half the lanes)
     num = (g - b) if mx == r else ((b - r + np.float32(2.0) * ch) if mx == g else (r - g + np.float32(4.0) * ch))
-    h6 = num * inv + six_shift
-    h6 = h6 - np.floor(h6 * np.float32(1.0 / 6.0)) * np.float32(6.0)
-    rr = mn + ch * min(max(abs(h6 - np.float32(3.0)) - np.float32(1.0), np.float32(0.0)), np.float32(1.0))
-    gg = mn + ch * min(max(np.float32(2.0) - abs(h6 - np.float32(2.0)), np.float32(0.0)), np.float32(1.0))
-    bb = mn + ch * min(max(np.float32(2.0) - abs(h6 - np.float32(4.0)), np.float32(0.0)), np.float32(1.0))
+    # The hue in sixths of a turn times the chroma (no division): num / ch is in [-1, 5], the shift
+    # in [-3, 3] (see _six_shift), so one step of 6 ch either way wraps it into [0, 6 ch).
+    hc = num + six_shift * ch
+    six = np.float32(6.0) * ch
+    hc = hc + six if hc < np.float32(0.0) else hc
+    hc = hc - six if hc >= six else hc
+    rr = mn + min(max(abs(hc - np.float32(3.0) * ch) - ch, np.float32(0.0)), ch)
+    gg = mn + min(max(np.float32(2.0) * ch - abs(hc - np.float32(2.0) * ch), np.float32(0.0)), ch)
+    bb = mn + min(max(np.float32(2.0) * ch - abs(hc - np.float32(4.0) * ch), np.float32(0.0)), ch)
     return rr, gg, bb
 
 
@@ -94,7 +103,7 @@ def affine_hue(
     """
     _, h, w = x.shape
     sums = np.zeros(3, np.float64)
-    six_shift = np.float32(shift * 6.0)
+    six_shift = _six_shift(shift)
     row = np.empty((3, w), np.float32)  # the row as float planes: the loop below then vectorises for any layout
     for i in range(h):
         for k in range(3):
@@ -136,7 +145,7 @@ def affine_hue_affine(
         ``x: (3, H, W)``, ``m, m2: (3, 3)``, ``o, o2, lo, hi: (3,)`` -> ``out: (3, H, W)`` float32.
     """
     _, h, w = x.shape
-    six_shift = np.float32(shift * 6.0)
+    six_shift = _six_shift(shift)
     row = np.empty((3, w), np.float32)
     for i in range(h):
         for k in range(3):
@@ -217,7 +226,17 @@ def _compiled(fns, suffix: str, fastmath) -> dict:
     return out
 
 
-_KERNELS = (channel_means, affine, hue_pixel, affine_hue, affine_hue_affine, _offsets, batch_affine, batch_hue)
+_KERNELS = (
+    channel_means,
+    affine,
+    _six_shift,
+    hue_pixel,
+    affine_hue,
+    affine_hue_affine,
+    _offsets,
+    batch_affine,
+    batch_hue,
+)
 #: The kernels for float input (NaN and inf propagate as in torch) and for uint8 input, which holds
 #: neither, so full fastmath applies (about 20% faster: min/max and clamps without NaN handling).
 STRICT = _compiled(_KERNELS, "strict", _FLAGS)
