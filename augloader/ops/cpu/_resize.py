@@ -6,6 +6,11 @@ otherwise. uint8 follows torch's uint8 kernel (PIL's scheme): integer weights, a
 rounded to uint8, then the vertical pass, so the result is ``ops.resize.resized_crop``'s, bit for
 bit; float32 keeps float weights. Reading and writing planes, the colour kernel that usually
 follows reads the result without a transposition.
+
+The horizontal taps are scalar loads (LLVM does not vectorise these gathers); what keeps them
+cheap: uint32 indices (numba then skips its negative-index wraparound) and, for uint8, three
+channels sharing each tap's index and weight. Integer sums are exact in any order, so none of this
+changes a value.
 """
 
 from __future__ import annotations
