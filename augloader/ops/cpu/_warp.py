@@ -82,7 +82,7 @@ def _bilinear_tap(px, py, h, w, j, o0, o1, o2, o3, w0, w1, w2, w3):
 
 @numba.njit(cache=True, fastmath=_FLAGS)
 def _row_taps(m, i, h, w, padding, nearest, use_fill, offsets, weights, coverage):
-    """Tap offsets ``(4, Wo)`` (int32, into a ``(H * W)`` plane) and weights ``(4, Wo)`` of output row ``i``;
+    """Tap offsets ``(4, Wo)`` (uint32, into a ``(H * W)`` plane) and weights ``(4, Wo)`` of output row ``i``;
     ``coverage``: the share of each pixel's weight inside the image (for a constant fill)."""
     wo = offsets.shape[1]
     fi = np.float32(i)
@@ -174,7 +174,7 @@ def _warp_batch(src, mats, padding, nearest, fill, use_fill, kx, ky, blur, out, 
     ho, wo = out.shape[2], out.shape[3]
     rx, ry = (kx.shape[2] // 2, ky.shape[2] // 2) if blur else (0, 0)
     hp, wp = ho + 2 * ry, wo + 2 * rx
-    offsets = np.zeros((4, wo), np.int32)
+    offsets = np.zeros((4, wo), np.uint32)  # unsigned: numba indexes without the negative-index wraparound
     weights = np.zeros((4, wo), np.float32)
     coverage = np.ones(wo, np.float32)
     planes = np.empty((c, h * w), np.float32)
