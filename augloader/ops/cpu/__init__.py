@@ -111,8 +111,12 @@ def _geometric_kernel(stage) -> str | None:
     if all(t.axis_aligned for t in stage.transforms) and stage.interpolation == "bilinear":
         return "resize"  # the eager ops run when a sample's box is not whole pixels of the input
     if stage.interpolation in ("bilinear", "nearest") and not any(t.projective for t in stage.transforms):
-        return "warp"  # the eager ops run when the stage has intermediate frames
-    return None  # perspective and bicubic warps keep grid_sample
+        from ...transforms.stages import _needs_frame
+
+        ts = stage.transforms
+        if not any(k > 0 and _needs_frame(ts[:k], t) for k, t in enumerate(ts)):
+            return "warp"
+    return None  # perspective, bicubic and warps clipped to intermediate frames keep grid_sample
 
 
 def _pixel_kernels(stage, channels: int | None = None) -> list[tuple[str, int]] | None:
