@@ -732,3 +732,102 @@ def test_fresh_outputs_with_large_blocks_never_alias_held_ones():
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result == {"applied": True, "ok": True, "reused": result["reused"]}
     assert result["reused"] >= 2  # the dropped outputs' memory did come back
+
+
+# ---- the numba kernel (float32 on CPU) ------------------------------------------------------------------
+def _torch_path(image, params, **kwargs):
+    from augloader.ops.cpu import cpu_kernels
+
+    with cpu_kernels(False):
+        return mix_images(image, params, **kwargs)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernel_equals_the_torch_path_bit_for_bit(threads):
+    pytest.importorskip("numba")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for b, hw in ((1, (5, 3)), (7, (11, 9)), (8, (17, 33)), (9, (32, 32))):
+            x = torch.randn(b, 3, *hw) * 100  # signs and magnitudes: the lerp's two formulas both used
+            for mode in ("elem", "pair", "batch"):
+                for pairing in ("half", "flip", "permute"):
+                    for kwargs in (dict(), dict(mixup_alpha=0.0), dict(cutmix_alpha=0.0), dict(prob=0.5)):
+                        mixer = MixUpCutMix(mode=mode, num_classes=2, pairing=pairing, **kwargs)
+                        params = mixer.sample_params(b, hw, torch.Generator().manual_seed(b))
+                        fast = mix_images(x, params, tile_bytes=1)
+                        assert torch.equal(fast, _torch_path(x, params, tile_bytes=1)), (b, mode, pairing, kwargs)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_kernel_runs_for_pairs_and_keeps_boxes_in_the_image(monkeypatch):
+    pytest.importorskip("numba")
+    from augloader.mix import _kernel
+
+    calls = []
+    run = _kernel.mix_pairs
+    monkeypatch.setattr(_kernel, "mix_pairs", lambda *a: calls.append(a[2:4]) or run(*a))
+    x = torch.rand(6, 3, 8, 10)
+    # hand-made params: out-of-range boxes mean "clipped to the image", as the torch path's indicators do
+    box = [[-3, -2, 4, 20], [2, 1, 30, 5], [0, 0, 0, 0], [5, 5, 3, 2], [0, 0, 10, 8], [1, 1, 2, 2]]
+    params = make_params([0.3, 0.6, 0.9, 0.5, 0.2, 0.7], [3, 4, 5, 0, 1, 2], cut=[1, 1, 0, 1, 1, 0], box=box)
+    assert torch.equal(mix_images(x, params), _torch_path(x, params))
+    assert len(calls) == 1 and calls[0][0].tolist() == [0, 1, 2] and calls[0][1].tolist() == [3, 4, 5]
+    cycle = make_params([0.5] * 6, [1, 2, 0, 4, 5, 3])  # an "elem" permutation: no pairs, the torch path
+    assert torch.equal(mix_images(x, cycle), _torch_path(x, cycle)) and len(calls) == 1
+    assert torch.equal(mix_images(x.double(), params), _torch_path(x.double(), params)) and len(calls) == 1
+
+
+def test_kernel_copies_non_finite_pixels_of_cutmix_samples():
+    pytest.importorskip("numba")
+    x = torch.rand(2, 1, 4, 4)
+    x[0, 0, 0, 0], x[1, 0, 3, 3] = float("inf"), float("nan")
+    params = make_params([0.75, 0.75], [1, 0], cut=[1, 1], box=[[2, 2, 4, 4], [0, 0, 2, 2]], mixup=False)
+    out, ref = mix_images(x, params), reference_mix(x, params)
+    assert torch.equal(out.isnan(), ref.isnan()) and torch.equal(out.nan_to_num(0.0), ref.nan_to_num(0.0))
+    # the NaN pixel where it was and where sample 0 pastes it; inf kept (lerp's inf * 0 would be NaN)
+    assert out[0, 0, 0, 0] == float("inf") and out.isnan().nonzero().tolist() == [[0, 0, 3, 3], [1, 0, 3, 3]]
+
+
+def test_without_numba_the_torch_path_runs(monkeypatch):
+    from augloader.ops import cpu
+
+    monkeypatch.setattr(cpu, "available", lambda: {"numba": False})
+    x = torch.rand(4, 3, 8, 8)
+    params = MixUpCutMix(mode="elem", num_classes=2).sample_params(4, (8, 8), torch.Generator().manual_seed(0))
+    assert torch.equal(mix_images(x, params), _torch_path(x, params))
+
+
+def test_kernel_from_two_threads_at_once():
+    pytest.importorskip("numba")
+    from concurrent.futures import ThreadPoolExecutor
+
+    x = torch.rand(16, 3, 32, 32)
+    mixer = MixUpCutMix(mode="elem", num_classes=2)
+    params = [mixer.sample_params(16, (32, 32), torch.Generator().manual_seed(i)) for i in range(8)]
+    expected = [_torch_path(x, p) for p in params]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda p: mix_images(x, p), params * 4))
+    assert all(torch.equal(r, expected[i % 8]) for i, r in enumerate(results))
+
+
+def _two_threads(_):
+    torch.set_num_threads(2)  # the kernel's threads in a worker forked after the parent ran them
+
+
+def _collate_float_mix(samples):
+    images = torch.stack([s[0] for s in samples])
+    params = MixUpCutMix(mode="elem", num_classes=2).sample_params(len(samples), (16, 16), torch.Generator())
+    return images, mix_images(images, params), params
+
+
+def test_kernel_in_a_forked_worker_after_the_parent_used_it():
+    pytest.importorskip("numba")
+    mix_images(torch.rand(4, 3, 16, 16), make_params([0.5] * 4, [2, 3, 0, 1], pairing="half"))  # parent's pool
+    data = [(torch.rand(3, 16, 16), 0) for _ in range(8)]
+    loader = torch.utils.data.DataLoader(
+        data, batch_size=8, num_workers=1, collate_fn=_collate_float_mix, worker_init_fn=_two_threads, timeout=120
+    )
+    images, mixed, params = next(iter(loader))
+    assert torch.equal(mixed, _torch_path(images, params))  # (torch's own threads stay out of the worker)

@@ -12,12 +12,19 @@ few MiB, pairs of partners together, so that each tile's weight and float copies
 while they are in cache: the batch is read from memory once and written once, and no full-size float
 intermediate exists (uint8 input). The tile loop runs over blocks of memory, ``B * sample_bytes /
 tile_bytes`` of them; every sample gets the same computation whatever the tiling.
+
+A contiguous float32 batch on CPU whose partners form pairs (``"half"``, ``"flip"``, ``mode="pair"``)
+runs the numba kernel of :mod:`._kernel` instead when numba is installed (the ``cpu`` extra) and the
+CPU kernels are on (:func:`augloader.ops.cpu.cpu_kernels`): per pair one pass, CutMix samples copied,
+MixUp samples blended by ``lerp``'s own formula, the same values bit for bit (finite pixels), about
+1.3-1.45 copies of the batch instead of 1.65-1.95 (measured, 256 x 3 x 224 x 224, 1 and 2 threads).
 """
 
 from __future__ import annotations
 
 from typing import Callable, Iterator, Optional, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -209,6 +216,66 @@ def _tiles(
         yield [rows, partner[rows]], [(0, 1, rows)]
 
 
+def _kernel():
+    """The numba kernel module (:mod:`._kernel`), or None: numba absent or the CPU kernels turned off."""
+    from ..ops import cpu  # the process-wide switch of every CPU kernel (AUGLOADER_CPU_KERNELS=0)
+
+    if not (cpu.enabled() and cpu.available()["numba"]):
+        return None
+    from . import _kernel
+
+    return _kernel
+
+
+def _pair_arrays(b: int, params: Params) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """The pairs of partners ``(first, second)``, when every sample's partner has it as its partner
+    (``"half"``, ``"flip"``, ``mode="pair"``; a sample alone is paired with itself); else None.
+
+    Shape:
+        ``-> (P,), (P,)`` int64.
+    """
+    if params["static"]["pairing"] == "half":
+        k = b // 2
+        first = np.arange(k + b % 2, dtype=np.int64)
+        second = first + k
+        second[k:] = first[k:] = 2 * k  # an odd last sample is its own partner
+        return first, second
+    partner = params["partner"]
+    if partner.device.type != "cpu":
+        return None
+    p = partner.long().numpy()
+    idx = np.arange(b, dtype=np.int64)
+    if p.min() < 0 or p.max() >= b or not np.array_equal(p[p], idx):
+        return None  # e.g. an "elem" permutation: its cycles are not pairs
+    first = idx[idx <= p]
+    return first, p[first].copy()
+
+
+def _kernel_mix(image: Tensor, params: Params, out: Tensor) -> bool:
+    """Mixes a contiguous float32 CPU batch with the numba kernel; False where it does not apply."""
+    b, _, h, w = image.shape
+    if not (
+        image.device.type == "cpu"
+        and image.dtype == out.dtype == torch.float32
+        and image.is_contiguous()
+        and out.is_contiguous()
+        and not image.requires_grad
+        and not torch.compiler.is_compiling()
+    ):
+        return False
+    kernel = _kernel()
+    pairs = _pair_arrays(b, params) if kernel is not None else None
+    if pairs is None:
+        return False
+    lam, cut, box = (t.cpu().expand(b, *t.shape[1:]) for t in _draws(params))  # n = 1 (shared) -> B rows
+    weight = np.ascontiguousarray((1.0 - lam).to(torch.float32).numpy())  # the torch path's blend, same op
+    box = box.clone()
+    box[:, 0::2].clamp_(0, w)  # the torch path's indicators: rows/columns in [y0, y1) x [x0, x1) only
+    box[:, 1::2].clamp_(0, h)
+    kernel.mix_pairs(image, out, *pairs, weight, np.ascontiguousarray(cut.numpy()), box.contiguous().numpy())
+    return True
+
+
 def mix_images(
     image: Tensor,
     params: Params,
@@ -230,7 +297,7 @@ def mix_images(
         out_dtype: uint8 input only: ``torch.uint8`` (default) or a float dtype.
         scratch: provider of reusable internal buffers.
         tile_bytes: process the batch in tiles of about this many bytes of float32 image data (CPU
-            cache blocking); None: one tile.
+            cache blocking); None: one tile. The numba kernel (float32 CPU pairs) needs no tiles.
 
     Shape:
         ``(B, C, H, W)`` -> ``(B, C, H, W)``.
@@ -251,6 +318,8 @@ def mix_images(
         kind, work = "select", image.dtype  # CutMix only on uint8: exact bit selection, no float at all
     else:
         kind, work = ("unit" if to_unit else "round"), torch.float32
+    if kind == "blend" and _kernel_mix(image, params, out):
+        return out
     weights = _partner_map(params, (h, w), work)
     sample_bytes = c * h * w * 4
     pairs = max(b // 2, 1)  # one tile

@@ -1,0 +1,118 @@
+"""numba kernel for a float32 MixUp/CutMix batch on CPU: each pair of partners in one pass.
+
+The torch path blends every pixel, ``lerp(x, partner, w)`` with a per-pixel weight map; this kernel
+does per sample what that lerp computes: a CutMix sample is copied, its box from the partner and the
+rest from itself (``lerp`` with a weight of 0 or 1 returns exactly those values), a MixUp sample is
+blended with ``lerp``'s own formula (``base + coeff * (end - start)`` with ``start`` or ``end`` as the
+base by ``|w| < 0.5``, contracted into one fused multiply-add as torch's vectorised ``lerp`` does), so
+finite values come out bit for bit the same (tests compare it with the torch path). For non-finite
+pixels the copies keep the value where ``lerp`` with a weight of 0 or 1 would give NaN.
+
+Partners are processed in pairs, so the second sample of a pair is read from cache: the batch is
+read from memory once and written once, with no weight map and no temporaries. Needs numba (the
+``cpu`` extra); without it, or under ``augloader.ops.cpu.cpu_kernels(False)``, the torch path runs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+import torch
+
+_HALF = np.float32(0.5)
+_ONE = np.float32(1.0)
+
+
+@numba.njit(cache=True, fastmath={"contract"}, boundscheck=False, nogil=True)
+def _sample(x, out, i, j, w, cut, x0, y0, x1, y1):  # pragma: no cover - compiled
+    """``out[i]`` from sample ``i`` and its partner ``j``: CutMix box copy or ``lerp`` blend."""
+    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
+    if cut:
+        for c in range(channels):
+            for y in range(height):
+                if y0 <= y < y1:
+                    for q in range(x0):
+                        out[i, c, y, q] = x[i, c, y, q]
+                    for q in range(x0, x1):
+                        out[i, c, y, q] = x[j, c, y, q]
+                    for q in range(x1, width):
+                        out[i, c, y, q] = x[i, c, y, q]
+                else:
+                    for q in range(width):
+                        out[i, c, y, q] = x[i, c, y, q]
+        return
+    small = abs(w) < _HALF
+    coeff = w if small else w - _ONE
+    for c in range(channels):
+        for y in range(height):
+            if small:
+                for q in range(width):
+                    s = x[i, c, y, q]
+                    out[i, c, y, q] = s + coeff * (x[j, c, y, q] - s)
+            else:
+                for q in range(width):
+                    e = x[j, c, y, q]
+                    out[i, c, y, q] = e + coeff * (e - x[i, c, y, q])
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairs_serial(x, out, first, second, weight, cut, box):  # pragma: no cover - compiled
+    for t in range(first.shape[0]):
+        a, b = first[t], second[t]
+        _sample(x, out, a, b, weight[a], cut[a], box[a, 0], box[a, 1], box[a, 2], box[a, 3])
+        if b != a:
+            _sample(x, out, b, a, weight[b], cut[b], box[b, 0], box[b, 1], box[b, 2], box[b, 3])
+
+
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}  # (process id, workers) -> pool
+_pools_lock = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """This process's pool of ``workers`` threads (a forked child gets its own: threads do not survive a fork)."""
+    key = (os.getpid(), workers)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = ThreadPoolExecutor(workers, thread_name_prefix="augloader-mix")
+        return pool
+
+
+def mix_pairs(
+    image: torch.Tensor,
+    out: torch.Tensor,
+    first: np.ndarray,
+    second: np.ndarray,
+    weight: np.ndarray,
+    cut: np.ndarray,
+    box: np.ndarray,
+) -> None:
+    """Writes ``out`` for every pair ``(first[t], second[t])`` (a sample paired with itself is copied).
+
+    Runs on torch's intra-op thread count: the calling thread and ``threads - 1`` pool threads take
+    every ``threads``-th pair (the kernel releases the GIL). Python threads rather than numba's
+    parallel layer: no OpenMP pool of a second runtime, which a forked DataLoader worker could not use.
+
+    Shape:
+        ``image, out: (B, C, H, W)`` float32 contiguous CPU; ``first, second: (P,)`` int64;
+        ``weight: (B,)`` float32 partner weight; ``cut: (B,)`` bool; ``box: (B, 4)`` int64 clipped.
+    """
+    x, o = image.numpy(), out.numpy()
+    threads = max(1, min(torch.get_num_threads(), first.shape[0]))
+    if threads == 1:
+        _pairs_serial(x, o, first, second, weight, cut, box)
+        return
+    parts = [
+        (np.ascontiguousarray(first[i::threads]), np.ascontiguousarray(second[i::threads])) for i in range(threads)
+    ]
+    pool = _pool(threads - 1)
+    futures = [pool.submit(_pairs_serial, x, o, f, s, weight, cut, box) for f, s in parts[1:]]
+    try:
+        _pairs_serial(x, o, *parts[0], weight, cut, box)
+    finally:
+        for future in futures:
+            future.result()
