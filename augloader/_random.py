@@ -41,7 +41,9 @@ def log_uniform(n: int, low: float, high: float, generator: torch.Generator | No
     """``n`` draws whose logarithm is uniform in ``[log low, log high]``."""
     import math
 
-    return uniform(n, math.log(low), math.log(high), generator).exp_()
+    from ._host_math import exp
+
+    return exp(uniform(n, math.log(low), math.log(high), generator))
 
 
 def gate(values: Tensor, apply: Tensor, neutral: float) -> Tensor:

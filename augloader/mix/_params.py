@@ -24,6 +24,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
+from .. import _host_math
 from .._random import bernoulli, randint
 from ..transforms._types import Params
 
@@ -50,7 +51,7 @@ def _gamma(n: int, shape: float, generator: Optional[torch.Generator], candidate
     x = torch.randn((n, candidates), generator=generator, device=device).double()  # (n, candidates)
     u = torch.rand((n, candidates), generator=generator, device=device).double()
     v = (1.0 + c * x) ** 3
-    accept = (v > 0) & (torch.log(u) < 0.5 * x * x + d - d * v + d * torch.log(v.clamp(min=1e-300)))
+    accept = (v > 0) & (_host_math.log(u) < 0.5 * x * x + d - d * v + d * _host_math.log(v.clamp(min=1e-300)))
     first = accept.to(torch.uint8).argmax(dim=1, keepdim=True)  # (n, 1): the first accepted proposal
     draw = torch.where(
         accept.any(dim=1), d * v.gather(1, first).squeeze(1), torch.full((n,), d, dtype=torch.float64, device=device)

@@ -12,6 +12,7 @@ import math
 import torch
 from torch import Tensor
 
+from .. import _host_math
 from .._const import const
 from .._memory import working_batch
 from ._kernels import fusable
@@ -174,7 +175,7 @@ def hue_rotation_matrix(shift: Tensor) -> Tensor:
         ``shift: (B,)`` -> ``(B, 3, 3)``.
     """
     angle = shift.to(torch.float32) * (2.0 * math.pi)
-    cos, sin = torch.cos(angle).view(-1, 1, 1), torch.sin(angle).view(-1, 1, 1)
+    cos, sin = _host_math.cos(angle).view(-1, 1, 1), _host_math.sin(angle).view(-1, 1, 1)
     eye = torch.eye(3, device=shift.device)
     ones = torch.full((3, 3), 1.0 / 3.0, device=shift.device)
     cross = const([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]], shift.device) / math.sqrt(3.0)

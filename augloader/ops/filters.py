@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .. import _host_math
 from ._kernels import fusable
 
 
@@ -17,7 +18,7 @@ def gaussian_kernels(kernel_size: int, sigma: Tensor) -> Tensor:
     """
     half = (kernel_size - 1) * 0.5
     x = torch.linspace(-half, half, kernel_size, device=sigma.device, dtype=torch.float32)
-    k = torch.exp(-0.5 * (x / sigma.view(-1, 1).to(torch.float32)) ** 2)
+    k = _host_math.exp(-0.5 * (x / sigma.view(-1, 1).to(torch.float32)) ** 2)
     return k / k.sum(dim=1, keepdim=True)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .. import _host_math
+
 
 def identity(batch_size: int, device: torch.device | str = "cpu") -> Tensor:
     """Identity matrices.
@@ -88,11 +90,11 @@ def affine(
     rot = torch.deg2rad(angle)
     sx = torch.deg2rad(shear[:, 0])
     sy = torch.deg2rad(shear[:, 1])
-    cos_sy = torch.cos(sy)
-    a = torch.cos(rot - sy) / cos_sy
-    b = -torch.cos(rot - sy) * torch.tan(sx) / cos_sy - torch.sin(rot)
-    c = torch.sin(rot - sy) / cos_sy
-    d = -torch.sin(rot - sy) * torch.tan(sx) / cos_sy + torch.cos(rot)
+    cos_sy = _host_math.cos(sy)
+    a = _host_math.cos(rot - sy) / cos_sy
+    b = -_host_math.cos(rot - sy) * _host_math.tan(sx) / cos_sy - _host_math.sin(rot)
+    c = _host_math.sin(rot - sy) / cos_sy
+    d = -_host_math.sin(rot - sy) * _host_math.tan(sx) / cos_sy + _host_math.cos(rot)
     m = identity(angle.shape[0], angle.device)
     m[:, 0, 0] = a * scale
     m[:, 0, 1] = b * scale
