@@ -104,8 +104,11 @@ def runners(key: str, data: torch.Tensor, compiled: bool = False) -> dict[str, C
     return out
 
 
-def measure(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, tuple[float, float]]:
-    """``{name: (images/s, CPU ms per image)}``: medians over interleaved, rotated rounds."""
+def measure(
+    runs: dict[str, Callable[[], int]], repeats: int, rounds: list[dict[str, float]] | None = None
+) -> dict[str, tuple[float, float]]:
+    """``{name: (images/s, CPU ms per image)}``: medians over interleaved, rotated rounds. ``rounds``
+    (if given) receives each round's images/s per runner, for ratios paired within a round."""
     wall: dict[str, list[float]] = {k: [] for k in runs}
     cpu: dict[str, list[float]] = {k: [] for k in runs}
     names = list(runs)
@@ -115,7 +118,17 @@ def measure(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, tuple
             n = runs[name]()
             wall[name].append(n / (time.perf_counter() - t0))
             cpu[name].append((time.process_time() - c0) * 1e3 / n)
+        if rounds is not None:
+            rounds.append({k: v[-1] for k, v in wall.items()})
     return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in runs}
+
+
+def paired_ratio(rounds: list[dict[str, float]], a: str, b: str) -> tuple[float, float, float]:
+    """Median, lowest and highest over rounds of ``a``'s images/s over ``b``'s in the same round (both
+    ran within a second of each other, so a shared machine's swings cancel more than in a ratio of
+    medians)."""
+    ratios = sorted(r[a] / r[b] for r in rounds)
+    return statistics.median(ratios), ratios[0], ratios[-1]
 
 
 @contextlib.contextmanager
@@ -156,20 +169,28 @@ def main(argv: list[str] | None = None) -> list[str]:
         data = make_data(p)[:64]
         set_threads(1)
         runs = runners(key, data, args.compiled)
-        one = measure(runs, repeats)
+        rounds: list[dict[str, float]] = []
+        one = measure(runs, repeats, rounds)
         lines += [f"\n### {p.name} ({p.size}x{p.size} uint8 in, 64 images)\n", "One thread, one process:\n"]
         lines += table(one, "albumentations per sample")
-        ratio = one["augloader CPU kernels"][0] / one["albumentations per sample"][0]
+        ratio, low, high = paired_ratio(rounds, "augloader CPU kernels", "albumentations per sample")
         ok = "met" if ratio >= TARGET else f"MISSED: {TARGET / ratio - 1:.0%} more speed needed"
-        lines.append(f"\n- target: CPU kernels >= {TARGET}x albumentations per core: {ratio:.2f}x ({ok})")
+        lines.append(
+            f"\n- target: CPU kernels >= {TARGET}x albumentations per core: {ratio:.2f}x, the median of "
+            f"{len(rounds)} rounds' ratios (lowest {low:.2f}x, highest {high:.2f}x) ({ok})"
+        )
+        paired: list[dict[str, float]] = []
         with busy_core():
-            both = measure({f"{n} threads": with_threads(runs["augloader CPU kernels"], n) for n in (1, 2)}, repeats)
+            runs_t = {f"{n} threads": with_threads(runs["augloader CPU kernels"], n) for n in (1, 2)}
+            both = measure(runs_t, repeats, paired)
         set_threads(1)
         one_t, two_t = both["1 threads"][0], both["2 threads"][0]
-        verdict = "met" if two_t >= 0.95 * one_t else "MISSED"
+        r2, low2, high2 = paired_ratio(paired, "2 threads", "1 threads")
+        verdict = "met" if r2 >= 0.95 else "MISSED"
         lines.append(
             f"- another process spinning one core: CPU kernels {one_t:,.0f} images/s with 1 thread, "
-            f"{two_t:,.0f} with 2 threads (target: 2 threads no worse than 1, within 5%: {verdict})"
+            f"{two_t:,.0f} with 2 threads; 2 threads / 1 thread {r2:.2f} (median of rounds, {low2:.2f}-{high2:.2f}; "
+            f"target: no worse than 1 thread, within 5%: {verdict})"
         )
         print("\n".join(lines), flush=True)
     if not (args.no_write or args.quick):
