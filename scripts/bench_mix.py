@@ -151,6 +151,14 @@ def table(cases: Sequence[Case], times: dict[str, list[float]], batch: int) -> s
     return "\n".join(lines)
 
 
+def _numba_version() -> str:
+    try:
+        import numba
+    except ImportError:
+        return "not installed"
+    return numba.__version__
+
+
 def targets(times: dict[str, list[float]]) -> list[str]:
     """Issue 14's target lines for the fresh-output row: >= 3x timm elem, <= 2x one copy (medians)."""
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -231,8 +239,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f"switch_prob 0.5, label_smoothing 0.1; median of {args.repeats} interleaved rounds",
         f"- transparent huge pages: {thp.read_text().strip() if thp.exists() else 'n/a'}; "
         f"THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')}",
+        f"- numba {_numba_version()}: contiguous float32 batches with paired partners run augloader's numba mix "
+        "kernel (else the torch path)",
         "- malloc: each table ran in one process under one glibc setting (process-wide), every case in it,",
-        "  timm and the copy included, so its ratios compare like with like.",
+        "  timm and the copy included, so its ratios compare like with like (timm's own full-batch `clone()`",
+        "  gets the heap's reused memory under large blocks too).",
         "- timm mixes in place, so it gets a fresh copy of the input per call, made outside its timing: its output",
         "  memory is already allocated and touched, like the floor's `out`. '`out=` buffer' rows give augloader the",
         "  same (like for like); 'fresh output' rows allocate the result inside the timing, which on CPU costs the",
