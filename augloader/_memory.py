@@ -7,8 +7,8 @@ freed blocks be reused. Blocks above the mmap threshold (a float batch of 256 x 
 154 MB) still get fresh pages every time: the kernel zeroes them and each first write faults (a fresh
 154 MB output costs 20-40 ms on top of the op, more than one copy of the batch). The ``large_blocks``
 option turns glibc's ``mmap`` off (``M_MMAP_MAX = 0``), so those blocks come from the heap too and a
-freed batch is reused by the next one of its size (measured: a MixUp/CutMix batch with a fresh output
-in 28 ms instead of 41-61 ms, the same as into a reused ``out=`` buffer).
+freed batch is reused by the next one of its size (measured, ``scripts/bench_mix.py``: a MixUp/CutMix
+batch with a fresh output in 23 ms instead of 44 ms, the same as into a reused ``out=`` buffer).
 
 This is safe in the ordinary sense of ``malloc``: a block is reused only after everything that
 referenced it is gone (a tensor's memory is freed when its last view dies), so a fresh output never

@@ -67,7 +67,8 @@ class MixUpCutMix(ReplayMixin, nn.Module):
             tensors).
         tile_bytes: on CPU, mix the batch in tiles of about this many bytes of float32 image data so each
             tile's weights and float copies stay in cache (pairs of partners together); ``"auto"``:
-            1.25 MiB per intra-op thread; None: one pass over the whole batch. Ignored on other devices.
+            1.25 MiB per intra-op thread; None: one pass over the whole batch. Ignored on other devices
+            and by the numba kernel that mixes float32 pairs on CPU (see :mod:`augloader.mix._images`).
 
     Shape:
         ``(images (B, C, H, W), labels (B,) or (B, K))`` or a dict with ``image``, and optionally ``label``,
