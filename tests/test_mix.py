@@ -763,7 +763,7 @@ def test_kernel_equals_the_torch_path_bit_for_bit(threads):
 
 def test_kernel_runs_for_pairs_and_keeps_boxes_in_the_image(monkeypatch):
     pytest.importorskip("numba")
-    from augloader.mix import _kernel
+    from augloader.ops.cpu import _mix as _kernel
 
     calls = []
     run = _kernel.mix_pairs

@@ -14,7 +14,7 @@ intermediate exists (uint8 input). The tile loop runs over blocks of memory, ``B
 tile_bytes`` of them; every sample gets the same computation whatever the tiling.
 
 A contiguous float32 batch on CPU whose partners form pairs (``"half"``, ``"flip"``, ``mode="pair"``)
-runs the numba kernel of :mod:`._kernel` instead when numba is installed (the ``cpu`` extra) and the
+runs the numba kernel of :mod:`augloader.ops.cpu._mix` instead when numba is installed (the ``cpu`` extra) and the
 CPU kernels are on (:func:`augloader.ops.cpu.cpu_kernels`): per pair one pass, CutMix samples copied,
 MixUp samples blended by ``lerp``'s own formula, the same values bit for bit (finite pixels), about
 1.3-1.45 copies of the batch instead of 1.65-1.95 (measured, 256 x 3 x 224 x 224, 1 and 2 threads).
@@ -217,14 +217,10 @@ def _tiles(
 
 
 def _kernel():
-    """The numba kernel module (:mod:`._kernel`), or None: numba absent or the CPU kernels turned off."""
-    from ..ops import cpu  # the process-wide switch of every CPU kernel (AUGLOADER_CPU_KERNELS=0)
+    """The numba mix kernel module, or None: numba absent or the CPU kernels turned off."""
+    from ..ops import cpu  # where every CPU kernel is chosen (AUGLOADER_CPU_KERNELS=0 turns them off)
 
-    if not (cpu.enabled() and cpu.available()["numba"]):
-        return None
-    from . import _kernel
-
-    return _kernel
+    return cpu.mix_kernel()
 
 
 def _pair_arrays(b: int, params: Params) -> Optional[tuple[np.ndarray, np.ndarray]]:

@@ -12,6 +12,7 @@ affine warps (bilinear, nearest)          per-row taps, gathers straight from th
                                           pass (and the final rounding to uint8 with it)
 ``GaussianBlur``                          separable blur with the sample's kernels
 ``ColorJitter`` (+ folded ``Normalize``)  fused loops: colour matrices and exact hue, 2-3 passes
+MixUp / CutMix (float32, paired)          each pair of partners in one pass
 ========================================  ===================================================
 
 Other stages (perspective, bicubic, warps with intermediate frames, policies) keep the torch ops.
@@ -40,7 +41,17 @@ from torch import Tensor
 
 from .._kernels import KernelSwitch, fusable
 
-__all__ = ["available", "covers", "cpu_kernels", "describe", "enabled", "run_geometric", "run_pixel"]
+__all__ = [
+    "available",
+    "covers",
+    "cpu_kernels",
+    "describe",
+    "enabled",
+    "mix_kernel",
+    "run_geometric",
+    "run_pixel",
+    "run_warp",
+]
 
 _ENABLED = KernelSwitch(os.environ.get("AUGLOADER_CPU_KERNELS", "1") not in ("0", "false", "False", ""))
 _modules: dict[str, Any] = {}
@@ -301,6 +312,16 @@ def run_pixel(stage, state, params: Sequence[dict], last: bool = False) -> bool:
                 state.out_dtype = tail.output_dtype(state.out_dtype)
         i += n
     return True
+
+
+def mix_kernel():
+    """The numba MixUp/CutMix kernel module (``_mix``: float32 CPU batches whose partners form pairs),
+    or None when numba is absent or the kernels are off (``augloader.mix`` then runs its torch path)."""
+    if not (_ENABLED.on and _installed("numba")):
+        return None
+    from . import _mix
+
+    return _mix
 
 
 def _firsts(stage, steps: list[tuple[str, int]]) -> list:
