@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -205,3 +206,35 @@ def test_the_batch_equals_a_loop_over_samples_and_the_empty_batch(images_u8, gen
     assert torch.equal(singles, whole)
     empty = p(images_u8[:0], generator=generator)
     assert empty.shape == (0, *images_u8.shape[1:]) and empty.dtype == torch.uint8
+
+
+@pytest.mark.parametrize("n", [0, 5, 16, 37, 224])
+def test_vector_gathers_equal_the_scalar_row_loop(n):
+    from augloader.ops.cpu import _simd
+
+    rng = np.random.default_rng(n)
+    size = 1000
+    planes = [rng.random(size, dtype=np.float32) * 255 for _ in range(3)]
+    offsets = [rng.integers(0, size, n).astype(np.uint32) for _ in range(4)]
+    weights = [rng.random(n, dtype=np.float32) for _ in range(4)]
+    rows = [np.full(n, -1.0, np.float32) for _ in range(3)]
+    done = _simd.bilinear_rows3(*planes, *offsets, *weights, *rows, n)
+    if not _simd.AVAILABLE:  # another numba/LLVM: the scalar loop does every pixel
+        assert done == 0
+        return
+    assert done == n // _simd.LANES * _simd.LANES
+    for p, r in zip(planes, rows):
+        expect = sum(w[:done] * p[o[:done]] for o, w in zip(offsets, weights))
+        assert np.allclose(r[:done], expect, rtol=1e-6, atol=1e-4) and (r[done:] == -1.0).all()
+
+
+def test_a_failing_vector_gather_probe_leaves_the_scalar_loop(monkeypatch):
+    from augloader.ops.cpu import _simd
+
+    def broken(*args):
+        raise RuntimeError("no masked.gather here")
+
+    monkeypatch.setattr(_simd, "_with_simd", broken)
+    assert _simd._probe() is False
+    row = np.zeros(20, np.float32)
+    assert _simd._without_simd(*[row] * 3, *[np.zeros(20, np.uint32)] * 4, *[row] * 4, *[row] * 3, 20) == 0

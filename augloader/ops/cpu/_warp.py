@@ -4,8 +4,8 @@
 ``constant`` (with a fill), ``edge``, ``reflect`` or ``symmetric``. Per sample, the input is copied into
 float32 planes that stay in cache (so uint8 needs no cast pass over the batch); per output row the
 source coordinates, tap offsets and weights are computed once, then each pixel is four gathers and
-multiply-adds per channel (the three channels of an RGB image share the taps). No sampling grid is
-written to memory.
+multiply-adds per channel (the three channels of an RGB image share the taps; for them the gathers
+are vector gathers, ``_simd``). No sampling grid is written to memory.
 
 With a blur after the warp (``GaussianBlur`` right after ``RandomAffine`` and flips, as in P3), each
 sample is warped into the blur's reflect-padded planes and blurred from there into the output; when
@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ..._memory import working_batch
 from ._blur import _store_rows, blur_padded, pad_reflect
+from ._simd import bilinear_rows3
 
 _FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
@@ -150,7 +151,8 @@ def _warp_sample(src, m, padding, nearest, fill, use_fill, dst, ry, rx, planes, 
         elif c == 3:  # the tap offsets and weights are loaded once for the three channels
             p0, p1, p2 = planes[0], planes[1], planes[2]
             r0, r1, r2 = dst[0, ry + i, rx : rx + wo], dst[1, ry + i, rx : rx + wo], dst[2, ry + i, rx : rx + wo]
-            for j in range(wo):
+            done = bilinear_rows3(p0, p1, p2, o0, o1, o2, o3, w0, w1, w2, w3, r0, r1, r2, wo)  # vector gathers
+            for j in range(done, wo):
                 a, b, d, e = o0[j], o1[j], o2[j], o3[j]
                 va, vb, vd, ve = w0[j], w1[j], w2[j], w3[j]
                 r0[j] = va * p0[a] + vb * p0[b] + vd * p0[d] + ve * p0[e]
