@@ -235,11 +235,7 @@ def run_warp(stage, state, inverse: Tensor, size: tuple[int, int], padding_mode:
     kernels, blur_t = None, None
     if blur is not None:
         blur_t, p = blur
-        kx, ky = p.get("kernel_x"), p.get("kernel_y")
-        if kx is None or kx.shape[1] != image.shape[1]:
-            p = blur_t.prepare(p, (image.shape[0], image.shape[1], *size))
-            kx, ky = p["kernel_x"], p["kernel_y"]
-        kernels = (kx, ky)
+        kernels = _blur_kernels(blur_t, p, (image.shape[0], image.shape[1], *size))
     out_dtype = blur_t.output_dtype(state.out_dtype) if blur_t is not None else state.out_dtype
     to_uint8 = last and out_dtype == torch.uint8 and scale == 255.0
     factor = 1.0 / scale if last and out_dtype != torch.uint8 else 1.0  # the finish's 1/255, folded in
@@ -250,6 +246,15 @@ def run_warp(stage, state, inverse: Tensor, size: tuple[int, int], padding_mode:
     else:
         state.working, state.scale = True, scale * factor
     return 2 if blur is not None else 1
+
+
+def _blur_kernels(t, p: dict, shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+    """A ``GaussianBlur``'s ``(B, C, k)`` kernels for an image of ``shape``: the prepared ones when they
+    fit its channels, else prepared here."""
+    kx = p.get("kernel_x")
+    if kx is None or kx.shape[1] != shape[1]:
+        p = t.prepare(p, shape)
+    return p["kernel_x"], p["kernel_y"]
 
 
 def _fusable_blur(following, image: Tensor):
@@ -285,10 +290,7 @@ def run_pixel(stage, state, params: Sequence[dict], last: bool = False) -> bool:
     for kernel, n in steps:
         t, p = stage.transforms[i], params[i]
         if kernel == "blur":
-            kx, ky = p.get("kernel_x"), p.get("kernel_y")
-            if kx is None or kx.shape[1] != state.image.shape[1]:
-                p = t.prepare(p, tuple(state.image.shape))
-                kx, ky = p["kernel_x"], p["kernel_y"]
+            kx, ky = _blur_kernels(t, p, tuple(state.image.shape))
             from ._blur import blur
 
             if not state.working:  # uint8 is filtered into float without the 1/255 (``_State.ensure_working``)
