@@ -36,6 +36,8 @@ import sys
 import torch
 import torch.utils.data
 
+from . import _shared_batches
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_MMAP_MAX = -4
@@ -157,13 +159,18 @@ def new_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device |
     """An uninitialised output batch, allocated where handing it on is cheapest.
 
     CPU, inside a DataLoader worker: shared memory, so sending the batch to the main process needs no
-    copy (what ``default_collate`` does). CPU elsewhere: huge pages (:func:`empty_hugepages`).
+    copy (what ``default_collate`` does), from the worker's pool of reused segments where one is free
+    (:mod:`augloader._shared_batches`). CPU elsewhere: huge pages (:func:`empty_hugepages`).
     Other devices: their caching allocator.
     """
     if torch.device(device).type != "cpu" or torch.compiler.is_compiling():  # a compiled graph owns its buffers
         return torch.empty(shape, dtype=dtype, device=device)
     if torch.utils.data.get_worker_info() is None:
         return empty_hugepages(shape, dtype)
+    if _shared_batches.enabled():
+        pooled = _shared_batches.take(shape, dtype)  # a reused segment: no page faults
+        if pooled is not None:
+            return pooled
     numel = 1
     for n in shape:
         numel *= n

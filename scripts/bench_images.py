@@ -23,8 +23,10 @@ augloader's "BatchCollate" row is its transform as the collate_fn of the same Da
 each batch with one indexing (`__getitems__`, how an in-memory dataset feeds a batch transform); the
 hue_mode='linear' rows use the gray-axis hue rotation instead of exact HSV (an approximation).
 The "(floor)" row is a DataLoader whose collate_fn only allocates the float output batch: the
-most any library can deliver through a 2-worker DataLoader on this machine (the batches cross
-process boundaries through shared memory).
+most a library can deliver through a 2-worker DataLoader on PyTorch's own transfer (every batch
+crosses to the main process in a fresh shared-memory segment, whose pages fault on first write).
+augloader's workers write their batches into segments they reuse once the main process has dropped
+them (`augloader/_shared_batches.py`), so its DataLoader rows can pass the floor.
 """
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]

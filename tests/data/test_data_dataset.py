@@ -11,6 +11,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset
 
 import augloader as A
+from augloader import _shared_batches
 from augloader.data import AugmentedDataset, AugmentedIterableDataset, BatchAugment, ImageDecodeError
 from augloader.mix import MixUpCutMix
 
@@ -108,14 +109,15 @@ def test_iterable_dataset_is_wrapped_lazily():
 
 
 class _SharedFlag:
-    """Reports, from inside the worker, whether BatchAugment's output lives in shared memory."""
+    """Reports, from inside the worker, whether BatchAugment's output lives in shared memory (PyTorch's,
+    or a segment of the worker's pool)."""
 
     def __init__(self, collate):
         self.collate = collate
 
     def __call__(self, samples):
         out = self.collate(samples)
-        return torch.tensor(out.is_shared())
+        return torch.tensor(out.is_shared() or _shared_batches.pooled(out))
 
 
 @pytest.mark.parametrize("transform", [None, A.Normalize([0.5] * 3, [0.2] * 3)])
