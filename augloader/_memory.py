@@ -9,6 +9,9 @@ freed blocks be reused. Blocks above the mmap threshold (a float batch of 256 x 
 option turns glibc's ``mmap`` off (``M_MMAP_MAX = 0``), so those blocks come from the heap too and a
 freed batch is reused by the next one of its size (measured, ``scripts/bench_mix.py``: a MixUp/CutMix
 batch with a fresh output in 23 ms instead of 44 ms, the same as into a reused ``out=`` buffer).
+augloader's own output batches need neither setting: :func:`new_batch` takes them from
+:mod:`augloader._batch_pool`, which reuses a dropped batch's memory in any process (and its shared
+segments across the DataLoader's process boundary); the settings here help every other allocation.
 
 This is safe in the ordinary sense of ``malloc``: a block is reused only after everything that
 referenced it is gone (a tensor's memory is freed when its last view dies), so a fresh output never
@@ -36,7 +39,7 @@ import sys
 import torch
 import torch.utils.data
 
-from . import _shared_batches
+from . import _batch_pool
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -75,8 +78,9 @@ def tune_memory(
     This changes glibc's ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD`` (with ``large_blocks`` also
     ``M_MMAP_MAX = 0``) for the whole process (every library in it), so augloader never does it in
     your main process unless you call this function; batches augmented there run up to a few times
-    slower per large temporary without it, and a fresh full-batch output (MixUp/CutMix on a float
-    batch) costs its page faults every call unless ``large_blocks`` is on. DataLoader worker processes
+    slower per large temporary without it, and with ``large_blocks`` every large block is reused
+    (augloader's own outputs of 32 MB and more are reused anyway, from :mod:`augloader._batch_pool`).
+    DataLoader worker processes
     get both automatically (see :func:`tune_malloc`). Linux with glibc only. The thresholds are set
     once per process; ``large_blocks=True`` may be asked for later (it is never undone).
 
@@ -159,18 +163,19 @@ def new_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device |
     """An uninitialised output batch, allocated where handing it on is cheapest.
 
     CPU, inside a DataLoader worker: shared memory, so sending the batch to the main process needs no
-    copy (what ``default_collate`` does), from the worker's pool of reused segments where one is free
-    (:mod:`augloader._shared_batches`). CPU elsewhere: huge pages (:func:`empty_hugepages`).
-    Other devices: their caching allocator.
+    copy (what ``default_collate`` does), in a segment the worker reuses once the batch is dropped
+    (:mod:`augloader._batch_pool`). CPU elsewhere: a reused block of the pool for 32 MB and more, else
+    huge pages (:func:`empty_hugepages`). Other devices: their caching allocator.
     """
     if torch.device(device).type != "cpu" or torch.compiler.is_compiling():  # a compiled graph owns its buffers
         return torch.empty(shape, dtype=dtype, device=device)
-    if torch.utils.data.get_worker_info() is None:
-        return empty_hugepages(shape, dtype)
-    if _shared_batches.enabled():
-        pooled = _shared_batches.take(shape, dtype)  # a reused segment: no page faults
+    shared = torch.utils.data.get_worker_info() is not None
+    if _batch_pool.enabled(shared):
+        pooled = _batch_pool.take(shape, dtype, shared)  # no page faults when a block is reused
         if pooled is not None:
             return pooled
+    if not shared:
+        return empty_hugepages(shape, dtype)
     numel = 1
     for n in shape:
         numel *= n
@@ -180,11 +185,13 @@ def new_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device |
 
 def working_batch(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device | str = "cpu") -> torch.Tensor:
     """An uninitialised batch that ops will finish in place: shared memory inside a DataLoader worker
-    (the finished batch then crosses to the main process without a copy), else a plain ``torch.empty``
-    (the allocator reuses freed blocks; huge pages would page-fault afresh every call). Under
-    ``torch.compile`` always a plain ``torch.empty`` (the compiled graph owns its buffers)."""
-    if torch.compiler.is_compiling():
+    (the finished batch then crosses to the main process without a copy), else a reused block of the
+    pool for 32 MB and more, else a plain ``torch.empty`` (the allocator reuses freed blocks; huge pages
+    would page-fault afresh every call). Under ``torch.compile`` always a plain ``torch.empty`` (the
+    compiled graph owns its buffers)."""
+    if torch.compiler.is_compiling() or torch.device(device).type != "cpu":
         return torch.empty(shape, dtype=dtype, device=device)
-    if torch.device(device).type == "cpu" and torch.utils.data.get_worker_info() is not None:
+    if torch.utils.data.get_worker_info() is not None:
         return new_batch(shape, dtype, device)
-    return torch.empty(shape, dtype=dtype, device=device)
+    pooled = _batch_pool.take(shape, dtype, shared=False) if _batch_pool.enabled(shared=False) else None
+    return pooled if pooled is not None else torch.empty(shape, dtype=dtype)

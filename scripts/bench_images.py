@@ -26,7 +26,7 @@ The "(floor)" row is a DataLoader whose collate_fn only allocates the float outp
 most a library can deliver through a 2-worker DataLoader on PyTorch's own transfer (every batch
 crosses to the main process in a fresh shared-memory segment, whose pages fault on first write).
 augloader's workers write their batches into segments they reuse once the main process has dropped
-them (`augloader/_shared_batches.py`), so its DataLoader rows can pass the floor.
+them (`augloader/_batch_pool.py`), so its DataLoader rows can pass the floor.
 """
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]

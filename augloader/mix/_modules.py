@@ -192,9 +192,8 @@ class MixUpCutMix(ReplayMixin, nn.Module):
             check_out(out, image, dtype)
         else:
             # Shared memory inside a DataLoader worker (no copy to hand the batch over), elsewhere on
-            # CPU a block from the heap where `tune_memory(large_blocks=True)` is on (a freed batch
-            # reused: no page faults) or else huge pages (half the first-touch cost), the caching
-            # allocator on GPUs.
+            # CPU a pooled block a dropped batch left (no page faults) or else huge pages (half the
+            # first-touch cost), the caching allocator on GPUs.
             out = new_batch(tuple(image.shape), dtype, image.device)
         # Tiles keep a CPU batch in cache; on other devices, and in a compiled graph (which fuses the
         # whole batch into one loop), the batch is mixed whole.

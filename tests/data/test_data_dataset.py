@@ -11,7 +11,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, IterableDataset
 
 import augloader as A
-from augloader import _shared_batches
+from augloader import _batch_pool
 from augloader.data import AugmentedDataset, AugmentedIterableDataset, BatchAugment, ImageDecodeError
 from augloader.mix import MixUpCutMix
 
@@ -117,7 +117,7 @@ class _SharedFlag:
 
     def __call__(self, samples):
         out = self.collate(samples)
-        return torch.tensor(out.is_shared() or _shared_batches.pooled(out))
+        return torch.tensor(out.is_shared() or _batch_pool.pooled(out))
 
 
 @pytest.mark.parametrize("transform", [None, A.Normalize([0.5] * 3, [0.2] * 3)])
