@@ -42,7 +42,8 @@ PER_SIZE = 6  # blocks kept per batch size: a worker's batches in flight (prefet
 MAX_BYTES = 1 << 30  # at most this much kept per process; beyond it a batch gets fresh memory
 PRIVATE_MIN_BYTES = 32 << 20  # glibc's largest mmap threshold: smaller blocks it reuses by itself
 _TAIL = 64  # bytes after a shared segment's data: int64 [times sent (worker), times released (receiver)]
-_release_lock = threading.Lock()
+_release_lock = threading.Lock()  # the receiving process's release counts
+_take_lock = threading.Lock()  # two threads never lend one block
 
 
 @dataclass(eq=False)
@@ -84,6 +85,18 @@ def enabled(shared: bool = True) -> bool:
     if os.environ.get("AUGLOADER_NO_BATCH_POOL"):
         return False
     return not shared or (sys.platform.startswith("linux") and hasattr(os, "memfd_create"))
+
+
+def _after_fork_in_child() -> None:
+    """A fresh pool and fresh locks in a forked child (a lock held by another thread at the fork
+    would stay held there forever)."""
+    global _take_lock, _release_lock
+    _take_lock, _release_lock = threading.Lock(), threading.Lock()
+    _own_blocks()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _new_block(capacity: int, shared: bool) -> _Block:
@@ -139,24 +152,25 @@ def take(shape: tuple[int, ...], dtype: torch.dtype, shared: bool) -> torch.Tens
     nbytes = numel * dtype.itemsize
     if nbytes == 0 or (not shared and nbytes < PRIVATE_MIN_BYTES):
         return None
-    _own_blocks()
-    sized = [b for b in _blocks if (b.fd >= 0) == shared and nbytes <= b.capacity <= 2 * nbytes]
-    fits = [b for b in sized if b.free()]
-    if fits:
-        block = min(fits, key=lambda b: b.capacity)
-    elif len(sized) < PER_SIZE:
-        _evict(nbytes)
-        if sum(b.capacity for b in _blocks) + nbytes > MAX_BYTES:
+    with _take_lock:
+        _own_blocks()
+        sized = [b for b in _blocks if (b.fd >= 0) == shared and nbytes <= b.capacity <= 2 * nbytes]
+        fits = [b for b in sized if b.free()]
+        if fits:
+            block = min(fits, key=lambda b: b.capacity)
+        elif len(sized) < PER_SIZE:
+            _evict(nbytes)
+            if sum(b.capacity for b in _blocks) + nbytes > MAX_BYTES:
+                return None
+            block = _new_block(nbytes, shared)
+        else:
             return None
-        block = _new_block(nbytes, shared)
-    else:
-        return None
+        block.lent = True
     if shared:
         _register()
         data = np.frombuffer(block.memory, np.uint8, nbytes)
     else:
         data = block.memory[:nbytes]
-    block.lent = True
     finalizer = weakref.finalize(data, _release_local, block, os.getpid())
     finalizer.atexit = False
     return torch.from_numpy(data).view(dtype).view(shape)

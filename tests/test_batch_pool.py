@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import pickle
+import threading
+import time
 from multiprocessing.reduction import ForkingPickler
 
 import pytest
@@ -203,3 +205,24 @@ def test_a_forked_child_starts_its_own_pool():
     for i, (x, n, p) in enumerate(loader):
         assert torch.equal(x, torch.full_like(x, float(4 * i))) and bool(p) and int(n) == 1
     assert {b.address for b in pool._blocks} == inherited and held.shape == (3, 8, 8)
+
+
+def test_threads_taking_at_once_never_share_a_block(monkeypatch):
+    monkeypatch.setattr(pool, "PRIVATE_MIN_BYTES", 64)
+    clashes = []
+
+    def work(mark: float) -> None:
+        for _ in range(300):
+            t = pool.take((64,), torch.float32, shared=False)
+            if t is not None:
+                t.fill_(mark)
+                time.sleep(0)  # let the other threads take blocks meanwhile
+                if not bool((t == mark).all()):
+                    clashes.append(mark)
+
+    threads = [threading.Thread(target=work, args=(float(k),)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert clashes == [] and len(pool._blocks) <= 4
