@@ -198,7 +198,12 @@ def test_dataloader_worker_gets_large_blocks(monkeypatch, opt_out):
     else:
         monkeypatch.delenv("AUGLOADER_NO_MALLOC_TUNING", raising=False)
     data = [(torch.rand(3, 8, 8), i % 2) for i in range(4)]
-    loader = torch.utils.data.DataLoader(data, batch_size=4, num_workers=1, collate_fn=_collate_mix_then_probe)
+    # glibc's defaults are checked in a spawned worker: a forked one inherits this test process's heap,
+    # where a large free chunk left by earlier tests can serve the 64 MB blocks after the first faulted
+    context = "spawn" if opt_out else None
+    loader = torch.utils.data.DataLoader(
+        data, batch_size=4, num_workers=1, collate_fn=_collate_mix_then_probe, multiprocessing_context=context
+    )
     _, faults = next(iter(loader))
     # tuned: freed blocks reused, (almost) no page faults; glibc's defaults: every page of every block
     assert int(faults) >= 4 * 32 if opt_out else int(faults) < 64
