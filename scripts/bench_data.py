@@ -30,9 +30,10 @@ DataLoaders have 2 worker processes (persistent, 1 torch thread each), batch 64,
 most users run. The augloader rows are `augloader.data.loader(...)`: `AugmentedDataset` (per-sample
 decode, no per-sample transform) + `BatchAugment` (stack in shared memory, P1 on the whole batch in
 the worker) with per-(seed, epoch, batch) generators. The "(floor)" row is a DataLoader whose
-collate_fn only allocates the float (64, 3, 224, 224) output: the most any library can deliver
-through this DataLoader on this machine (float batches cross process boundaries through shared
-memory). The hue part of ColorJitter dominates augloader's time; hue_mode='linear' rotates about the
+collate_fn only allocates the float (64, 3, 224, 224) output: the most a library can deliver through
+this DataLoader on PyTorch's own transfer (a fresh shared-memory segment per batch, whose pages fault
+on first write). augloader's workers reuse their segments once the main process has dropped a batch
+(`augloader/_batch_pool.py`), so its rows can pass the floor. hue_mode='linear' rotates about the
 gray axis (an approximation of exact HSV).
 
 Not measured here: `DeviceAugmenter` on a GPU feeding ResNet-18 (this machine has no GPU).

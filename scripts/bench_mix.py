@@ -9,7 +9,7 @@ malloc settings are process-wide, so every case of one table runs in one process
 the benchmarks' usual one (:mod:`benchlib`: ``tune_memory()``, blocks above 32 MB still ``mmap``-ed
 afresh) in this process, and ``tune_memory(large_blocks=True)`` (no ``mmap``: a freed batch is reused
 from the heap) in a subprocess, so timm and the copy run under the same setting as augloader in each.
-The issue-14 targets are checked on the fresh-output row of the large-blocks table.
+The issue-14 targets are checked on the fresh-output row of each table.
 """
 
 from __future__ import annotations
@@ -247,9 +247,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "- timm mixes in place, so it gets a fresh copy of the input per call, made outside its timing: its output",
         "  memory is already allocated and touched, like the floor's `out`. '`out=` buffer' rows give augloader the",
         "  same (like for like); 'fresh output' rows allocate the result inside the timing, which on CPU costs the",
-        "  page faults of first touch unless freed memory is reused (large blocks; the GPU caching allocator makes",
-        "  it free). The uint8 collate rows include building the batch from 256 per-sample tensors, as timm's",
-        "  FastCollateMixup does.",
+        "  page faults of first touch unless freed memory is reused: augloader's outputs of 32 MB and more come from",
+        "  its batch pool (a dropped output's memory is reused, under either malloc setting; `augloader/_batch_pool.py`),",
+        "  timm's clone from malloc (reused under large blocks). The uint8 collate rows include building the batch",
+        "  from 256 per-sample tensors, as timm's FastCollateMixup does.",
         "",
     ]
     parts = ["\n".join(header)]
