@@ -162,7 +162,10 @@ def take(shape: tuple[int, ...], dtype: torch.dtype, shared: bool) -> torch.Tens
             _evict(nbytes)
             if sum(b.capacity for b in _blocks) + nbytes > MAX_BYTES:
                 return None
-            block = _new_block(nbytes, shared)
+            try:
+                block = _new_block(nbytes, shared)
+            except OSError:  # out of descriptors or memory for a segment: the caller's usual allocation
+                return None
         else:
             return None
         block.lent = True

@@ -226,3 +226,14 @@ def test_threads_taking_at_once_never_share_a_block(monkeypatch):
     for thread in threads:
         thread.join()
     assert clashes == [] and len(pool._blocks) <= pool.PER_SIZE  # each thread holds its last and its next
+
+
+@shared_only
+def test_a_segment_that_cannot_be_made_leaves_the_usual_allocation(monkeypatch):
+    def refuse(*args):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(pool.os, "memfd_create", refuse)
+    assert pool.take((4, 4), torch.float32, shared=True) is None
+    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
+    assert new_batch((4, 4), torch.float32).is_shared()

@@ -20,6 +20,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from ._ir import vector_loop
+
 #: Pixels per vector step.
 LANES = 16
 
@@ -38,8 +40,6 @@ def _bilinear_rows3_simd(typingctx, p0, p1, p2, o0, o1, o2, o3, w0, w1, w2, w3, 
         arrays = zip(signature.args[:14], args[:14])
         data = [context.make_array(ty)(context, builder, val).data for ty, val in arrays]
         planes, offsets, weights, rows = data[0:3], data[3:7], data[7:11], data[11:14]
-        count = builder.sext(args[14], i64) if args[14].type.width < 64 else args[14]
-        vector_count = builder.and_(count, ir.Constant(i64, ~(LANES - 1)))
         name = "llvm.masked.gather.v16f32.v16p0f32"
         gather = builder.module.globals.get(name) or ir.Function(
             builder.module, ir.FunctionType(vf, [vptr, i32, ir.VectorType(i1, LANES), vf]), name
@@ -53,34 +53,24 @@ def _bilinear_rows3_simd(typingctx, p0, p1, p2, o0, o1, o2, o3, w0, w1, w2, w3, 
                 ir.Constant(vi64, ir.Undefined), builder.ptrtoint(plane, i64), ir.Constant(i32, 0)
             )
             bases.append(builder.shuffle_vector(one, ir.Constant(vi64, ir.Undefined), ir.Constant(vi32, [0] * LANES)))
-        entry = builder.block
-        head = builder.append_basic_block("gather.head")
-        body = builder.append_basic_block("gather.body")
-        done = builder.append_basic_block("gather.done")
-        builder.branch(head)
-        builder.position_at_end(head)
-        j = builder.phi(i64)
-        j.add_incoming(ir.Constant(i64, 0), entry)
-        builder.cbranch(builder.icmp_signed("<", j, vector_count), body, done)
-        builder.position_at_end(body)
-        byte_offsets, tap_weights = [], []
-        for t in range(4):
-            at = builder.bitcast(builder.gep(offsets[t], [j]), vi32.as_pointer())
-            byte_offsets.append(builder.mul(builder.zext(builder.load(at, align=4), vi64), four))
-            wt = builder.bitcast(builder.gep(weights[t], [j]), vf.as_pointer())
-            tap_weights.append(builder.load(wt, align=4))
-        for c in range(3):
-            acc = None
+
+        def body(j) -> None:
+            byte_offsets, tap_weights = [], []
             for t in range(4):
-                lanes = builder.inttoptr(builder.add(bases[c], byte_offsets[t]), vptr)
-                value = builder.call(gather, [lanes, ir.Constant(i32, 4), mask, undef])
-                term = builder.fmul(tap_weights[t], value, flags=("fast",))
-                acc = term if acc is None else builder.fadd(acc, term, flags=("fast",))
-            builder.store(acc, builder.bitcast(builder.gep(rows[c], [j]), vf.as_pointer()), align=4)
-        j.add_incoming(builder.add(j, ir.Constant(i64, LANES)), builder.block)
-        builder.branch(head)
-        builder.position_at_end(done)
-        return vector_count
+                at = builder.bitcast(builder.gep(offsets[t], [j]), vi32.as_pointer())
+                byte_offsets.append(builder.mul(builder.zext(builder.load(at, align=4), vi64), four))
+                wt = builder.bitcast(builder.gep(weights[t], [j]), vf.as_pointer())
+                tap_weights.append(builder.load(wt, align=4))
+            for c in range(3):
+                acc = None
+                for t in range(4):
+                    lanes = builder.inttoptr(builder.add(bases[c], byte_offsets[t]), vptr)
+                    value = builder.call(gather, [lanes, ir.Constant(i32, 4), mask, undef])
+                    term = builder.fmul(tap_weights[t], value, flags=("fast",))
+                    acc = term if acc is None else builder.fadd(acc, term, flags=("fast",))
+                builder.store(acc, builder.bitcast(builder.gep(rows[c], [j]), vf.as_pointer()), align=4)
+
+        return vector_loop(builder, args[14], LANES, body, "gather")
 
     return sig, codegen
 

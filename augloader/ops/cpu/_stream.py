@@ -24,6 +24,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from ._ir import vector_loop
+
 #: floats per streaming store (one 64-byte cache line).
 LANES = 16
 
@@ -38,26 +40,6 @@ def _address(typingctx, array, offset):
         return builder.ptrtoint(builder.gep(data, [args[1]]), ir.IntType(64))
 
     return sig, codegen
-
-
-def _vector_loop(builder, count, body) -> None:
-    """Emits ``for j in range(0, count // 16 * 16, 16): body(j)``."""
-    i64 = ir.IntType(64)
-    vector_count = builder.and_(count, ir.Constant(i64, ~(LANES - 1)))
-    entry = builder.block
-    head = builder.append_basic_block("stream.head")
-    loop = builder.append_basic_block("stream.body")
-    done = builder.append_basic_block("stream.done")
-    builder.branch(head)
-    builder.position_at_end(head)
-    j = builder.phi(i64)
-    j.add_incoming(ir.Constant(i64, 0), entry)
-    builder.cbranch(builder.icmp_signed("<", j, vector_count), loop, done)
-    builder.position_at_end(loop)
-    body(j)
-    j.add_incoming(builder.add(j, ir.Constant(i64, LANES)), builder.block)
-    builder.branch(head)
-    builder.position_at_end(done)
 
 
 def _pointers(context, builder, signature, args, count: int) -> list:
@@ -87,7 +69,7 @@ def _copy_lines(typingctx, dst, d0, src, s0, n):
 
     def codegen(context, builder, signature, args):
         d, s = _pointers(context, builder, signature, args, 2)
-        _vector_loop(builder, args[4], lambda j: _streaming_store(builder, _load(builder, s, j), d, j))
+        vector_loop(builder, args[4], LANES, lambda j: _streaming_store(builder, _load(builder, s, j), d, j), "copy")
 
     return sig, codegen
 
@@ -113,7 +95,7 @@ def _lerp_lines(typingctx, dst, d0, start, s0, end, e0, coeff, from_end, n):
             base = builder.select(from_end, end, start)
             _streaming_store(builder, builder.call(fma, [coeffs, builder.fsub(end, start), base]), d, j)
 
-        _vector_loop(builder, args[8], body)
+        vector_loop(builder, args[8], LANES, body, "lerp")
 
     return sig, codegen
 
