@@ -4,6 +4,7 @@ private blocks elsewhere."""
 from __future__ import annotations
 
 import gc
+import os
 import pickle
 import threading
 import time
@@ -23,6 +24,10 @@ shared_only = pytest.mark.skipif(not pool.enabled(shared=True), reason="shared s
 def fresh_pool(monkeypatch):
     monkeypatch.setattr(pool, "_blocks", [])
     monkeypatch.setattr(pool, "_by_address", {})
+    yield
+    for block in pool._blocks:  # the test's segments: close their descriptors
+        if block.fd >= 0:
+            os.close(block.fd)
 
 
 def send(tensor: torch.Tensor) -> torch.Tensor:

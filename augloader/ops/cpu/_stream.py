@@ -3,8 +3,8 @@
 An ordinary store first reads the destination's cache line from memory (write-allocate), so writing a
 fresh 154 MB batch moves it through memory twice, and the lines it fills push the inputs out of the
 cache. A non-temporal store writes whole 64-byte lines straight to memory. Measured on the 2-core Xeon
-(AVX-512), 154 MB float32, 2 threads: a copy with streaming stores 16-22 ms, the same loop with
-ordinary stores 28-34 ms, torch's ``copy_`` 28-31 ms.
+(AVX-512), a float32 batch of 256 x 3 x 224 x 224 (154 MB), 2 threads: the MixUp kernel 15.7 -> 8 ms
+with streaming stores, the MixUp/CutMix ``elem`` mix 15 -> 10 ms, against 14 ms for torch's ``copy_``.
 
 :func:`stream_copy` and :func:`stream_lerp` write a contiguous float32 range: ordinary stores up to the
 first 64-byte boundary of the destination, then 16 floats per streaming store (an LLVM ``store`` with
