@@ -26,6 +26,7 @@ anywhere; ``AUGLOADER_NO_BATCH_POOL=1`` turns both off.
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import sys
@@ -61,23 +62,7 @@ class _Block:
 
 _blocks: list[_Block] = []
 _by_address: dict[int, _Block] = {}  # shared segments by address, for the reducer
-_owner = os.getpid()  # the process these blocks belong to
 _registered = False
-
-
-def _own_blocks() -> None:
-    """Starts an empty pool in a process forked from the one that made the blocks.
-
-    A forked child (a DataLoader worker of a process that had a pool) inherits the parent's blocks:
-    its shared segments are the same memory in both processes, and in siblings, so none may be
-    reused there; the child closes its copies of their descriptors and makes its own.
-    """
-    global _blocks, _by_address, _owner
-    if _owner != os.getpid():
-        for block in _blocks:
-            if block.fd >= 0:
-                os.close(block.fd)
-        _blocks, _by_address, _owner = [], {}, os.getpid()
 
 
 def enabled(shared: bool = True) -> bool:
@@ -88,14 +73,21 @@ def enabled(shared: bool = True) -> bool:
 
 
 def _after_fork_in_child() -> None:
-    """A fresh pool and fresh locks in a forked child (a lock held by another thread at the fork
-    would stay held there forever)."""
-    global _take_lock, _release_lock
+    """An empty pool and fresh locks in a forked child (a DataLoader worker of a process with a pool).
+
+    The child inherits the parent's blocks: its shared segments are the same memory in the parent and
+    in every sibling, so none may be reused there; the child closes its copies of their descriptors
+    and makes its own. A lock another thread held at the fork would stay held in the child forever.
+    """
+    global _take_lock, _release_lock, _blocks, _by_address
     _take_lock, _release_lock = threading.Lock(), threading.Lock()
-    _own_blocks()
+    for block in _blocks:
+        if block.fd >= 0:
+            os.close(block.fd)
+    _blocks, _by_address = [], {}
 
 
-if hasattr(os, "register_at_fork"):
+if hasattr(os, "register_at_fork"):  # every platform with fork
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
@@ -146,14 +138,10 @@ def take(shape: tuple[int, ...], dtype: torch.dtype, shared: bool) -> torch.Tens
     Shape:
         ``shape``.
     """
-    numel = 1
-    for n in shape:
-        numel *= n
-    nbytes = numel * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes == 0 or (not shared and nbytes < PRIVATE_MIN_BYTES):
         return None
     with _take_lock:
-        _own_blocks()
         sized = [b for b in _blocks if (b.fd >= 0) == shared and nbytes <= b.capacity <= 2 * nbytes]
         fits = [b for b in sized if b.free()]
         if fits:
@@ -189,7 +177,6 @@ def _register() -> None:
 
 def _reduce(tensor: torch.Tensor):
     storage = tensor.untyped_storage()
-    _own_blocks()
     block = _by_address.get(storage.data_ptr()) if storage.device.type == "cpu" else None
     if block is None or not block.lent or tensor.requires_grad:
         return reduce_tensor(tensor)
@@ -234,6 +221,5 @@ def pooled(tensor: torch.Tensor) -> bool:
     """Whether ``tensor`` lies in one of this process's pooled blocks (shared or private)."""
     if tensor.device.type != "cpu":
         return False
-    _own_blocks()
     address = tensor.untyped_storage().data_ptr()
     return any(b.address == address for b in _blocks)
