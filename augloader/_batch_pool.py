@@ -91,20 +91,26 @@ if hasattr(os, "register_at_fork"):  # every platform with fork
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _tail_at(capacity: int) -> int:
+    """Where a shared segment's counters start: the first 64-byte boundary after its data (each counter
+    is then one aligned word, written whole)."""
+    return -(-capacity // 64) * 64
+
+
 def _new_block(capacity: int, shared: bool) -> _Block:
     if not shared:
         memory = torch.empty(capacity, dtype=torch.uint8).numpy()  # 64-byte aligned, unlike np.empty
         block = _Block(capacity, memory, memory.ctypes.data)
     else:
-        fd = os.memfd_create("augloader-batch", os.MFD_CLOEXEC)
+        fd, tail = os.memfd_create("augloader-batch", os.MFD_CLOEXEC), _tail_at(capacity)
         try:
-            os.ftruncate(fd, capacity + _TAIL)
-            segment = mmap.mmap(fd, capacity + _TAIL)
+            os.ftruncate(fd, tail + _TAIL)
+            segment = mmap.mmap(fd, tail + _TAIL)
         except OSError:
             os.close(fd)
             raise
-        counts = np.frombuffer(segment, np.int64, 2, offset=capacity)
-        block = _Block(capacity, segment, counts.ctypes.data - capacity, fd, counts)
+        counts = np.frombuffer(segment, np.int64, 2, offset=tail)
+        block = _Block(capacity, segment, counts.ctypes.data - tail, fd, counts)
         _by_address[block.address] = block
     _blocks.append(block)
     return block
@@ -205,13 +211,13 @@ def _rebuild(
     dup_fd, capacity: int, nbytes: int, dtype: torch.dtype, shape: tuple, stride: tuple, offset: int
 ) -> torch.Tensor:
     """In the receiving process: the segment's bytes as a plain tensor; freeing it counts a release."""
-    fd = dup_fd.detach()
+    fd, tail = dup_fd.detach(), _tail_at(capacity)
     try:
-        segment = mmap.mmap(fd, capacity + _TAIL, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
+        segment = mmap.mmap(fd, tail + _TAIL, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
     finally:
         os.close(fd)
     data = np.frombuffer(segment, np.uint8, nbytes)
-    counts = np.frombuffer(segment, np.int64, 2, offset=capacity)
+    counts = np.frombuffer(segment, np.int64, 2, offset=tail)
     finalizer = weakref.finalize(data, _released, counts, os.getpid())
     finalizer.atexit = False
     return torch.from_numpy(data).view(dtype).as_strided(shape, stride, offset)
