@@ -40,8 +40,8 @@ def test_stream_lerp_is_the_fused_lerp_formula_bit_for_bit(lo, hi, w):
     dst = np.full(1100, -7.0, np.float32)
     _stream.stream_lerp(dst, lo, start, lo, end, lo, hi - lo, coeff, not small)
     base = (end if not small else start)[lo:hi].astype(np.float64)
-    exact_diff = (end[lo:hi] - start[lo:hi]).astype(np.float64)  # float32 subtraction first, as the kernel
-    fused = (base + np.float64(coeff) * exact_diff.astype(np.float32)).astype(np.float32)
+    diff = (end[lo:hi] - start[lo:hi]).astype(np.float64)  # the float32 subtraction first, as the kernel
+    fused = (base + np.float64(coeff) * diff).astype(np.float32)
     assert np.array_equal(dst[lo:hi], fused)  # the product exact, the sum rounded: an FMA (for these values)
     want = torch.lerp(torch.from_numpy(start[lo:hi]), torch.from_numpy(end[lo:hi]), w).numpy()
     np.testing.assert_allclose(dst[lo:hi], want, rtol=1e-6, atol=1e-4)
