@@ -127,9 +127,8 @@ def _evict(nbytes: int) -> None:
             os.close(block.fd)  # the mapping goes with the last array over it
 
 
-def _release_local(block: _Block, pid: int) -> None:
-    if os.getpid() == pid:
-        block.lent = False
+def _release_local(block: _Block) -> None:
+    block.lent = False  # in a forked child the block is no longer in the pool (_after_fork_in_child)
 
 
 def take(shape: tuple[int, ...], dtype: torch.dtype, shared: bool) -> torch.Tensor | None:
@@ -168,7 +167,7 @@ def take(shape: tuple[int, ...], dtype: torch.dtype, shared: bool) -> torch.Tens
         data = np.frombuffer(block.memory, np.uint8, nbytes)
     else:
         data = block.memory[:nbytes]
-    finalizer = weakref.finalize(data, _release_local, block, os.getpid())
+    finalizer = weakref.finalize(data, _release_local, block)
     finalizer.atexit = False
     return torch.from_numpy(data).view(dtype).view(shape)
 
@@ -184,7 +183,7 @@ def _register() -> None:
 def _reduce(tensor: torch.Tensor):
     storage = tensor.untyped_storage()
     block = _by_address.get(storage.data_ptr()) if storage.device.type == "cpu" else None
-    if block is None or not block.lent or tensor.requires_grad:
+    if block is None or tensor.requires_grad:
         return reduce_tensor(tensor)
     block.counts[0] += 1  # before this tensor (the worker's lease) can die: no moment where it looks free
     return (
